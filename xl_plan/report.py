@@ -1,0 +1,84 @@
+"""Findings as values (after frictionless-py): every check returns findings with a
+stable kebab-case code, a severity and the user's own position (sheet, row, column
+letter). A Report is data: it prints itself, becomes JSON or becomes sheet rows."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: str
+    message: str
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: Any = None
+
+    @property
+    def cell(self) -> str | None:
+        if self.column and self.row:
+            return f"{self.column}{self.row}"
+        return None
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        if data["value"] is not None and not isinstance(data["value"], (str, int, float, bool)):
+            data["value"] = str(data["value"])
+        return data
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    counts_by_status: dict[str, int] = field(default_factory=dict)
+    title: str = "Validation"
+
+    def add(self, finding: Finding) -> None:
+        self.findings.append(finding)
+
+    def extend(self, findings: Iterable[Finding]) -> None:
+        self.findings.extend(findings)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR]
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def sorted(self) -> list[Finding]:
+        return sorted(
+            self.findings,
+            key=lambda f: (f.sheet or "", f.row or 0, SEVERITY_ORDER.get(f.severity, 9), f.code),
+        )
+
+    def counts_by_code(self) -> dict[str, int]:
+        return dict(sorted(Counter(f.code for f in self.findings).items()))
+
+    def to_dict(self) -> dict:
+        return {
+            "findings": [f.to_dict() for f in self.sorted()],
+            "counts": {"by_status": dict(self.counts_by_status), "by_code": self.counts_by_code()},
+        }
+
+    def rows(self) -> list[list[Any]]:
+        """Rows for a sheet or a table: header first."""
+        out: list[list[Any]] = [["Severity", "Code", "Sheet", "Cell", "Value", "What to do"]]
+        for f in self.sorted():
+            value = "" if f.value is None else str(f.value)
+            out.append([f.severity, f.code, f.sheet or "", f.cell or (f"row {f.row}" if f.row else ""), value[:200], f.message])
+        return out
+
+    def summary_line(self) -> str:
+        sev = Counter(f.severity for f in self.findings)
+        return f"{sev[ERROR]} errors, {sev[WARNING]} warnings, {sev[INFO]} notes"
