@@ -1,0 +1,137 @@
+"""validate --write: the Validation sheet and cell marks are added, replaced and removed, while the
+rest of the workbook stays exactly as the user made it; backups and atomic saves."""
+import hashlib
+from datetime import date
+
+import openpyxl
+from click.testing import CliRunner
+from openpyxl.comments import Comment
+from openpyxl.formatting.rule import CellIsRule
+from openpyxl.styles import PatternFill
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.workbook.defined_name import DefinedName
+
+from xl_plan.cli import cli
+from xl_plan.jobs import validate_file
+from tests.workbook_compare import snapshot
+
+
+def decorate(path):
+    """Give a sample plan the things users add: validation, conditional formatting, names, a comment, a second sheet."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb.worksheets[0]
+    dv = DataValidation(type="list", formula1='"Green,Amber,Red,Blue"', allow_blank=True)
+    dv.add("G11:G42")
+    ws.add_data_validation(dv)
+    ws.conditional_formatting.add("G11:G42", CellIsRule(operator="equal", formula=['"Red"'], fill=PatternFill("solid", fgColor="FF0000")))
+    wb.defined_names["PlanTable"] = DefinedName("PlanTable", attr_text=f"'{ws.title}'!$B$9:$G$42")
+    ws["D12"].comment = Comment("Check with LH", "Manager")
+    ws.column_dimensions["C"].width = 77
+    other = wb.create_sheet("Board notes")
+    other["A1"] = "Notes for the board"
+    wb.save(path)
+    return path
+
+
+def sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_write_keeps_everything_else(sample):
+    path = decorate(sample("birmingham"))
+    before = snapshot(path)
+    result = validate_file(path, today=date(2023, 5, 1), write=True)
+    assert result.saved.backup.exists() and result.saved.backup.parent.name == "backups"
+    after = snapshot(path, skip_sheets=("Validation",))
+    assert after == before
+
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["Improvement Plan", "Board notes", "Validation"]
+    v = wb["Validation"]
+    assert v["A1"].value.startswith("xl_plan")
+    assert [c.value for c in v[5]] == ["Severity", "Code", "Sheet", "Cell", "Value", "What to do"]
+    assert v["B6"].value == "missing-status" and v["D6"].value == "G11"
+    assert v["D6"].hyperlink.location == "'Improvement Plan'!G11" or "#'Improvement Plan'!G11" in str(v["D6"].hyperlink.target)
+    plan_ws = wb["Improvement Plan"]
+    assert plan_ws["G11"].comment.author == "xl_plan" and "No RAG status" in plan_ws["G11"].comment.text
+    assert plan_ws["D12"].comment.author == "Manager"           # the user's comment is untouched
+    assert not list(path.parent.glob("~xl_plan-*"))               # no temporary file left behind
+
+
+def test_second_write_replaces_not_duplicates(sample):
+    path = sample("city")
+    validate_file(path, today=date(2017, 6, 1), write=True)
+    first = openpyxl.load_workbook(path)["Validation"].max_row
+    validate_file(path, today=date(2017, 6, 1), write=True)
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["Improvement Plan", "Validation"]
+    assert wb["Validation"].max_row == first
+    assert len(list((path.parent / "backups").iterdir())) == 2
+
+
+def test_users_own_validation_sheet_is_left_alone(sample):
+    path = sample("city")
+    wb = openpyxl.load_workbook(path)
+    wb.create_sheet("Validation")["A1"] = "My own checks"
+    wb.save(path)
+    validate_file(path, today=date(2017, 6, 1), write=True)
+    wb = openpyxl.load_workbook(path)
+    assert wb["Validation"]["A1"].value == "My own checks"
+    assert wb["Validation (xl_plan)"]["A1"].value.startswith("xl_plan")
+
+
+def test_unmark_removes_what_write_added(sample):
+    path = decorate(sample("birmingham"))
+    before = snapshot(path)
+    validate_file(path, today=date(2023, 5, 1), write=True)
+    result = CliRunner().invoke(cli, ["unmark", str(path)])
+    assert result.exit_code == 0, result.output
+    assert snapshot(path) == before
+    wb = openpyxl.load_workbook(path)
+    assert "Validation" not in wb.sheetnames
+    assert not [c for row in wb["Improvement Plan"].iter_rows() for c in row if c.comment and c.comment.author == "xl_plan"]
+
+
+def test_write_refused_when_open_in_excel(sample):
+    path = sample("city")
+    (path.parent / f"~${path.name}").write_bytes(b"owner")
+    digest = sha(path)
+    result = CliRunner().invoke(cli, ["validate", str(path), "--write"])
+    assert result.exit_code == 2
+    assert "open in Excel" in str(result.exception) or "open in Excel" in result.output
+    assert sha(path) == digest
+
+
+def test_write_refused_when_changed_on_disk(sample, monkeypatch):
+    """If someone saves the file between our read and our write, nothing is written."""
+    import xl_plan.jobs as jobs
+    from xl_plan.errors import WorkbookLockedError
+
+    path = sample("city")
+    real_open = jobs.open_plan
+
+    def open_then_someone_saves(*a, **k):
+        out = real_open(*a, **k)
+        path.write_bytes(path.read_bytes() + b"")   # same bytes, new mtime
+        import os, time
+        os.utime(path, ns=(time.time_ns(), time.time_ns() + 10_000_000))
+        return out
+
+    monkeypatch.setattr(jobs, "open_plan", open_then_someone_saves)
+    digest = sha(path)
+    try:
+        jobs.validate_file(path, write=True)
+        raise AssertionError("expected a refusal")
+    except WorkbookLockedError as exc:
+        assert "changed on disk" in str(exc)
+    assert sha(path) == digest
+
+
+def test_formula_like_text_is_written_as_text(tmp_path):
+    from xl_plan.sheets import put
+
+    wb = openpyxl.Workbook()
+    put(wb.active, 1, 1, '=HYPERLINK("http://evil","click")')
+    wb.save(tmp_path / "t.xlsx")
+    cell = openpyxl.load_workbook(tmp_path / "t.xlsx").active["A1"]
+    assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")

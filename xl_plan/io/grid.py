@@ -1,0 +1,18 @@
+"""Reading a sheet's values by row straight from openpyxl's cell store: iter_rows would create
+an empty cell object for every blank position, which dominates the time on a large plan."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+
+def rows_of(ws, min_row: int = 1, max_row: int | None = None, min_col: int = 1, max_col: int | None = None) -> dict[int, dict[int, object]]:
+    """{row: {column: value}} for the non-empty cells in the window (1-based, inclusive)."""
+    max_row = max_row or ws.max_row or 1
+    max_col = max_col or ws.max_column or 1
+    out: dict[int, dict[int, object]] = defaultdict(dict)
+    for (r, c), cell in ws._cells.items():
+        if min_row <= r <= max_row and min_col <= c <= max_col:
+            value = cell._value
+            if value is not None and value != "":
+                out[r][c] = value
+    return out

@@ -1,0 +1,135 @@
+"""Saving a user's workbook without ever losing it: refuse while Excel has it open or it
+changed on disk, keep a timestamped backup, write a temporary file beside it, check that
+nothing the user had is gone, then rename over the original in one step."""
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ..errors import WorkbookLockedError, WriteError
+from .workbook import file_stamp, refuse_if_open
+
+BACKUP_DIR = "backups"
+
+# Parts openpyxl may drop, by what a user would call them.
+_KEPT_PARTS = {
+    "xl/charts/": "charts",
+    "xl/media/": "pictures",
+    "xl/embeddings/": "embedded objects",
+    "xl/pivotTables/": "pivot tables",
+    "xl/slicers/": "slicers",
+    "xl/activeX/": "ActiveX controls",
+    "xl/ctrlProps/": "form controls",
+    "xl/vbaProject.bin": "macros",
+    "customUI/": "the ribbon",
+}
+
+
+@dataclass
+class SaveResult:
+    path: Path
+    backup: Path | None
+
+
+def backup_path(path: Path, now: datetime | None = None) -> Path:
+    now = now or datetime.now()
+    folder = path.parent / BACKUP_DIR
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+    candidate = folder / f"{path.stem}.{stamp}{path.suffix}"
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = folder / f"{path.stem}.{stamp}-{n}{path.suffix}"
+    return candidate
+
+
+def make_backup(path: Path) -> Path:
+    target = backup_path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(path, target)
+    return target
+
+
+def temp_path(path: Path) -> Path:
+    return path.with_name(f"~xl_plan-{os.getpid()}-{path.name}")
+
+
+def save_workbook(wb, path, *, read_stamp: tuple[int, int] | None = None, backup: bool = True) -> SaveResult:
+    """Save openpyxl workbook `wb` over `path` safely. `read_stamp` is file_stamp(path) taken when
+    the workbook was read: if the file changed since, nothing is written."""
+    path = Path(path)
+    refuse_if_open(path)
+    if read_stamp is not None and path.exists() and file_stamp(path) != read_stamp:
+        raise WorkbookLockedError(
+            f"{path.name} changed on disk after xl_plan read it (someone saved it meanwhile). "
+            "Nothing was written: run the command again so it works on the latest version."
+        )
+    tmp = temp_path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wb.save(tmp)
+        if path.exists():
+            _repair_and_check(path, tmp)
+        _fsync(tmp)
+        saved_backup = make_backup(path) if backup and path.exists() else None
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        raise
+    return SaveResult(path, saved_backup)
+
+
+def replace_file(new_file: Path, path: Path) -> SaveResult:
+    """Put an already written `new_file` in place of `path` with a backup (used for zip-level edits)."""
+    refuse_if_open(path)
+    _fsync(new_file)
+    saved_backup = make_backup(path) if path.exists() else None
+    os.replace(new_file, path)
+    return SaveResult(path, saved_backup)
+
+
+def _repair_and_check(original: Path, saved: Path) -> None:
+    if _has_part(original, "customUI"):
+        from .package import check_macros_and_ribbon, restore_ribbon
+
+        restore_ribbon(original, saved)
+        problems = check_macros_and_ribbon(original, saved)
+        if problems:
+            raise WriteError(
+                f"Saving {original.name} would lose part of it ({'; '.join(problems)}). Nothing was changed."
+            )
+    lost = lost_parts(original, saved)
+    if lost:
+        raise WriteError(
+            f"{original.name} has {', '.join(lost)} that xl_plan cannot keep when it writes into the workbook, "
+            "so nothing was changed. Use --output to write the results to a separate workbook instead."
+        )
+
+
+def _has_part(path: Path, prefix: str) -> bool:
+    with zipfile.ZipFile(path) as zf:
+        return any(n.startswith(prefix) for n in zf.namelist())
+
+
+def lost_parts(original: Path, saved: Path) -> list[str]:
+    """What the user had in `original` that is missing from `saved`, in words."""
+    def counts(p):
+        with zipfile.ZipFile(p) as zf:
+            names = zf.namelist()
+        return {label: sum(1 for n in names if n.startswith(prefix)) for prefix, label in _KEPT_PARTS.items()}
+
+    before, after = counts(original), counts(saved)
+    return [label for label in before if after[label] < before[label]]
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        fh.flush()
+        os.fsync(fh.fileno())

@@ -1,0 +1,446 @@
+"""Finding the action table in a plan laid out however its council likes, and reading
+it into the Plan model: header row, column mapping, sections, repeated headers,
+continuation rows, the RAG key and each action's status."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl.utils import get_column_letter
+
+from .. import rag
+from ..io.grid import rows_of
+from ..errors import LayoutError
+from ..leads import known_leads, split_leads
+from ..model import Action, Column, Plan, Section, SubAction
+from ..text import clean, norm
+from .headers import expected_headers, match_header
+
+# Sheets xl_plan writes: never taken for the plan itself.
+OWNED_SHEETS = {"validation", "gantt", "history", "summary", "leads", "xl_plan", "carried forward", "returns"}
+HEADER_SCAN_ROWS = 150
+BLANK_RUN_END = 200          # this many blank rows in a row end the table
+_SECTION_TEXT = re.compile(
+    r"^(area for improvement|areas? of improvement|ofsted recommendation|recommendation|service finding|"
+    r"finding|theme|priority|section|part|strand|workstream|objective)\s*(\(?\d+\)?|[ivx]+\b|[a-z]\b)?\s*[:.)\-–]",
+    re.I,
+)
+_REF = re.compile(r"^\(?[A-Za-z]{0,4}\s?\d{1,3}([.\-]\d{1,3}){0,3}[a-z]?\.?\)?\s*\*{0,2}$")
+_SUB_ITEM = re.compile(r"(?<!\S)(\d{1,2})[.)]\s+")
+_LINE_ITEM = re.compile(r"\s*(\d{1,2})[.)]\s+")
+_NOTE_WORDS = re.compile(r"\b(starred|carried forward|rag status key|rag key|key:)", re.I)
+
+
+@dataclass
+class _Header:
+    row: int
+    fields: dict[int, tuple[str, int]]     # column index -> (field, strength)
+    cells: dict[int, str]                  # column index -> header text
+
+    @property
+    def score(self) -> int:
+        return len({f for f, _ in self.fields.values()})
+
+
+def read_plan(path, sheet: str | None = None, columns: dict[str, str] | None = None, *, workbook=None) -> Plan:
+    """Read a plan in its own layout. `columns` overrides the mapping: field -> header text or letter
+    (e.g. {"lead": "Progress", "update": "Key points to note"})."""
+    from ..io.workbook import load
+    from ..settings import remembered_columns
+
+    path = Path(path)
+    wb = workbook if workbook is not None else load(path)
+    overrides = dict(remembered_columns(path, wb))
+    overrides.update(columns or {})
+    return plan_from_workbook(wb, str(path), sheet=sheet, columns=overrides)
+
+
+def plan_from_workbook(wb, path: str, sheet: str | None = None, columns: dict[str, str] | None = None) -> Plan:
+    ws, header = _choose_sheet(wb, path, sheet, columns)
+    theme = rag.theme_colours(wb)
+    mapping = _map_columns(ws, header, columns or {})
+    first_col = min(min(header.cells), min(c.index for cols in mapping.values() for c in cols))
+    last_col = max(max(header.cells), max(c.index for cols in mapping.values() for c in cols))
+
+    key = rag.read_key(ws, 1, header.row - 1, theme)
+    plan = Plan(
+        path=path, sheet=ws.title, header_row=header.row, columns=mapping, actions=[], sections=[],
+        rag_key=key or rag.DEFAULT_KEY, header_rows=[header.row], first_column=first_col,
+        last_column=last_col, overrides=dict(columns or {}),
+    )
+    plan.notes, plan.title = _notes_above(ws, header.row, first_col, last_col)
+    _read_rows(ws, plan, header, theme)
+    return plan
+
+
+# ---------------------------------------------------------------- the header row
+
+def _scan_headers(ws, limit: int = HEADER_SCAN_ROWS) -> list[_Header]:
+    found = []
+    grid = rows_of(ws, 1, min(ws.max_row or 1, limit), 1, 60)
+    for r in sorted(grid):
+        fields, cells = {}, {}
+        for c, value in sorted(grid[r].items()):
+            text = clean(value)
+            if not text:
+                continue
+            cells[c] = text
+            m = match_header(text)
+            if m:
+                fields[c] = m
+        if len(fields) >= 3:
+            found.append(_Header(r, fields, cells))
+    return found
+
+
+def _best_header(headers: list[_Header]) -> _Header | None:
+    good = [h for h in headers if h.score >= 3 and {"action", "ref", "recommendation"} & {f for f, _ in h.fields.values()}]
+    if not good:
+        return None
+    top = max(h.score for h in good)
+    return next(h for h in good if h.score >= top)
+
+
+def _choose_sheet(wb, path, sheet, columns):
+    if sheet is not None:
+        if sheet not in wb.sheetnames:
+            raise LayoutError(
+                f"{Path(path).name} has no sheet called {sheet!r}. Its sheets are: {', '.join(wb.sheetnames)}."
+            )
+        candidates = [wb[sheet]]
+    else:
+        candidates = [ws for ws in wb.worksheets if ws.title.strip().lower() not in OWNED_SHEETS and ws.sheet_state == "visible"]
+        candidates = candidates or [ws for ws in wb.worksheets if ws.title.strip().lower() not in OWNED_SHEETS]
+    best = None
+    for ws in candidates:
+        header = _best_header(_scan_headers(ws))
+        if header is None and columns:
+            header = _header_from_overrides(ws, columns)
+        if header and (best is None or header.score > best[1].score):
+            best = (ws, header)
+    if best is None:
+        where = f"sheet {sheet!r}" if sheet else ("sheets " + ", ".join(repr(ws.title) for ws in candidates) if candidates else "any sheet")
+        empty = all((ws.max_row or 0) <= 1 and (ws.max_column or 0) <= 1 and ws.cell(1, 1).value is None for ws in candidates)
+        if candidates and empty:
+            raise LayoutError(f"{Path(path).name}: {where} {'is' if len(candidates) == 1 else 'are'} empty; there is no plan to read.")
+        raise LayoutError(
+            f"{Path(path).name}: no table of actions found in {where}. xl_plan looks for a header row naming "
+            f"at least three of these columns: {expected_headers()}. If your headers use other words, name "
+            'the columns with --columns, e.g. --columns action="What we will do",lead="Owner".'
+        )
+    return best
+
+
+def _header_from_overrides(ws, columns) -> _Header | None:
+    """With overrides naming header texts, the row holding most of them is the header."""
+    wanted = {norm(v) for v in columns.values() if not re.fullmatch(r"[A-Za-z]{1,3}", v.strip())}
+    best = None
+    grid = rows_of(ws, 1, min(ws.max_row or 1, HEADER_SCAN_ROWS), 1, 60)
+    for r in sorted(grid):
+        cells = {c: clean(v) for c, v in sorted(grid[r].items()) if clean(v)}
+        hits = sum(1 for t in cells.values() if norm(t) in wanted)
+        if hits and (best is None or hits > best[0]):
+            fields = {c: m for c, t in cells.items() if (m := match_header(t))}
+            best = (hits, _Header(r, fields, cells))
+    return best[1] if best else None
+
+
+# ---------------------------------------------------------------- columns
+
+def _map_columns(ws, header: _Header, overrides: dict[str, str]) -> dict[str, list[Column]]:
+    by_field: dict[str, list[tuple[int, int]]] = {}
+    for c, (field, strength) in sorted(header.fields.items()):
+        by_field.setdefault(field, []).append((c, strength))
+
+    # "Action" may hold refs (1.1, 2.) beside a "Description" column: decide by the values.
+    if "action" in by_field and "ref" not in by_field and len(by_field["action"]) >= 1:
+        samples = _column_samples(ws, header.row, [c for c, _ in by_field["action"]])
+        for c, strength in list(by_field["action"]):
+            values = samples.get(c, [])
+            if values and sum(bool(_REF.match(v)) for v in values) >= 0.6 * len(values):
+                by_field["action"].remove((c, strength))
+                by_field.setdefault("ref", []).append((c, strength))
+                break
+        if not by_field["action"]:
+            del by_field["action"]
+
+    mapping: dict[str, list[Column]] = {}
+    for field, cols in by_field.items():
+        if field == "lead":
+            chosen = [c for c, _ in cols]
+        else:
+            top = max(s for _, s in cols)
+            chosen = [next(c for c, s in cols if s == top)]
+        mapping[field] = [Column(field, get_column_letter(c), header.cells.get(c, ""), c) for c in chosen]
+
+    for field, target in overrides.items():
+        field = field.strip().lower()
+        if field not in {"recommendation", "ref", "action", "lead", "timescale", "start", "end", "measure", "update", "status"}:
+            raise LayoutError(
+                f"--columns names an unknown field {field!r}. Fields are: recommendation, ref, action, lead, "
+                "timescale, start, end, measure, update, status."
+            )
+        c = _resolve_override(header, target)
+        if c is None:
+            raise LayoutError(
+                f"Sheet {ws.title!r}, header row {header.row}: no column called {target!r} for {field}. "
+                f"The headers are: {', '.join(repr(t) for t in header.cells.values())}. Give the header text "
+                "as written or a column letter such as G."
+            )
+        for other in list(mapping):  # a column holds one field only
+            mapping[other] = [col for col in mapping[other] if col.index != c]
+            if not mapping[other]:
+                del mapping[other]
+        mapping[field] = [Column(field, get_column_letter(c), header.cells.get(c, ""), c)]
+    if "action" not in mapping and "ref" not in mapping:
+        raise LayoutError(
+            f"Sheet {ws.title!r}, header row {header.row}: there is no action column. Name it with "
+            '--columns action="<header text>".'
+        )
+    return mapping
+
+
+def _resolve_override(header: _Header, target: str) -> int | None:
+    t = target.strip()
+    if re.fullmatch(r"[A-Za-z]{1,3}", t) and norm(t) not in {norm(v) for v in header.cells.values()}:
+        from openpyxl.utils import column_index_from_string
+
+        return column_index_from_string(t.upper())
+    for c, text in header.cells.items():
+        if norm(text) == norm(t):
+            return c
+    return None
+
+
+def _column_samples(ws, header_row: int, cols: list[int], limit: int = 40) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {c: [] for c in cols}
+    grid = rows_of(ws, header_row + 1, min(ws.max_row, header_row + 400), min(cols), max(cols))
+    for r in sorted(grid):
+        for c in cols:
+            text = clean(grid[r].get(c))
+            if text and len(out[c]) < limit:
+                out[c].append(text)
+    return out
+
+
+# ---------------------------------------------------------------- notes above the table
+
+def _notes_above(ws, header_row, first_col, last_col):
+    notes, title = [], ""
+    for r, row in enumerate(ws.iter_rows(min_row=1, max_row=header_row - 1, min_col=1, max_col=max(last_col, 1), values_only=True), 1):
+        texts = [clean(v) for v in row if clean(v)]
+        if texts:
+            notes.append((r, " ".join(texts)))
+            if not title and not rag._KEY_LINE.match(texts[0]):
+                title = texts[0]
+    return notes, title
+
+
+# ---------------------------------------------------------------- rows
+
+def _read_rows(ws, plan: Plan, header: _Header, theme) -> None:
+    first, last = plan.first_column, plan.last_column
+    width = last - first + 1
+    fields = {f: [c.index for c in cols] for f, cols in plan.columns.items()}
+    header_sig = {c: f for c, (f, _) in header.fields.items()}
+    merged_wide = _wide_merges(ws, first, width)
+
+    section: str | None = None
+    recommendation: str | None = None
+    current: Action | None = None
+
+    # A section row directly above the first header (city_of_london, barking) opens the first section.
+    above = _section_above(ws, header.row, first, last, merged_wide)
+    if above:
+        section = above.title
+        plan.sections.append(above)
+
+    grid = rows_of(ws, header.row + 1, ws.max_row or header.row, first, last)
+    previous = header.row
+    for r in sorted(grid):
+        values = {c: v for c, v in grid[r].items() if not isinstance(v, str) or v.strip()}
+        if not values:
+            continue
+        if r - previous > BLANK_RUN_END:
+            break   # a long run of blank rows ends the table: what follows is something else
+        previous = r
+        plan.last_row = r
+        texts = {c: clean(v) for c, v in values.items()}
+        texts = {c: t for c, t in texts.items() if t}
+        if not texts:
+            continue
+
+        if _is_repeat_header(texts, header_sig):
+            plan.header_rows.append(r)
+            current = None
+            continue
+
+        if _is_section_row(texts, r, merged_wide, fields):
+            section = next(iter(texts.values()))
+            plan.sections.append(Section(section, r))
+            recommendation, current = None, None
+            continue
+
+        def get(field: str) -> str:
+            return "\n".join(texts[c] for c in fields.get(field, []) if c in texts)
+
+        ref, text, rec = get("ref"), get("action"), get("recommendation")
+        if not ref and not text:
+            if rec and not _only(texts, fields, "recommendation"):
+                pass  # a recommendation with other data but no action: an action without text
+            elif rec:
+                recommendation = rec
+                plan.findings_without_actions.append((r, rec))
+                current = None
+                continue
+            elif current is not None:
+                _continue_action(current, r, texts, fields, values)
+                continue
+        if rec:
+            recommendation = rec
+        current = _new_action(ws, plan, r, section, recommendation, texts, values, fields, theme)
+        plan.actions.append(current)
+
+    _finish(plan)
+
+
+def _only(texts, fields, field) -> bool:
+    cols = set(fields.get(field, []))
+    return all(c in cols for c in texts)
+
+
+def _wide_merges(ws, first: int, width: int) -> dict[int, int]:
+    """Row -> width of a merged range starting in it that spans at least half the table."""
+    out = {}
+    for rng in ws.merged_cells.ranges:
+        span = rng.max_col - rng.min_col + 1
+        if rng.min_row == rng.max_row and span >= max(2, width // 2):
+            out[rng.min_row] = span
+    return out
+
+
+def _section_above(ws, header_row, first, last, merged_wide) -> Section | None:
+    for r in range(header_row - 1, max(0, header_row - 3), -1):
+        cells = [clean(ws.cell(r, c).value) for c in range(first, last + 1)]
+        texts = [t for t in cells if t]
+        if not texts:
+            continue
+        if len(texts) == 1 and (r in merged_wide or _SECTION_TEXT.match(texts[0])) and not _NOTE_WORDS.search(texts[0]) \
+                and not rag._KEY_LINE.match(texts[0]):
+            return Section(texts[0], r)
+        return None
+    return None
+
+
+def _is_repeat_header(texts: dict[int, str], header_sig: dict[int, str]) -> bool:
+    if len(texts) < 2 or sum(1 for c, t in texts.items() if c in header_sig and len(t) <= 60) < 2:
+        return False
+    hits = 0
+    for c, t in texts.items():
+        m = match_header(t)
+        if m and header_sig.get(c) == m[0]:
+            hits += 1
+    return hits >= max(2, int(0.6 * len(texts)))
+
+
+def _is_section_row(texts: dict[int, str], r: int, merged_wide: dict[int, int], fields) -> bool:
+    if len(texts) != 1:
+        return False
+    (c, text), = texts.items()
+    if r in merged_wide:
+        return True
+    if _SECTION_TEXT.match(text) and c not in fields.get("action", []) and c not in fields.get("update", []):
+        return True
+    return False
+
+
+def _new_action(ws, plan, r, section, recommendation, texts, values, fields, theme) -> Action:
+    def get(field: str, sep: str = "\n") -> str:
+        return sep.join(texts[c] for c in fields.get(field, []) if c in texts)
+
+    cells = {}
+    raw = {}
+    for field, cols in fields.items():
+        cells[field] = get_column_letter(cols[0]) + str(r)
+        raw[field] = values.get(cols[0]) if len(cols) == 1 else [values.get(c) for c in cols]
+    timescale = get("timescale")
+    if not timescale:
+        start, end = get("start"), get("end")
+        timescale = f"{start} to {end}" if start and end and start != end else (end or start)
+    text = get("action")
+    action = Action(
+        sheet=ws.title, row=r, rows=[r], section=section, recommendation=recommendation,
+        ref=get("ref") or None, text=text, lead_text=get("lead", " / "), leads=[],
+        timescale_text=timescale, update=get("update"), status=None, measure=get("measure"),
+        sub_actions=sub_actions(text), cells=cells, raw=raw,
+    )
+    status_cols = fields.get("status")
+    if status_cols:
+        cell = ws.cell(r, status_cols[0])
+        action.status_fill = rag.fill_rgb(cell, theme)
+    return action
+
+
+def _continue_action(action: Action, r, texts, fields, values) -> None:
+    """A row split by a page break: its text belongs to the action above."""
+    action.rows.append(r)
+    for field, attr in (("lead", "lead_text"), ("timescale", "timescale_text"), ("update", "update"), ("measure", "measure")):
+        extra = "\n".join(texts[c] for c in fields.get(field, []) if c in texts)
+        if extra:
+            current = getattr(action, attr)
+            setattr(action, attr, f"{current}\n{extra}" if current else extra)
+
+
+def sub_actions(text: str) -> list[SubAction]:
+    """The numbered items of an action cell ('1. ... 2. ...'), when they run 1, 2, 3 in order."""
+    if not text or "1" not in text:
+        return []
+    starts = _numbered_lines(text) or _numbered_inline(text)
+    items = []
+    for i, (number, begin, end_of_marker) in enumerate(starts):
+        end = starts[i + 1][1] if i + 1 < len(starts) else len(text)
+        items.append(SubAction(number, text[end_of_marker:end].strip()))
+    return items
+
+
+def _numbered_lines(text: str) -> list[tuple[int, int, int]]:
+    """Items that start lines: the usual '1. ...\n2. ...' cell."""
+    starts, expected, offset = [], 1, 0
+    for line in text.split("\n"):
+        m = _LINE_ITEM.match(line)
+        if m and int(m.group(1)) == expected:
+            starts.append((expected, offset + m.start(1), offset + m.end()))
+            expected += 1
+        offset += len(line) + 1
+    return starts
+
+
+def _numbered_inline(text: str) -> list[tuple[int, int, int]]:
+    """Items inside a sentence: 'to reflect: 1) requirement 2) timescales'."""
+    starts, expected = [], 1
+    for m in _SUB_ITEM.finditer(text):
+        if int(m.group(1)) == expected:
+            starts.append((expected, m.start(1), m.end()))
+            expected += 1
+    return starts
+
+
+def _finish(plan: Plan) -> None:
+    key = plan.rag_key
+    known = known_leads({a.lead_text for a in plan.actions})
+    split: dict[str, list[str]] = {}
+    for a in plan.actions:
+        if a.lead_text not in split:
+            split[a.lead_text] = split_leads(a.lead_text, known)
+        a.leads = list(split[a.lead_text])
+        raw_status = ""
+        if "status" in plan.columns:
+            raw = a.raw.get("status")
+            raw_status = clean(raw) if raw is not None else ""
+            if raw_status:
+                a.status = rag.status_from_text(raw_status, key)
+            elif a.status_fill:
+                a.status = rag.status_from_fill(a.status_fill, key)
+        elif a.update:
+            a.status = rag.status_from_progress(a.update, key)

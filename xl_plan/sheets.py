@@ -1,0 +1,100 @@
+"""Sheets and cell marks that xl_plan owns inside a user's workbook. A writer replaces
+only what xl_plan created before: its sheets carry a title starting with OWNER in A1,
+its cell comments carry the author OWNER."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+OWNER = "xl_plan"
+TITLE_FONT = Font(bold=True, size=14)
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="1F3864")
+SEVERITY_FILL = {
+    "error": PatternFill("solid", fgColor="F8CBAD"),
+    "warning": PatternFill("solid", fgColor="FFE699"),
+    "info": PatternFill("solid", fgColor="DDEBF7"),
+}
+
+
+def is_owned(ws) -> bool:
+    value = ws.cell(1, 1).value
+    return isinstance(value, str) and value.startswith(OWNER)
+
+
+def owned_sheet(wb, name: str, title: str):
+    """A fresh sheet `name` for xl_plan, replacing xl_plan's previous one in the same tab position.
+    A user's own sheet of that name is left alone and ours is called '<name> (xl_plan)'."""
+    index = None
+    target = name
+    if name in wb.sheetnames:
+        old = wb[name]
+        if is_owned(old):
+            index = wb.sheetnames.index(name)
+            wb.remove(old)
+        else:
+            target = f"{name} ({OWNER})"
+            if target in wb.sheetnames:
+                index = wb.sheetnames.index(target)
+                wb.remove(wb[target])
+    ws = wb.create_sheet(target, index)
+    ws.cell(1, 1, f"{OWNER} · {title}").font = TITLE_FONT
+    return ws
+
+
+def write_table(ws, top: int, rows: list[list], widths: Iterable[int] = (), wrap_columns: Iterable[int] = ()) -> int:
+    """Header row + data rows from row `top`; returns the last row written."""
+    wrap = set(wrap_columns)
+    for i, width in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    for r, row in enumerate(rows, top):
+        for c, value in enumerate(row, 1):
+            cell = put(ws, r, c, value)
+            if r == top:
+                cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+            elif c in wrap:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            else:
+                cell.alignment = Alignment(vertical="top")
+    last = top + len(rows) - 1
+    if len(rows) > 1:
+        ws.auto_filter.ref = f"A{top}:{get_column_letter(len(rows[0]))}{last}"
+    ws.freeze_panes = ws.cell(top + 1, 1)
+    return last
+
+
+def put(ws, row: int, column: int, value):
+    """Write a value as data: text that starts with '=' stays text, never a formula (formula injection)."""
+    cell = ws.cell(row, column)
+    cell.value = value
+    if cell.data_type == "f":
+        cell.data_type = "s"
+    return cell
+
+
+def remove_marks(ws) -> int:
+    """Remove the comments xl_plan added to cells; returns how many."""
+    removed = 0
+    for cell in list(ws._cells.values()):
+        if cell.comment is not None and cell.comment.author == OWNER:
+            cell.comment = None
+            removed += 1
+    return removed
+
+
+def mark_cells(ws, notes: dict[str, list[str]]) -> int:
+    """Add a comment from xl_plan to each cell (coordinate -> messages), never over a user's comment."""
+    marked = 0
+    for coord, messages in notes.items():
+        cell = ws[coord]
+        if cell.comment is not None and cell.comment.author != OWNER:
+            continue
+        text = "\n".join(f"• {m}" for m in messages)
+        comment = Comment(f"{OWNER}:\n{text}", OWNER)
+        comment.width, comment.height = 320, min(60 + 40 * len(messages), 300)
+        cell.comment = comment
+        marked += 1
+    return marked

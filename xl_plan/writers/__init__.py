@@ -1,0 +1,1 @@
+"""Writers put results into the sheets and cells xl_plan owns."""
