@@ -33,6 +33,9 @@ Decisions (documented here because callers rely on them):
   is words, so ``Working Together 2018`` stays undated.
 * ``today`` anchors relative texts only (``within 6 weeks``, ``immediately``);
   with ``today=None`` they are undated.  The clock is never read.
+* Two-digit years: 90-99 are 1990-1999, 00-89 are 2000-2089.  Years outside
+  1990-2100 (and Excel serials outside that span) are not plausible plan dates
+  and come out undated.
 * ``bi-annual`` is ambiguous (twice a year or every two years) and is not
   read as a recurrence; ``fortnightly`` and ``termly`` are recognised but have no
   recurrence value in the API, so ``recurrence`` stays None for them.
@@ -207,10 +210,11 @@ def _month_end(year: int, month: int) -> date:
 
 
 def _two_digit_year(yy: str) -> int:
+    """Two-digit years: 90-99 are the 1990s, 00-89 are 2000-2089 (the plausible plan years)."""
     y = int(yy)
     if len(yy) == 4:
         return y
-    return 2000 + y if y < 70 else 1900 + y
+    return 1900 + y if y >= 90 else 2000 + y
 
 
 def _year_ok(y: int) -> bool:
@@ -275,6 +279,8 @@ def _handle(name: str, m: re.Match, text: str):
         return _Tok(first, first + relativedelta(months=3, days=-1), a, b, "quarter")
     if name == "qcal":
         y = int(g("qcal_y"))
+        if not _year_ok(y):
+            return _INVALID
         first = date(y, 3 * int(g("qcal_q")) - 2, 1)
         return _Tok(first, first + relativedelta(months=3, days=-1), a, b, "quarter")
     if name == "fy":
@@ -303,6 +309,8 @@ def _handle(name: str, m: re.Match, text: str):
         return _month(int(g("ym_y")), int(g("ym_m")), a, b)
     if name == "year":
         y = int(g("year_y"))
+        if not _year_ok(y):
+            return _INVALID
         return _Tok(date(y, 1, 1), date(y, 12, 31), a, b, "year")
     raise AssertionError(name)  # pragma: no cover
 
@@ -474,7 +482,7 @@ def _from_text(raw: str, today: date | None) -> _Result:
 def _no_date(s: str, raw: str, recurrence, invalid: bool, today: date | None) -> _Result:
     rel = _RELATIVE_RE.match(s)
     imm = _IMMEDIATE_RE.match(s)
-    if today is not None and (rel or imm):
+    if today is not None and _year_ok(today.year) and (rel or imm):
         if imm:
             return _dated(today, today, (), recurrence)
         n = rel.group("n").lower()
