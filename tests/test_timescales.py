@@ -171,6 +171,27 @@ def test_open_ranges_are_dated():
     assert parse_timescale("By March 2024").undated is False
 
 
+SUPERSEDED_AND_WEEKS = [
+    ("Mar-24 (was Dec-23)*", (D(2024, 3, 1), D(2024, 3, 31))),
+    ("Mar-24 (originally Dec-23)", (D(2024, 3, 1), D(2024, 3, 31))),
+    ("Revised to Mar-24, previously Dec-23", (D(2024, 3, 1), D(2024, 3, 31))),
+    ("Jun 24 (was Jan 24 - Feb 24)", (D(2024, 6, 1), D(2024, 6, 30))),
+    ("w/c 3 April 2023", (D(2023, 4, 3), D(2023, 4, 9))),
+    ("Week commencing 3 April 2023", (D(2023, 4, 3), D(2023, 4, 9))),
+    ("March 2024 onwards", (D(2024, 3, 1), None)),
+    ("March 2024 - ongoing", (D(2024, 3, 1), None)),
+]
+
+
+@pytest.mark.parametrize("text,expected", SUPERSEDED_AND_WEEKS, ids=[t for t, _ in SUPERSEDED_AND_WEEKS])
+def test_superseded_dates_weeks_and_onwards(text, expected):
+    check(text, *expected)
+
+
+def test_only_a_superseded_date_is_undated():
+    check("TBC (was Dec-23)", None, None, undated=True)
+
+
 # --------------------------------------------------------------------------
 # Milestones
 # --------------------------------------------------------------------------
@@ -291,7 +312,8 @@ UNDATED = [
     "Phase 2", "Stage 3", "Q2", "31 March", "March", "Mar", "Working Together 2018",
     "As above", "See action 1.2", "1.2", "12", "31/02/2024", "32/01/2024", "13/13/2024",
     "Jan 1985", "Mar 2150", "1900", "Q1 1900", "2014/2016", "Q1 2024/26", "Timescale (By When)", "Time-scale",
-    "Start:", "End date", "End:", "Q5 2024", "£2024", "2024%", "Ongoing*",
+    "Start:", "End date", "End:", "Q5 2024", "£2024", "2024%", "Ongoing*", "1.1.2 2014",
+    "Spring 2024", "Ongoing from 2014", "Report to board 2024", "12 weeks", "25/12",
 ]
 
 

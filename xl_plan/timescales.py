@@ -27,7 +27,9 @@ Decisions (documented here because callers rely on them):
   (``Oct 2014 Quarterly``: start Oct 2014, no end); a date *after* it ends it
   (``Quarterly (review March 2016)``: end March 2016, no start); a period that is
   itself a span (``Quarterly 2014/15``) gives both.
-* ``From July 2014`` gives a start only; ``By (end of) March 2024``,
+* ``Mar-24 (was Dec-23)``: a date after "was", "originally", "revised from"...
+  is superseded and ignored.  ``w/c 3 April 2023`` is that day to 6 days later.
+* ``From July 2014`` and ``March 2024 onwards`` give a start only; ``By (end of) March 2024``,
   ``until``/``before``/``no later than`` give an end only.
 * A bare year (``2024``) is only read as a year when nothing else in the text
   is words, so ``Working Together 2018`` stays undated.
@@ -163,18 +165,32 @@ _END_MARK_RE = re.compile(
 )
 # "End of March 2024" (without "by"): the last day of the period.
 _END_OF_RE = re.compile(r"\b(?:the\s+)?end\s+of\s*$", re.I)
+# "w/c 3 April 2023": the week starting that day.
+_WEEK_OF_RE = re.compile(r"\b(?:w/c|w/b|week\s+(?:commencing|beginning|starting))\s*:?\s*$", re.I)
+# "March 2024 onwards": a start only.
+_ONWARDS_RE = re.compile(
+    r"^[\s,(\-]*(?:and\s+)?(?:onwards?|ongoing|continuing|beyond)[\s).]*$", re.I
+)
+_RANGE_GAP_RE = re.compile(r"\s*(?:-|to|until|till|through)\s*$", re.I)
+# "Mar-24 (was Dec-23)": the earlier date was superseded; it is not part of the timescale.
+_SUPERSEDED_RE = re.compile(
+    r"\b(?:was|were|originally|orig\.?|previously|prev\.?|formerly|"
+    r"(?:revised|moved|amended|changed|slipped|extended|deferred|put\s+back)\s+from|"
+    r"rather\s+than|instead\s+of|replaces|replacing)\s*:?\s*$",
+    re.I,
+)
 
 _FILLER_WORDS = (
     "by|from|to|until|till|til|through|thru|and|or|then|in|on|of|the|at|during|before|"
     "after|end|start|starting|commencing|beginning|mid|early|late|due|deadline|w/c|wef|"
-    "no later than|not later than|monday|tuesday|wednesday|thursday|friday|saturday|"
+    "no later than|not later than|revised to|moved to|amended to|changed to|extended to|now|monday|tuesday|wednesday|thursday|friday|saturday|"
     "sunday|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun"
 )
 _EDGE_FILLER_RE = re.compile(
     rf"^(?:(?:{_FILLER_WORDS})\b|[\s,;:\-/()\[\]&|'\"])+|(?:\b(?:{_FILLER_WORDS})|[\s,;:\-/()\[\]&|'\"])+$",
     re.I,
 )
-_ONLY_FILLER_RE = re.compile(rf"^(?:(?:{_FILLER_WORDS})\b|[^a-z])*$", re.I)
+_ONLY_FILLER_RE = re.compile(rf"^(?:(?:{_FILLER_WORDS})\b|[^\w])*$", re.I)
 _PRECEDING_COUNTER_RE = re.compile(
     r"\b(?:phase|stage|step|part|no\.?|number|week|wave|tranche|cohort|level|section|"
     r"item|action|priority|round|version|ref|year|page|para(?:graph)?)\s*$",
@@ -424,6 +440,21 @@ def _from_text(raw: str, today: date | None) -> _Result:
 
     toks, invalid = _tokens(s)
 
+    # Drop superseded dates ("Mar-24 (was Dec-23)"), marker and all, then read again.
+    cut = []
+    for i, t in enumerate(toks):
+        m = _SUPERSEDED_RE.search(s, 0, t.a)
+        if m is not None:
+            b = t.b
+            # "(was Jan 24 - Mar 24)": the whole superseded range goes
+            if i + 1 < len(toks) and _RANGE_GAP_RE.match(s, t.b, toks[i + 1].a):
+                b = toks[i + 1].b
+            cut.append((m.start(), b))
+    if cut:
+        for a, b in reversed(cut):
+            s = s[:a] + " " + s[b:]
+        toks, invalid = _tokens(s)
+
     # A bare year counts only when nothing else in the text is words.
     if any(t.kind == "year" for t in toks):
         residue = s
@@ -442,12 +473,19 @@ def _from_text(raw: str, today: date | None) -> _Result:
     gaps.append(s[toks[-1].b:])
 
     lead = gaps[0]
+    week_of = _WEEK_OF_RE.search(lead)
+    if week_of:
+        lead = gaps[0] = lead[: week_of.start()]
     start_mark = _START_MARK_RE.search(lead)
     end_mark = None if start_mark else _END_MARK_RE.search(lead)
     end_of = None if (start_mark or end_mark) else _END_OF_RE.search(lead)
     for mk in (start_mark, end_mark, end_of):
         if mk:
             gaps[0] = lead[: mk.start()]
+
+    onwards = len(toks) == 1 and _ONWARDS_RE.match(gaps[-1])
+    if onwards:
+        gaps[-1] = ""
 
     labels_follow = any(g.lstrip().startswith(":") for g in gaps[1:]) or (
         not _clean_label(gaps[0]) and bool(_clean_label(gaps[-1]))
@@ -466,7 +504,9 @@ def _from_text(raw: str, today: date | None) -> _Result:
 
     if len(toks) == 1:
         tok = toks[0]
-        if start_mark:
+        if week_of and tok.kind == "day":
+            return _dated(tok.start, tok.start + timedelta(days=6), milestones, recurrence)
+        if start_mark or onwards:
             return _dated(tok.start, None, (), recurrence)
         if end_mark:
             return _dated(None, tok.end, milestones, recurrence)
@@ -501,7 +541,7 @@ def _no_date(s: str, raw: str, recurrence, invalid: bool, today: date | None) ->
     return _undated(f"{q} commits to no date")
 
 
-@lru_cache(maxsize=16384, typed=True)
+@lru_cache(maxsize=65536, typed=True)
 def _parse_cached(value, today: date | None) -> _Result:
     if value is None:
         return _undated("The timescale is blank")
