@@ -60,6 +60,7 @@ SINGLE = [
     ("dec-23", month(2023, 12)),
     ("Mar '24", month(2024, 3)),
     ("March, 2024", month(2024, 3)),
+    ("may-23", month(2023, 5)),
     ("Jan-99", month(1999, 1)),
     ("Jan-90", month(1990, 1)),
     ("Dec-89", month(2089, 12)),
@@ -308,7 +309,7 @@ def test_recurrences_outside_the_api_values_are_none(text):
 UNDATED = [
     "Ongoing", "In place", "Completed", "Complete", "TBC", "TBA", "N/A", "n/a", "-", "--", "",
     "   ", "\xa0", "\t\n", "<br>", "*", "(*)", "Phase 2 of Catch 22 programme", "within 6 weeks",
-    "Within 3 months", "Immediately", "may be delayed", "May be delayed until the review",
+    "Within 3 months", "Immediately", "may be delayed", "May be delayed until the review", "it may 20 times",
     "Phase 2", "Stage 3", "Q2", "31 March", "March", "Mar", "Working Together 2018",
     "As above", "See action 1.2", "1.2", "12", "31/02/2024", "32/01/2024", "13/13/2024",
     "Jan 1985", "Mar 2150", "1900", "Q1 1900", "2014/2016", "Q1 2024/26", "Timescale (By When)", "Time-scale",

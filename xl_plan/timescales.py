@@ -316,7 +316,7 @@ def _handle(name: str, m: re.Match, text: str):
         return _day(int(g("mdy_y")), mon, int(g("mdy_d")), a, b)
     if name == "my":
         word, yy = g("my_m"), g("my_y")
-        if word == "may" and len(yy) == 2:
+        if word == "may" and len(yy) == 2 and not text[m.end("my_m"):m.start("my_y")].strip():
             return None  # lower-case "may 20 ..." is the verb far more often than May 2020
         return _month(_two_digit_year(yy), _MONTHS[word[:3].lower()], a, b)
     if name == "nmy":
