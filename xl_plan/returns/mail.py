@@ -47,7 +47,7 @@ from datetime import date, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, make_msgid
 from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable
@@ -196,13 +196,16 @@ def _clean_address(raw: str, whose: str) -> str:
 
 
 def _parse_sender(sender: str) -> Address:
-    name, addr = parseaddr(_one_line(sender))
-    if not addr:
+    """'Improvement Team <team@council.gov.uk>' or 'team@council.gov.uk' -> Address."""
+    text = _one_line(sender)
+    m = re.fullmatch(r"(.*?)<([^<>]*)>", text)
+    name, addr = (m.group(1).strip().strip('"').strip(), m.group(2)) if m else ("", text)
+    if not addr.strip():
         raise MailError(
-            f"The sender {_one_line(sender)!r} is not an email address. Give it as "
+            f"The sender {text!r} is not an email address. Give it as "
             "improvement.team@council.gov.uk or as Improvement Team <improvement.team@council.gov.uk>.")
     addr = _clean_address(addr, "the sender")
-    return Address(display_name=_one_line(name), addr_spec=addr)
+    return Address(display_name=name, addr_spec=addr)
 
 
 # --------------------------------------------------------------------------- templates
@@ -701,6 +704,9 @@ def _connect_reason(exc: BaseException, s: SmtpSettings) -> str:
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return (f"the server {where} does not accept a login — remove the user from the "
                 "settings, or ask IT for the right server")
+    if isinstance(exc, smtplib.SMTPServerDisconnected) and isinstance(
+            exc.__context__, (TimeoutError, socket.timeout)):
+        exc = exc.__context__  # smtplib reports a timeout while reading as a disconnection
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return f"could not connect to {where}: the server closed the connection — {fix}"
     if isinstance(exc, smtplib.SMTPResponseException):
