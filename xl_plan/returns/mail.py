@@ -787,7 +787,12 @@ def send_smtp(outgoing: list[Outgoing], settings: SmtpSettings, sender: str,
     CSV send log at ``log_path`` (not on a dry run). With ``only_failed_from`` (a send
     log), only leads whose latest entry for the same plan, month and kind is ``failed``
     are sent; the others are listed in ``result.skipped``. A dry run builds every
-    message (so template, address and attachment problems show) and connects to nothing.
+    message (so template, address and attachment problems show), checks that the
+    password is set, writes no log and connects to nothing.
+
+    Raises MailError only for problems that stop the whole run before anything is sent:
+    an unusable template or sender, a missing password, an unreadable retry log, or a
+    send log that cannot be written.
     """
     kind = "reminder" if reminder else "return"
     sender_addr, parsed, outs, result = _prepare(outgoing, sender, template, kind)
