@@ -9,6 +9,8 @@ _TAG = re.compile(r"</?\s*[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
 _ENTITY = {"&nbsp;": " ", "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
 _BULLET = re.compile(r"^[ \t]*[•●▪■◦‣∙·\uf0b7\uf0a7\u2022\u25aa\u25cf-][ \t]+", re.M)
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\ufeff\u00ad"), None)
+_HAS_BULLET = re.compile(r"[•●▪■◦‣∙·\uf0b7\uf0a7\u2022\u25aa\u25cf]|^[ \t]*-[ \t]", re.M)
+_ODD_SPACE = re.compile(r"[\t\u00a0\u2007\u202f]|  ")
 _SPACES = re.compile(r"[ \t\u00a0\u2007\u202f]+")
 _NORM = re.compile(r"[^a-z0-9]+")
 # Text with none of these needs no cleaning (the common case: keep reading 5,000 rows fast).
@@ -34,11 +36,15 @@ def clean(value) -> str:
     if "&" in text:
         for entity, char in _ENTITY.items():
             text = text.replace(entity, char)
-    text = text.translate(_INVISIBLE).replace("\r\n", "\n").replace("\r", "\n")
-    text = _BULLET.sub("- ", text)
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    text = "\n".join(lines)
-    text = re.sub(r"\n{3,}", "\n\n", text)
+    text = text.translate(_INVISIBLE)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _HAS_BULLET.search(text):
+        text = _BULLET.sub("- ", text)
+    text = "\n".join(_SPACES.sub(" ", line).strip() if _ODD_SPACE.search(line) else line.strip()
+                     for line in text.split("\n"))
+    if "\n\n\n" in text:
+        text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()
 
 
