@@ -403,7 +403,6 @@ _RIBBON_NAME = re.compile(r"(?i)^customui/customui(14)?\.xml$")
 
 
 def _ribbon_parts(pkg: Package) -> dict[str, dict]:
-    _, overrides = content_types(pkg) if pkg.has(CONTENT_TYPES) else ({}, {})
     found: dict[str, dict] = {}
     for r in relationships(pkg, ""):
         if r.type in RIBBON_REL_TYPES and not r.external:
@@ -413,7 +412,7 @@ def _ribbon_parts(pkg: Package) -> dict[str, dict]:
         if _RIBBON_NAME.match(m.name) and not any(k.lower() == m.name.lower() for k in found):
             found[m.name] = {"relationship_type": None, "relationship_id": None, "present": True}
     for name, info in found.items():
-        info["content_type"] = overrides.get("/" + name.lower())
+        info["content_type"] = content_type_of(pkg, name) if pkg.has(CONTENT_TYPES) else None
         info["expected_relationship_type"] = (REL_UI_2009 if name.lower().endswith("customui14.xml")
                                               else REL_UI_2006)
     return found
@@ -425,7 +424,8 @@ def ribbon_parts(path: str | os.PathLike) -> dict[str, dict]:
     Keys are zip member names such as ``customUI/customUI14.xml``; each value says
     ``present`` (the part is in the file), ``relationship_type`` and ``relationship_id``
     (the package relationship that makes Office load it, or None when missing),
-    ``expected_relationship_type`` and ``content_type`` (its Override, or None).
+    ``expected_relationship_type`` and ``content_type`` (from its Override or the
+    Default for its extension; None when it has none).
     A part with no relationship is in the file but Office ignores it: no ribbon.
     """
     return _ribbon_parts(Package.read(path))
@@ -556,4 +556,7 @@ def check_macros_and_ribbon(original_path: str | os.PathLike,
                             "copy made before saving.")
         elif saved.get(part) != orig.get(part):
             problems.append(f"The ribbon ({part}) changed when {name} was saved.")
+        elif s["content_type"] != info["content_type"]:
+            problems.append(f"The ribbon ({part}) lost its content type when {name} was saved, "
+                            "so Excel may refuse to open the file.")
     return problems
