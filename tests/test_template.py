@@ -428,3 +428,33 @@ def test_libreoffice_reads_every_vba_module(tmp_path):
     assert kinds["Dictionary"] == "class"
     assert kinds["ThisWorkbook"] == kinds["Sheet1"] == "document"
     assert "Public Sub XlPlanButton(control As IRibbonControl)" in names["XlPlanRibbon"]
+
+
+def test_compound_file_is_strictly_valid():
+    """olefile in strict mode accepts the file, and each storage's children form a
+    binary search tree in MS-CFB order that is a valid red-black tree."""
+    ole = olefile.OleFileIO(io.BytesIO(_vba_bin(TEMPLATE)), raise_defects=olefile.DEFECT_POTENTIAL)
+    entries = ole.direntries
+    nil = olefile.NOSTREAM
+
+    def key(sid):
+        name = entries[sid].name
+        return (len(name), name.upper())
+
+    def check(sid, lo, hi):
+        """Return the black height of the subtree at sid."""
+        if sid == nil:
+            return 1
+        e = entries[sid]
+        assert (lo is None or key(lo) < key(sid)) and (hi is None or key(sid) < key(hi))
+        if e.color == 0:
+            for child in (e.sid_left, e.sid_right):
+                assert child == nil or entries[child].color == 1
+        left, right = check(e.sid_left, lo, sid), check(e.sid_right, sid, hi)
+        assert left == right
+        return left + (e.color == 1)  # 0 red, 1 black
+
+    for e in entries:
+        if e is not None and e.entry_type in (olefile.STGTY_ROOT, olefile.STGTY_STORAGE):
+            check(e.sid_child, None, None)
+    ole.close()
