@@ -14,6 +14,8 @@ then moved into place with ``os.replace``: never a half-written file.
 
 from __future__ import annotations
 
+from ..errors import XlPlanError
+
 import html
 import os
 import posixpath
@@ -52,7 +54,7 @@ ROOT_RELS = "_rels/.rels"
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-class PackageError(Exception):
+class PackageError(XlPlanError):
     """A workbook package could not be read or changed; the message says why."""
 
 

@@ -28,7 +28,7 @@ _SECTION_TEXT = re.compile(
 )
 _REF = re.compile(r"^\(?[A-Za-z]{0,4}\s?\d{1,3}([.\-]\d{1,3}){0,3}[a-z]?\.?\)?\s*\*{0,2}$")
 _SUB_ITEM = re.compile(r"(?<!\S)(\d{1,2})[.)]\s+")
-_LINE_ITEM = re.compile(r"\s*(\d{1,2})[.)]\s+")
+_LINE_ITEM = re.compile(r"^[ \t]*(\d{1,2})[.)]\s+", re.M)
 _NOTE_WORDS = re.compile(r"\b(starred|carried forward|rag status key|rag key|key:)", re.I)
 
 
@@ -419,13 +419,11 @@ def sub_actions(text: str) -> list[SubAction]:
 
 def _numbered_lines(text: str) -> list[tuple[int, int, int]]:
     """Items that start lines: the usual '1. ...\n2. ...' cell."""
-    starts, expected, offset = [], 1, 0
-    for line in text.split("\n"):
-        m = _LINE_ITEM.match(line)
-        if m and int(m.group(1)) == expected:
-            starts.append((expected, offset + m.start(1), offset + m.end()))
+    starts, expected = [], 1
+    for m in _LINE_ITEM.finditer(text):
+        if int(m.group(1)) == expected:
+            starts.append((expected, m.start(1), m.end()))
             expected += 1
-        offset += len(line) + 1
     return starts
 
 

@@ -26,7 +26,10 @@ BUTTON_TAGS: tuple[str, ...] = (
 XLWINGS_VERSION = "0.37.8"
 
 
-class TemplateError(Exception):
+from ..errors import XlPlanError  # noqa: E402
+
+
+class TemplateError(XlPlanError):
     """The template could not be built or attached; the message says why, in plain
     English, and what to do."""
 

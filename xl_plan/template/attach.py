@@ -173,8 +173,8 @@ def attach(existing_xlsx: str | os.PathLike, dest_xlsm: str | os.PathLike | None
 
 
 def template_path() -> Path:
-    from .build import DEFAULT_OUT
-    return DEFAULT_OUT
+    from .sources import shared_file
+    return shared_file("workbook_template.xlsm")
 
 
 def new_plan(dest: str | os.PathLike, *, overwrite: bool = False) -> Path:

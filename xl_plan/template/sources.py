@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from . import XLWINGS_VERSION, TemplateError
@@ -15,12 +16,20 @@ from .ovba import (CHART_BASE, WORKBOOK_BASE, WORKSHEET_BASE, VbaModule, build_v
                    document_module, module_from_bas, module_from_cls)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Where `pip install` puts macros/ and workbook_template.xlsm (pyproject: data-files).
+INSTALLED_SHARE = Path(sys.prefix) / "share" / "xl_plan"
+
+
+def shared_file(name: str) -> Path:
+    """A top-level repository file (macros, template): from the checkout, else from the installation."""
+    local = REPO_ROOT / name
+    return local if local.exists() else INSTALLED_SHARE / name
 RIBBON_XML_NAME = "customUI14.xml"
 
 
 def macros_dir() -> Path:
     """The folder holding the VBA and ribbon sources (``XL_PLAN_MACROS`` overrides)."""
-    d = Path(os.environ.get("XL_PLAN_MACROS", REPO_ROOT / "macros"))
+    d = Path(os.environ.get("XL_PLAN_MACROS", shared_file("macros")))
     if not (d / RIBBON_XML_NAME).is_file():
         raise TemplateError(f"The ribbon and macro sources were not found in {d}. "
                             "Run this from a copy of the xl_plan repository (it has a macros folder).")
