@@ -196,3 +196,24 @@ def test_no_table_names_sheet_and_expected_headers(tmp_path):
 ])
 def test_sub_actions(text, numbers):
     assert [s.number for s in sub_actions(text)] == numbers
+
+
+@pytest.mark.parametrize("name, sheet, header, sections, actions", [
+    ("city", "Improvement Plan", "3 (repeated at rows 14, 38, 46, 50, 58, 64, 69)", 8, 55),
+    ("birmingham", "Improvement Plan", "9", 5, 27),
+    ("barking", "LA Action Plan", "6 (repeated at rows", 13, 61),
+])
+def test_inspect_prints_the_layout(name, sheet, header, sections, actions):
+    import json
+    from click.testing import CliRunner
+    from xl_plan.cli import cli
+
+    result = CliRunner().invoke(cli, ["inspect", str(SAMPLES[name])])
+    assert result.exit_code == 0, result.output
+    assert f"Sheet:       {sheet}" in result.output
+    assert f"Header row:  {header}" in result.output
+    assert f"Sections:    {sections}" in result.output
+    assert f"Actions:     {actions}" in result.output
+    assert "Columns:" in result.output and "action" in result.output
+    data = json.loads(CliRunner().invoke(cli, ["inspect", str(SAMPLES[name]), "--json"]).output)
+    assert (data["sheet"], data["actions"], len(data["sections"])) == (sheet, actions, sections)
