@@ -18,3 +18,27 @@ End Sub
 Public Sub XlPlanButton(control As IRibbonControl)
     RunPython "import xl_plan.excel.ribbon as r; r.dispatch('" & control.Tag & "')"
 End Sub
+
+' File and folder pickers for buttons that need a file (Python calls them with Book.macro).
+' They return "" when the user cancels.
+Public Function XlPlanPickFile(title As String) As String
+    Dim picked As Variant
+    picked = Application.GetOpenFilename("Excel workbooks (*.xlsx; *.xlsm),*.xlsx;*.xlsm", , title)
+    If VarType(picked) = vbBoolean Then
+        XlPlanPickFile = ""
+    Else
+        XlPlanPickFile = CStr(picked)
+    End If
+End Function
+
+Public Function XlPlanPickFolder(title As String) As String
+    #If Mac Then
+        On Error Resume Next
+        XlPlanPickFolder = MacScript("POSIX path of (choose folder with prompt """ & title & """)")
+    #Else
+        With Application.FileDialog(4)
+            .Title = title
+            If .Show = -1 Then XlPlanPickFolder = .SelectedItems(1) Else XlPlanPickFolder = ""
+        End With
+    #End If
+End Function

@@ -15,8 +15,12 @@ def log_path() -> Path:
 
 def get_logger() -> logging.Logger:
     logger = logging.getLogger("xl_plan")
-    if not logger.handlers:
-        path = log_path()
+    path = log_path()
+    current = [h for h in logger.handlers if getattr(h, "baseFilename", None) == str(path.absolute())]
+    if not current:
+        for old in list(logger.handlers):   # the log file moved (XL_PLAN_LOG changed)
+            logger.removeHandler(old)
+            old.close()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
