@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 from rapidfuzz import fuzz, process, utils
 
 from .layout.detect import _numbered_inline, _numbered_lines
@@ -117,6 +118,17 @@ class Pair:
     def matched(self) -> bool:
         return self.new is not None and self.old is not None
 
+    @property
+    def outcome(self) -> str:
+        """In words, for tables: the findings, or what happened when there is none."""
+        if self.codes:
+            return ", ".join(self.codes)
+        if self.matched:
+            return "matched"
+        if self.new is None:
+            return "complete before, not carried"
+        return "new"
+
     def to_dict(self) -> dict:
         def side(a: Action | None) -> dict | None:
             if a is None:
@@ -129,7 +141,7 @@ class Pair:
             "score": None if self.score is None else round(self.score, 1),
             "candidate": None if cand is None else {"sheet": cand.sheet, "row": cand.row, "ref": _ref_text(cand)},
             "starred": [s.marker + (f" item {s.item}" if s.item else "") for s in self.starred],
-            "findings": list(self.codes),
+            "findings": list(self.codes), "outcome": self.outcome,
         }
 
 
@@ -395,62 +407,112 @@ def _match_text(a: Action) -> str:
     return strip_stars(a.text)
 
 
-def _score_matrix(new: list[Action], old: list[Action]):
-    """Text similarity 0-100: the mean of token-sort and token-set ratios (rewording and reordering
-    keep a high score; different actions on the same theme stay below ~75 in the sample plans)."""
-    nt = [_match_text(a) for a in new]
-    ot = [_match_text(a) for a in old]
-    if not nt or not ot:
-        return None
-    s1 = process.cdist(nt, ot, scorer=fuzz.token_sort_ratio, processor=utils.default_process, workers=-1)
-    s2 = process.cdist(nt, ot, scorer=fuzz.token_set_ratio, processor=utils.default_process, workers=-1)
-    return (s1 + s2) / 2.0
+def _processed(a: Action) -> str:
+    return utils.default_process(_match_text(a))
+
+
+def _text_scores(nt: list[str], ot: list[str]):
+    """Text similarity 0-100 (numpy, len(nt) x len(ot)) of processed texts: the mean of the token-sort
+    and token-set ratios. Rewording and reordering keep a high score; different actions on the same
+    theme stay below ~75 in the sample plans."""
+    sort_n = [" ".join(sorted(t.split())) for t in nt]
+    sort_o = [" ".join(sorted(t.split())) for t in ot]
+    s1 = process.cdist(sort_n, sort_o, scorer=fuzz.ratio, workers=-1)        # = token_sort_ratio, faster
+    s2 = process.cdist(nt, ot, scorer=fuzz.token_set_ratio, workers=-1)
+    return (np.asarray(s1, dtype=float) + np.asarray(s2, dtype=float)) / 2.0
 
 
 def _norm_section(s: str | None) -> str:
     return re.sub(r"[^a-z0-9]+", " ", (s or "").lower()).strip()
 
 
-def _score(n: Action, o: Action, text_score: float) -> float:
-    same_ref = bool(ref_key(n.ref)) and ref_key(n.ref) == ref_key(o.ref)
-    if not _match_text(n) and not _match_text(o):
-        # no text on either side: only a stable ref in the same section can pair them
-        return 90.0 if same_ref and _norm_section(n.section) == _norm_section(o.section) else 0.0
-    if not _match_text(n) or not _match_text(o):
-        return 0.0
-    return min(100.0, float(text_score) + (REF_BONUS if same_ref else 0.0))
+@dataclass
+class Matching:
+    """The one-to-one assignment: matches {new index: (old index, score)}; for each unmatched action the
+    closest unmatched one on the other side when it scores at least WEAK_FLOOR (never matched)."""
+
+    matches: dict[int, tuple[int, float]]
+    weak_new: dict[int, tuple[int, float]]      # unmatched new index -> (unmatched old index, score)
+    weak_old: dict[int, tuple[int, float]]      # unmatched old index -> (unmatched new index, score)
 
 
-def match_actions(new: list[Action], old: list[Action], threshold: float = DEFAULT_THRESHOLD):
-    """One-to-one greedy assignment by best score (ties: same ref, same section, nearest position).
-    Returns (matches {new index: (old index, score)}, scores matrix or None)."""
-    matrix = _score_matrix(new, old)
-    if matrix is None:
-        return {}, None, None
-    candidates = []
-    scores = [[0.0] * len(old) for _ in new]
-    for i, n in enumerate(new):
-        for j, o in enumerate(old):
-            s = _score(n, o, matrix[i][j])
-            scores[i][j] = s
-            if s >= WEAK_FLOOR:
-                same_ref = bool(ref_key(n.ref)) and ref_key(n.ref) == ref_key(o.ref)
-                same_section = _norm_section(n.section) == _norm_section(o.section)
-                distance = abs(i / max(len(new), 1) - j / max(len(old), 1))
-                candidates.append((-s, not same_ref, not same_section, distance, i, j))
-    candidates.sort()
+def match_actions(new: list[Action], old: list[Action], threshold: float = DEFAULT_THRESHOLD) -> Matching:
+    """Match new actions to old ones, one-to-one, greedily by best score. The score is the text similarity,
+    plus REF_BONUS when the refs are the same (refs repeat and restart, so a ref alone never matches).
+    Ties go to the same ref, then the same section, then the nearest position. Actions with no text pair
+    only with one with no text, the same ref and the same section (score 90). Identical texts are paired
+    first, so only the rest needs the (slower) fuzzy scores."""
+    new_text = [_processed(a) for a in new]
+    old_text = [_processed(a) for a in old]
+    new_ref = [ref_key(a.ref) for a in new]
+    old_ref = [ref_key(a.ref) for a in old]
+    sections: dict[str, int] = {}
+    new_sec = [sections.setdefault(_norm_section(a.section), len(sections)) for a in new]
+    old_sec = [sections.setdefault(_norm_section(a.section), len(sections)) for a in old]
+    n_new, n_old = max(len(new), 1), max(len(old), 1)
+
+    def order_key(i: int, j: int, score: float):
+        same_ref = bool(new_ref[i]) and new_ref[i] == old_ref[j]
+        return (-score, not same_ref, new_sec[i] != old_sec[j], abs(i / n_new - j / n_old))
+
     used_new: set[int] = set()
     used_old: set[int] = set()
     matches: dict[int, tuple[int, float]] = {}
-    for neg, _, _, _, i, j in candidates:
-        if -neg < threshold:
-            break
-        if i in used_new or j in used_old:
-            continue
-        matches[i] = (j, -neg)
-        used_new.add(i)
-        used_old.add(j)
-    return matches, scores, (used_new, used_old)
+
+    def assign(candidates):
+        for *_, i, j, score in sorted(candidates):
+            if i not in used_new and j not in used_old:
+                matches[i] = (j, score)
+                used_new.add(i)
+                used_old.add(j)
+
+    # 1. identical texts (score 100), and textless actions with the same ref and section (90)
+    by_text: dict[str, list[int]] = {}
+    for j, t in enumerate(old_text):
+        by_text.setdefault(t, []).append(j)
+    exact = []
+    for i, t in enumerate(new_text):
+        for j in by_text.get(t, []):
+            if t:
+                exact.append((*order_key(i, j, 100.0), i, j, 100.0))
+            elif new_ref[i] and new_ref[i] == old_ref[j] and new_sec[i] == old_sec[j]:
+                exact.append((*order_key(i, j, 90.0), i, j, 90.0))
+    assign(exact)
+
+    # 2. fuzzy scores (+ the ref bonus) for the rest
+    rest_new = [i for i in range(len(new)) if i not in used_new and new_text[i]]
+    rest_old = [j for j in range(len(old)) if j not in used_old and old_text[j]]
+    weak_new: dict[int, tuple[int, float]] = {}
+    weak_old: dict[int, tuple[int, float]] = {}
+    if not rest_new or not rest_old:
+        return Matching(matches, weak_new, weak_old)
+    scores = _text_scores([new_text[i] for i in rest_new], [old_text[j] for j in rest_old])
+    ref_cols: dict[str, list[int]] = {}
+    for b, j in enumerate(rest_old):
+        if old_ref[j]:
+            ref_cols.setdefault(old_ref[j], []).append(b)
+    for a, i in enumerate(rest_new):
+        cols = ref_cols.get(new_ref[i]) if new_ref[i] else None
+        if cols:
+            scores[a, cols] = np.minimum(100.0, scores[a, cols] + REF_BONUS)
+    aa, bb = np.nonzero(scores >= threshold)
+    assign([(*order_key(rest_new[a], rest_old[b], float(scores[a, b])), rest_new[a], rest_old[b], float(scores[a, b]))
+            for a, b in zip(aa.tolist(), bb.tolist())])
+
+    # 3. for what is left on each side: the closest candidate on the other side, named but never matched
+    free_new = [a for a, i in enumerate(rest_new) if i not in used_new]
+    free_old = [b for b, j in enumerate(rest_old) if j not in used_old]
+    if free_new and free_old:
+        sub = scores[np.ix_(free_new, free_old)]
+        for x, a in enumerate(free_new):
+            y = int(sub[x].argmax())
+            if sub[x, y] >= WEAK_FLOOR:
+                weak_new[rest_new[a]] = (rest_old[free_old[y]], float(sub[x, y]))
+        for y, b in enumerate(free_old):
+            x = int(sub[:, y].argmax())
+            if sub[x, y] >= WEAK_FLOOR:
+                weak_old[rest_old[b]] = (rest_new[free_new[x]], float(sub[x, y]))
+    return Matching(matches, weak_new, weak_old)
 
 
 # ---------------------------------------------------------------- the check
@@ -557,21 +619,10 @@ def _compare(result: CarriedReport, today: date | None) -> None:
     stars_by_row: dict[int, list[Starred]] = {}
     for s in result.starred:
         stars_by_row.setdefault(s.action.row, []).append(s)
-    matches, scores, used = match_actions(new, old, threshold)
-    used_old = used[1] if used else set()
+    matching = match_actions(new, old, threshold)
+    matches = matching.matches
     prev_name = Path(previous.path).name
     prev_sheet = f"previous plan: {previous.sheet}"
-
-    def best_unused(i: int) -> tuple[int, float] | None:
-        if scores is None:
-            return None
-        best = None
-        for j, s in enumerate(scores[i]):
-            if j in used_old or s < WEAK_FLOOR:
-                continue
-            if best is None or s > best[1]:
-                best = (j, s)
-        return best
 
     pairs: list[Pair] = []
     carried_into: dict[int, tuple[Action, int, float]] = {}   # old index -> (new action, item, score)
@@ -584,7 +635,7 @@ def _compare(result: CarriedReport, today: date | None) -> None:
             pair.old, pair.score = o, score
             _check_pair(pair, n, o, stars, report, prev_name, today, threshold)
         else:
-            weak = best_unused(i)
+            weak = matching.weak_new.get(i)
             if weak is not None:
                 o, s = old[weak[0]], weak[1]
                 pair.candidate, pair.score = o, s
@@ -619,7 +670,8 @@ def _compare(result: CarriedReport, today: date | None) -> None:
             else:
                 report.add(Finding(
                     "new-action", INFO,
-                    f"{_cap(_label(n))} is new: it is not in the previous plan ({prev_name}).",
+                    f"{_cap(_label(n))} is new: nothing in the previous plan ({prev_name}) matches it with a score of "
+                    f"{threshold:.0f} or more.",
                     n.sheet, n.row, _letters(n.cells.get("action")), None,
                 ))
                 pair.codes.append("new-action")
@@ -630,10 +682,9 @@ def _compare(result: CarriedReport, today: date | None) -> None:
         if j in matched_old:
             continue
         pair = Pair(None, o)
-        if scores is not None:
-            best = max(((i, scores[i][j]) for i in range(len(new)) if i not in matches), key=lambda t: t[1], default=None)
-            if best and best[1] >= WEAK_FLOOR:
-                pair.candidate, pair.score = new[best[0]], best[1]
+        if j in matching.weak_old:
+            i, score = matching.weak_old[j]
+            pair.candidate, pair.score = new[i], score
         if j in carried_into:
             n, item, score = carried_into[j]
             pair.candidate, pair.score = n, score

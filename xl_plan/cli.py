@@ -239,17 +239,18 @@ def print_carried(result) -> None:
                 echo(f"  {'':<6}section: {short(a.section, 80)}")
     if result.previous is not None:
         echo(f"\nCompared with {result.previous.path} (threshold {result.threshold:.0f}):")
-        echo(f"  {'NEW':<6}{'REF':<8}{'SCORE':<7}{'OLD':<6}{'OLD REF':<9}{'TIMESCALE (old -> new)':<34}FINDING")
+        echo(f"  {'NEW':<6}{'REF':<8}{'SCORE':<7}{'OLD':<6}{'OLD REF':<9}{'TIMESCALE (old -> new)':<40}FINDING")
         for p in result.pairs:
             n, o = p.new, p.old
-            ts = f"{short(o.timescale_text, 15) if o else '-'} -> {short(n.timescale_text, 15) if n else '-'}"
+            ts = f"{short(o.timescale_text, 17) if o else '-'} -> {short(n.timescale_text, 17) if n else '-'}"
             score = "" if p.score is None else f"{p.score:.0f}" + ("?" if not p.matched else "")
             echo(f"  {(n.row if n else '-'):<6}{short(n.ref, 7) if n else '-':<8}{score:<7}"
                  f"{(o.row if o else (p.candidate.row if p.candidate is not None and n is None else '-')):<6}"
-                 f"{short(o.ref, 8) if o else '-':<9}{ts:<34}{', '.join(p.codes) or 'matched'}")
+                 f"{short(o.ref, 8) if o else '-':<9}{ts:<40}{p.outcome}")
     echo("")
-    if result.findings:
-        print_findings(result.report)
+    for f in result.findings:
+        echo(f"{f.severity.upper():<8}{f.sheet}!{f.cell or f.row or ''}  {f.code}")
+        echo(textwrap.fill(f.message, 100, initial_indent="        ", subsequent_indent="        "))
     echo(f"\n{len(result.starred)} starred. {result.report.summary_line()}.")
 
 

@@ -50,7 +50,7 @@ def write_carried(wb, plan: Plan, result: CarriedReport, validation: Report, tod
                 p.old.row if p.old else (f"({p.candidate.row}?)" if p.candidate is not None and n is not None else ""),
                 strip_stars(p.old.ref or "") if p.old else "", _text(p.old),
                 strip_stars(p.old.timescale_text) if p.old else "", _status(p.old),
-                ", ".join(p.codes),
+                p.outcome,
             ])
         last = write_table(ws, 5, rows, widths=(8, 8, 60, 16, 8, 7, 10, 9, 60, 16, 12, 34), wrap_columns=(3, 9, 12))
         links = [(r, p.new.row, p.new.cells.get("action")) for r, p in zip(range(6, last + 1), result.pairs) if p.new]
