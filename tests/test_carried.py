@@ -6,7 +6,6 @@ import shutil
 from datetime import date
 
 import openpyxl
-import pytest
 from click.testing import CliRunner
 
 from xl_plan import carried_forward, read_plan

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import textwrap
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -38,6 +39,6 @@ def run_demo(directory: Path, today: date, echo=print) -> Path:
     note = f"its note at row {starred.note[0]} explains the star" if starred.note else "no note explains the star"
     echo(f"4. Looked for carried-forward (starred) actions: {len(starred.starred)} starred; {note}.")
     for f in starred.findings:
-        echo(f"     {f.code}: {f.message}")
+        echo(textwrap.fill(f"{f.code}: {f.message}", 100, initial_indent="     ", subsequent_indent="       "))
     echo(f"\nDone. Open {plan} in Excel and look at the '{result.sheet}' sheet.")
     return plan
