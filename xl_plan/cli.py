@@ -183,6 +183,76 @@ def unmark(plan, sheet, columns_text, remember):
         click.echo(f"{plan} has no xl_plan marks; nothing changed.")
 
 
+# ---------------------------------------------------------------- carried forward
+
+@cli.command()
+@PLAN_ARG
+@columns_option
+@click.option("--previous", type=click.Path(path_type=Path, dir_okay=False), metavar="OLD_PLAN",
+              help="The previous plan: match every action to it and report carried-forward problems.")
+@click.option("--threshold", type=click.FloatRange(0, 100), default=80, show_default=True,
+              help="Lowest score (0-100) at which an action is matched to a previous one; closer calls are "
+                   "reported as weak-match, never matched silently.")
+@click.option("--json", "as_json", is_flag=True, help="Print the starred actions, matches and findings as JSON.")
+@click.option("--write", is_flag=True, help="Mark the starred cells, add a 'Carried forward' sheet and the findings to "
+                                            "the Validation sheet (backup first).")
+@click.option("--today", callback=parse_day, metavar="YYYY-MM-DD",
+              help="Date for the Validation sheet and for timescales relative to today (default: today).")
+def carried(plan, sheet, columns_text, remember, previous, threshold, as_json, write, today):
+    """List the starred (carried-forward) actions of PLAN and, with --previous, check them against
+    the previous plan: carried-not-starred, starred-not-found, timescale-not-amended, slippage,
+    dropped, new-action and weak-match.
+
+    Exit code 0 when there are no errors, 1 when there are (e.g. a dropped action), 2 when a file
+    cannot be used."""
+    from .jobs import carried_file
+
+    columns = resolve_columns(plan, columns_text, remember)
+    out = carried_file(plan, previous=previous, sheet=sheet, columns=columns, today=today,
+                       threshold=threshold, write=write)
+    result = out.result
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        print_carried(result)
+    if out.saved:
+        click.echo(f"Wrote the '{out.sheet}' sheet, the findings on the '{out.validation_sheet}' sheet and comments "
+                   f"on the starred cells into {plan} (backup: {out.saved.backup}).", err=True)
+    sys.exit(0 if result.valid else 1)
+
+
+def print_carried(result) -> None:
+    from .carried import strip_stars
+
+    echo = click.echo
+    short = lambda text, n: textwrap.shorten(" ".join(strip_stars(text or "").split()), n, placeholder="…") or "-"  # noqa: E731
+    if result.note:
+        echo(f"Note (row {result.note[0]}): {short(result.note[1], 90)}")
+    echo(f"Starred actions: {len(result.starred)}")
+    if result.starred:
+        echo(f"  {'ROW':<6}{'REF':<8}{'ITEM':<6}{'STAR':<6}{'LEAD':<16}{'TIMESCALE':<16}ACTION")
+        for s in result.starred:
+            a = s.action
+            echo(f"  {a.row:<6}{short(a.ref, 7):<8}{str(s.item or '-'):<6}{s.marker:<6}{short(a.lead_text, 15):<16}"
+                 f"{short(a.timescale_text, 15):<16}{short(s.item_text or a.text, 50)}")
+            if a.section:
+                echo(f"  {'':<6}section: {short(a.section, 80)}")
+    if result.previous is not None:
+        echo(f"\nCompared with {result.previous.path} (threshold {result.threshold:.0f}):")
+        echo(f"  {'NEW':<6}{'REF':<8}{'SCORE':<7}{'OLD':<6}{'OLD REF':<9}{'TIMESCALE (old -> new)':<40}FINDING")
+        for p in result.pairs:
+            n, o = p.new, p.old
+            ts = f"{short(o.timescale_text, 17) if o else '-'} -> {short(n.timescale_text, 17) if n else '-'}"
+            score = "" if p.score is None else f"{p.score:.0f}" + ("?" if not p.matched else "")
+            echo(f"  {(n.row if n else '-'):<6}{short(n.ref, 7) if n else '-':<8}{score:<7}"
+                 f"{(o.row if o else (p.candidate.row if p.candidate is not None and n is None else '-')):<6}"
+                 f"{short(o.ref, 8) if o else '-':<9}{ts:<40}{p.outcome}")
+    echo("")
+    for f in result.findings:
+        echo(f"{f.severity.upper():<8}{f.sheet}!{f.cell or f.row or ''}  {f.code}")
+        echo(textwrap.fill(f.message, 100, initial_indent="        ", subsequent_indent="        "))
+    echo(f"\n{len(result.starred)} starred. {result.report.summary_line()}.")
+
 # ---- template (the macro-enabled workbook with the "Action Plan" ribbon)
 
 @cli.group()

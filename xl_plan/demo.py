@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import textwrap
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -31,5 +32,13 @@ def run_demo(directory: Path, today: date, echo=print) -> Path:
         echo(f"     {code}: {n}")
     echo(f"   Wrote the '{result.sheet}' sheet and cell comments into {plan}")
     echo(f"   (the original is kept in {result.saved.backup}).")
+
+    from .jobs import carried_file
+
+    starred = carried_file(plan, today=today).result
+    note = f"its note at row {starred.note[0]} explains the star" if starred.note else "no note explains the star"
+    echo(f"4. Looked for carried-forward (starred) actions: {len(starred.starred)} starred; {note}.")
+    for f in starred.findings:
+        echo(textwrap.fill(f"{f.code}: {f.message}", 100, initial_indent="     ", subsequent_indent="       "))
     echo(f"\nDone. Open {plan} in Excel and look at the '{result.sheet}' sheet.")
     return plan

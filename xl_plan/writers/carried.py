@@ -1,0 +1,111 @@
+"""The Carried forward sheet, the star marks on starred cells, and the carried findings on the
+Validation sheet (the validation report merged with them)."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from openpyxl.styles import Font
+
+from ..carried import CarriedReport, strip_stars
+from ..model import Action, Plan
+from ..report import Report
+from ..sheets import OWNER, SEVERITY_FILL, mark_cells, owned_sheet, put, write_table
+from .validation import write_validation
+
+SHEET = "Carried forward"
+_SEVERITY = {"dropped": "error", "carried-not-starred": "warning", "starred-not-found": "warning",
+             "timescale-not-amended": "warning", "slippage": "warning", "weak-match": "warning", "new-action": "info"}
+
+
+def write_carried(wb, plan: Plan, result: CarriedReport, validation: Report, today: date) -> tuple[str, str]:
+    """Write the Validation sheet (validation + carried findings, with its cell marks), mark every starred
+    cell, and replace xl_plan's Carried forward sheet. Returns (carried sheet name, validation sheet name)."""
+    merged = Report(list(validation.findings) + list(result.report.findings),
+                    counts_by_status=dict(validation.counts_by_status), title="Validation")
+    validation_sheet = write_validation(wb, plan, merged, today)
+    _mark_stars(wb[plan.sheet], result)
+    ws = owned_sheet(wb, SHEET, "Carried-forward (starred) actions")
+    put(ws, 2, 1, _summary(plan, result))
+    put(ws, 3, 1, "Starred cells carry a comment by xl_plan; `xl-plan unmark` removes them and this sheet. "
+                  "Run the check again after changes: this sheet is replaced each time.").font = Font(italic=True)
+    if result.previous is None:
+        rows = [["Row", "Cell", "Ref", "Item", "Star", "Where", "Section", "Lead", "Timescale", "Action"]]
+        for s in result.starred:
+            a = s.action
+            rows.append([a.row, s.cell or "", strip_stars(a.ref or ""), s.item or "", s.marker,
+                         "; ".join(m.where for m in s.marks), a.section or "", a.lead_text,
+                         strip_stars(a.timescale_text), s.item_text or strip_stars(a.text)])
+        last = write_table(ws, 5, rows, widths=(7, 8, 8, 6, 6, 22, 30, 16, 18, 80), wrap_columns=(7, 10))
+        _links(ws, plan, [(r, s.action.row, s.cell) for r, s in zip(range(6, last + 1), result.starred)], column=1)
+    else:
+        rows = [["New row", "New ref", "New action", "New timescale", "Star", "Score", "Previous row", "Previous ref",
+                 "Previous action", "Previous timescale", "Previous status", "Finding"]]
+        for p in result.pairs:
+            n, o = p.new, p.old or (p.candidate if p.new is None else None)
+            rows.append([
+                n.row if n else "", strip_stars(n.ref or "") if n else "", _text(n), strip_stars(n.timescale_text) if n else "",
+                ", ".join(s.marker + (f" item {s.item}" if s.item else "") for s in p.starred),
+                "" if p.score is None else round(p.score),
+                p.old.row if p.old else (f"({p.candidate.row}?)" if p.candidate is not None and n is not None else ""),
+                strip_stars(p.old.ref or "") if p.old else "", _text(p.old),
+                strip_stars(p.old.timescale_text) if p.old else "", _status(p.old),
+                p.outcome,
+            ])
+        last = write_table(ws, 5, rows, widths=(8, 8, 60, 16, 8, 7, 10, 9, 60, 16, 12, 34), wrap_columns=(3, 9, 12))
+        links = [(r, p.new.row, p.new.cells.get("action")) for r, p in zip(range(6, last + 1), result.pairs) if p.new]
+        _links(ws, plan, links, column=1)
+        for r, p in zip(range(6, last + 1), result.pairs):
+            severities = [_SEVERITY[c] for c in p.codes if c in _SEVERITY]
+            if severities:
+                worst = min(severities, key=lambda sev: ("error", "warning", "info").index(sev))
+                ws.cell(r, 12).fill = SEVERITY_FILL[worst]
+    return ws.title, validation_sheet
+
+
+def _summary(plan: Plan, result: CarriedReport) -> str:
+    starred = f"{len(result.starred)} starred action{'s' if len(result.starred) != 1 else ''} in '{plan.sheet}'"
+    note = f"; note at row {result.note[0]}" if result.note else "; no note explains the star"
+    counts = ", ".join(f"{code} {n}" for code, n in result.report.counts_by_code().items())
+    if result.previous is None:
+        return f"{starred}{note}. {counts}".rstrip(". ") + "."
+    return (f"{starred}{note}. Compared with the previous plan {Path(result.previous.path).name} "
+            f"(matches need a score of at least {result.threshold:.0f}). Findings: {counts or 'none'}.")
+
+
+def _text(a: Action | None) -> str:
+    if a is None:
+        return ""
+    text = strip_stars(a.text)
+    return text if len(text) <= 500 else text[:499] + "…"
+
+
+def _status(a: Action | None) -> str:
+    if a is None or a.status is None:
+        return ""
+    return "Complete" if a.status.complete else a.status.code.capitalize()
+
+
+def _links(ws, plan: Plan, targets, column: int) -> None:
+    for r, row, cell in targets:
+        c = ws.cell(r, column)
+        c.hyperlink = f"#'{plan.sheet}'!{cell or f'A{row}'}"
+        c.font = Font(color="0563C1", underline="single")
+
+
+def _mark_stars(plan_ws, result: CarriedReport) -> None:
+    """A comment on each starred cell, kept together with any comment xl_plan already put there."""
+    notes: dict[str, list[str]] = {}
+    for s in result.starred:
+        for m in s.marks:
+            if not m.cell:
+                continue
+            what = f"item {s.item}" if s.item else "this action"
+            notes.setdefault(m.cell, []).append(
+                f"Starred ({m.marker}, {m.where}): {what} is carried forward from the previous plan.")
+    for coord in list(notes):
+        existing = plan_ws[coord].comment
+        if existing is not None and existing.author == OWNER:
+            lines = [ln[2:] for ln in existing.text.splitlines() if ln.startswith("• ")]
+            notes[coord] = lines + [n for n in notes[coord] if n not in lines]
+    mark_cells(plan_ws, notes)
