@@ -142,3 +142,15 @@ def test_send_cli_drafts(cycle, tmp_path):
     assert "3 draft emails written" in out.output
     assert "with no email address" in out.output and "DM" in out.output
     assert "not in the 'Leads' sheet" in out.output
+
+
+def test_demo_makes_returns_and_drafts(tmp_path):
+    from xl_plan.demo import run_demo
+
+    lines = []
+    run_demo(tmp_path / "demo", today=date(2026, 11, 20), echo=lines.append)
+    returns = sorted((tmp_path / "demo" / "returns").glob("*.xlsx"))
+    drafts = sorted((tmp_path / "demo" / "emails").glob("*.eml"))
+    assert len(returns) == 13 and len(drafts) == 13
+    assert all(read_identity(p).month == "2026-11" for p in returns)
+    assert any("Made 13 returns for 2026-11" in line for line in lines)
