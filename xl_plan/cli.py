@@ -293,6 +293,148 @@ def template_attach(existing, dest, overwrite):
     click.echo(f"Created {path}: the same plan with the 'Action Plan' ribbon. {existing} is unchanged.")
 
 
+# ---------------------------------------------------------------- returns (leads directory, make, status, send)
+
+@cli.command()
+@PLAN_ARG
+@columns_option
+@click.option("--write", is_flag=True, help="Add the leads the Leads sheet does not list, for you to fill in (backup first).")
+def leads(plan, sheet, columns_text, remember, write):
+    """List every lead named in PLAN and whether the Leads sheet gives their email address."""
+    from .jobs import leads_file
+
+    columns = resolve_columns(plan, columns_text, remember)
+    result = leads_file(plan, sheet=sheet, columns=columns, write=write)
+    click.echo(f"{len(result.rows)} leads in {plan.name} (sheet '{result.plan.sheet}'):")
+    for r in result.rows:
+        e = r.entry
+        who = f"{e.full_name or '-'} <{e.email}>" if e and e.email else (e.full_name if e and e.full_name else "")
+        note = {"no entry": "NOT IN THE LEADS SHEET", "no email": "no email address",
+                "bad email": "email address not valid"}.get(r.problem, "")
+        click.echo(f"  {r.lead:<32} {r.actions:>3} action{'s' if r.actions != 1 else ' '}  {who}"
+                   + (f"  [{note}]" if note else ""))
+    for f in result.findings:
+        click.echo(textwrap.fill(f.message, 100, initial_indent="  ! ", subsequent_indent="    "))
+    missing = [r for r in result.rows if r.problem]
+    if result.added:
+        click.echo(f"Added {len(result.added)} lead(s) to the 'Leads' sheet of {plan} (backup: {result.saved.backup}). "
+                   "Open it and fill in their full names and email addresses.")
+    elif result.saved:
+        click.echo(f"Added the 'Leads' sheet to {plan} (backup: {result.saved.backup}).")
+    elif missing and not write:
+        click.echo(f"{len(missing)} lead(s) need an entry or an email address. Run again with --write to add "
+                   "the missing leads to the 'Leads' sheet, then fill in their addresses.")
+
+
+@cli.group()
+def returns():
+    """Monthly returns: make one workbook per lead, send them, and chase the missing ones."""
+
+
+@returns.command("make")
+@PLAN_ARG
+@columns_option
+@click.option("--month", required=True, metavar="YYYY-MM", help="The month the returns are for, e.g. 2026-11.")
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="The folder to write the returns into (created if needed).")
+@click.option("--deadline", callback=parse_day, metavar="YYYY-MM-DD", help="The date the returns are due back.")
+@click.option("--lead", "only_leads", multiple=True, metavar="LEAD", help="Make the return of this lead only (repeatable).")
+def returns_make(plan, sheet, columns_text, remember, month, out_dir, deadline, only_leads):
+    """Write one return workbook per lead of PLAN, holding only that lead's actions.
+
+    Gives each action a stable key in PLAN and records the returns in its hidden 'Returns log'
+    sheet, so PLAN is saved (a backup is kept first)."""
+    from .jobs import make_returns_file
+
+    columns = resolve_columns(plan, columns_text, remember)
+    r = make_returns_file(plan, month, out_dir, deadline=deadline, sheet=sheet, columns=columns,
+                          leads=list(only_leads) or None)
+    click.echo(f"Made {len(r.returns)} returns for {r.month} in {r.out_dir}:")
+    for f in r.returns:
+        click.echo(f"  {f.path.name}  ({f.action_count} action{'s' if f.action_count != 1 else ''})"
+                   + (f"  [replaced an earlier one, kept in {f.replaced}]" if f.replaced else ""))
+    if r.without_lead:
+        click.echo(f"{len(r.without_lead)} action(s) name no lead, so are in no return: rows "
+                   + ", ".join(str(a.row) for a in r.without_lead) + f" of sheet '{r.plan.sheet}'.")
+    keys = f"gave {r.keys_added} action(s) a stable key and " if r.keys_added else ""
+    click.echo(f"Saved {plan}: {keys}recorded the returns in its hidden 'Returns log' sheet "
+               f"(backup: {r.saved.backup}).")
+
+
+@returns.command("status")
+@click.argument("source", type=click.Path(path_type=Path, exists=True))
+@click.option("--returned", type=click.Path(path_type=Path, file_okay=False),
+              help="The folder where you keep the returns that came back (sub-folders included).")
+@click.option("--month", metavar="YYYY-MM", help="The month to check (default: the latest month sent).")
+@click.option("--today", callback=parse_day, metavar="YYYY-MM-DD", help="Check the deadline as of this date.")
+def returns_status(source, returned, month, today):
+    """Show per lead whether their return was sent, came back, is late or is missing.
+
+    SOURCE is the folder the returns were made into, or the master workbook."""
+    from .jobs import returns_status_file
+
+    s = returns_status_file(source, returned=returned, month=month, today=today)
+    dl = f", due {s.deadline:%d/%m/%Y}" if s.deadline else ""
+    click.echo(f"Returns for {s.month} of {s.plan_file}{dl}:")
+    words = {"returned": "returned", "late": "returned LATE", "missing": "missing",
+             "overdue": "MISSING, past the deadline", "not-sent": "returned (not in the sent list)"}
+    for st in s.leads:
+        back = st.latest
+        extra = ""
+        if back:
+            extra = f"  {back.path.name}, saved {back.saved_at:%d/%m/%Y %H:%M}, {back.filled} update(s) written"
+            if len(st.returned) > 1:
+                extra += f" ({len(st.returned)} files came back; the newest is shown)"
+        click.echo(f"  {st.lead:<32} {words.get(st.state, st.state)}{extra}")
+    counts = s.counts()
+    click.echo(", ".join(f"{n} {words.get(k, k)}" for k, n in counts.items()) + ".")
+    if not returned:
+        click.echo("(Give --returned FOLDER to check which returns have come back.)")
+    for path, why in s.ignored:
+        click.echo(f"  not counted: {path.name}: {why}")
+
+
+@returns.command("send")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--drafts", type=click.Path(path_type=Path, file_okay=False),
+              help="Write one email per lead (.eml, opens in Outlook ready to send) into this folder.")
+@click.option("--smtp", is_flag=True, help="Send through the mail server set in the master's 'xl_plan' sheet.")
+@click.option("--dry-run", is_flag=True, help="With --smtp: build every email and check, but send nothing.")
+@click.option("--retry-failed", is_flag=True, help="With --smtp: send only to the leads whose last try failed.")
+@click.option("--template", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Your own email template (see xl_plan/returns/mail_template.txt).")
+@click.option("--reminders", is_flag=True, help="Remind the leads whose return is still missing (needs --returned).")
+@click.option("--returned", type=click.Path(path_type=Path, file_okay=False),
+              help="The folder of returns that came back (for --reminders).")
+@click.option("--master", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="The master workbook with the Leads sheet (default: the one the returns were made from).")
+@click.option("--month", metavar="YYYY-MM", help="The month to send (default: the latest in FOLDER).")
+@click.option("--from", "sender", metavar="ADDRESS", help='Who the emails come from, e.g. "Improvement Team <team@council.gov.uk>".')
+@click.option("--smtp-host", help="The mail server (overrides smtp_host in the 'xl_plan' sheet).")
+@click.option("--smtp-port", type=int, help="The mail server's port (overrides smtp_port).")
+@click.option("--smtp-user", help="The mail server user name (overrides smtp_user); the password is read "
+                                 "from the environment variable XL_PLAN_SMTP_PASSWORD.")
+@click.option("--today", callback=parse_day, metavar="YYYY-MM-DD", help="Check deadlines as of this date.")
+def returns_send(folder, drafts, smtp, dry_run, retry_failed, template, reminders, returned, master, month, sender,
+                 smtp_host, smtp_port, smtp_user, today):
+    """Email each lead their return from FOLDER (made by `returns make`), as drafts or by SMTP."""
+    from .jobs import send_returns
+
+    plan, result = send_returns(folder, drafts=drafts, smtp=smtp, dry_run=dry_run, retry_failed=retry_failed,
+                                template=template, reminders=reminders, master=master, returned=returned,
+                                month=month, sender=sender, smtp_host=smtp_host, smtp_port=smtp_port,
+                                smtp_user=smtp_user, today=today)
+    if reminders and not plan.outgoing:
+        click.echo(f"Every lead has sent back their {plan.month} return: no reminder needed.")
+        return
+    for lead in plan.no_entry:
+        click.echo(f"  {lead}: not in the 'Leads' sheet of {plan.master.name} (run `xl-plan leads --write`).")
+    for f in plan.directory_findings:
+        click.echo(textwrap.fill(f.message, 100, initial_indent="  ! ", subsequent_indent="    "))
+    click.echo(result.summary())
+    sys.exit(0 if result.ok else 1)
+
+
 # ---------------------------------------------------------------- demo
 
 @cli.command()

@@ -110,3 +110,95 @@ def carried_file(path, *, previous=None, sheet=None, columns=None, today: date |
         out.sheet, out.validation_sheet = write_carried(wb, plan, result, validate(plan, today), today)
         out.saved = save_workbook(wb, path, read_stamp=stamp)
     return out
+
+
+# ---------------------------------------------------------------- returns (leads directory, make, status, send)
+
+@dataclass
+class LeadRow:
+    lead: str
+    actions: int
+    entry: object | None          # returns.directory.LeadEntry, None when the Leads sheet does not list the lead
+    problem: str                  # "" / "no entry" / "no email" / "bad email"
+
+
+@dataclass
+class LeadsResult:
+    plan: Plan
+    rows: list[LeadRow]
+    findings: list                # directory findings (bad emails, doubled rows), by row
+    added: list[str]
+    saved: SaveResult | None = None
+
+
+def leads_file(path, *, sheet=None, columns=None, write: bool = False) -> LeadsResult:
+    """Every lead named in the plan, with its entry in the master's Leads sheet; with `write`,
+    add the leads the sheet does not list (backup + atomic save)."""
+    from .returns.directory import add_missing_leads, read_directory
+    from .returns.make import leads_of
+
+    path = Path(path)
+    if write:
+        refuse_if_open(path)
+    wb, plan, stamp = open_plan(path, sheet, columns)
+    by_lead = leads_of(plan)
+    directory = read_directory(wb)
+    bad = {f.row for f in directory.findings if f.code == "leads-bad-email"}
+    rows = []
+    for lead, actions in by_lead.items():
+        entry = directory.get(lead)
+        problem = "no entry" if entry is None else ("bad email" if entry.row in bad else ("no email" if not entry.email else ""))
+        rows.append(LeadRow(lead, len(actions), entry, problem))
+    result = LeadsResult(plan, rows, directory.findings, [])
+    if write:
+        had_sheet = "Leads" in wb.sheetnames
+        result.added = add_missing_leads(wb, [r.lead for r in rows if r.entry is None])
+        if result.added or not had_sheet:
+            result.saved = save_workbook(wb, path, read_stamp=stamp)
+    return result
+
+
+def make_returns_file(path, month: str, out_dir, *, deadline: date | None = None, sheet=None, columns=None,
+                      leads: list[str] | None = None, now=None):
+    """`returns make`: one return workbook per lead (see xl_plan/returns/make.py)."""
+    from .returns.make import make_returns
+
+    return make_returns(path, month, out_dir, deadline=deadline, sheet=sheet, columns=columns, leads=leads, now=now)
+
+
+def returns_status_file(source, *, returned=None, month: str | None = None, today: date | None = None):
+    """`returns status`: per lead sent / returned / late / missing."""
+    from .returns.status import returns_status
+
+    return returns_status(source, returned=returned, month=month, today=today or date.today())
+
+
+def send_returns(folder, *, drafts=None, smtp: bool = False, dry_run: bool = False, retry_failed: bool = False,
+                 template=None, reminders: bool = False, master=None, returned=None, month: str | None = None,
+                 sender: str | None = None, smtp_host=None, smtp_port=None, smtp_user=None, starttls=None,
+                 today: date | None = None):
+    """`returns send`: (SendPlan, mail.SendResult). Drafts (.eml) into `drafts`, or SMTP with `smtp`."""
+    from .errors import XlPlanError
+    from .returns import mail
+    from .returns.send import SEND_LOG, plan_sending, smtp_settings
+
+    if bool(drafts) == bool(smtp):
+        raise XlPlanError("Say how to send: --drafts FOLDER to write emails to open and send yourself, "
+                          "or --smtp to send them through the mail server.")
+    plan = plan_sending(folder, master=master, month=month, reminders=reminders, returned=returned,
+                        today=today or date.today())
+    sender = sender or plan.smtp.get("from_address")
+    if not sender:
+        raise XlPlanError("Whose name should the emails come from? Give --from \"Improvement Team <team@council.gov.uk>\", "
+                          "or add a row 'from_address' to the hidden 'xl_plan' sheet of the master workbook.")
+    try:
+        if drafts:
+            result = mail.write_drafts(plan.outgoing, Path(drafts), sender, template=template, reminder=reminders)
+        else:
+            settings = smtp_settings(plan.smtp, host=smtp_host, port=smtp_port, starttls=starttls, user=smtp_user)
+            log = Path(folder) / SEND_LOG
+            result = mail.send_smtp(plan.outgoing, settings, sender, template=template, reminder=reminders,
+                                    dry_run=dry_run, log_path=log, only_failed_from=log if retry_failed else None)
+    except mail.MailError as exc:
+        raise XlPlanError(str(exc)) from exc
+    return plan, result

@@ -34,12 +34,23 @@ def split_leads(text: str, known: Iterable[str] = ()) -> list[str]:
     return out
 
 
+_HONORIFICS = {"cllr", "clir", "councillor", "dr", "mr", "mrs", "ms", "miss", "mx", "prof", "sir", "dame"}
+
+
 def _split_known(part: str, known: list[str]) -> list[str]:
-    """'Ann Graham Meena Kishinani' -> both names, when each is known on its own."""
-    if not known or part in known or len(part.split()) < 3:
+    """'Ann Graham Meena Kishinani' -> both names, when each is known on its own; a name standing
+    alone that holds a shorter known name and something more ('GMs (CN&SC) HR') is split too,
+    unless the rest is a title ('Cllr Bill Turner' stays one person)."""
+    if not known or len(part.split()) < 3:
         return [part]
     for name in known:
+        if name == part or (part in known and len(name) >= len(part)):
+            continue
         idx = _find_words(part, name)
+        if idx is not None and part in known:
+            rest = (part[:idx] + " " + part[idx + len(name):]).strip().strip(".").lower()
+            if rest in _HONORIFICS or len(rest) < 2:
+                continue
         if idx is not None:
             before, after = part[:idx].strip(), part[idx + len(name):].strip()
             return _split_known(before, known) + [name] + _split_known(after, known) if (before or after) else [name]
@@ -47,6 +58,17 @@ def _split_known(part: str, known: list[str]) -> list[str]:
 
 
 _PARTICLES = {"de", "da", "di", "du", "la", "le", "van", "von", "der", "den", "del", "st", "mc", "mac", "o"}
+# Words of job titles and bodies: four capitalised words holding one of these are one lead
+# ("Chair Corporate Parenting Board"), not two people.
+_ROLE_WORDS = {
+    "chair", "chairman", "chairperson", "vice", "board", "head", "heads", "director", "directors", "deputy",
+    "assistant", "manager", "managers", "officer", "officers", "lead", "leads", "team", "teams", "service",
+    "services", "group", "panel", "committee", "council", "corporate", "parenting", "partnership",
+    "safeguarding", "children", "children's", "childrens", "social", "care", "care", "principal",
+    "executive", "chief", "member", "members", "cabinet", "portfolio", "holder", "commissioner",
+    "commissioning", "quality", "assurance", "practice", "independent", "reviewing", "virtual", "school",
+    "health", "police", "designated", "nurse", "doctor", "forum", "unit", "hub", "strategic", "operational",
+}
 
 
 def _split_pairs(pieces: list[str]) -> list[str]:
@@ -55,7 +77,7 @@ def _split_pairs(pieces: list[str]) -> list[str]:
     for piece in pieces:
         words = piece.split()
         if len(words) == 4 and all(w[:1].isupper() and w.isalpha() and w.lower() not in _PARTICLES for w in words) \
-                and not any(w.isupper() for w in words):
+                and not any(w.isupper() for w in words) and not any(w.lower() in _ROLE_WORDS for w in words):
             out += [" ".join(words[:2]), " ".join(words[2:])]
         else:
             out.append(piece)

@@ -18,7 +18,8 @@ from ..text import clean, norm
 from .headers import expected_headers, match_header
 
 # Sheets xl_plan writes: never taken for the plan itself.
-OWNED_SHEETS = {"validation", "gantt", "history", "summary", "leads", "xl_plan", "carried forward", "returns"}
+OWNED_SHEETS = {"validation", "gantt", "history", "summary", "leads", "xl_plan", "carried forward", "returns",
+                "returns log", "xl_plan_return"}
 HEADER_SCAN_ROWS = 150
 BLANK_RUN_END = 200          # this many blank rows in a row end the table
 _SECTION_TEXT = re.compile(
@@ -71,7 +72,45 @@ def plan_from_workbook(wb, path: str, sheet: str | None = None, columns: dict[st
     )
     plan.notes, plan.title = _notes_above(ws, header.row, first_col, last_col)
     _read_rows(ws, plan, header, theme)
+    action_keys(wb, plan)
     return plan
+
+
+# ---------------------------------------------------------------- stable action keys
+
+def action_keys(wb, plan: Plan) -> int:
+    """Fill `action.key` from the workbook-level defined names `_xlp_<key>` that `returns make`
+    writes (see xl_plan/returns/identity.py): a name pointing at a row of an action on the plan's
+    sheet gives that action its key. Names pointing elsewhere or at nothing (#REF!) are ignored;
+    when two names point at one action the first in sorted order wins. Returns how many were set."""
+    from ..returns.identity import key_from_name
+
+    by_row = {r: a for a in plan.actions for r in a.rows}
+    set_count = 0
+    used = {a.key for a in plan.actions if a.key}
+    try:
+        names = sorted(wb.defined_names.items())
+    except AttributeError:      # a workbook-like object without names
+        return 0
+    for name, dn in names:
+        key = key_from_name(name)
+        if key is None:
+            continue
+        try:
+            destinations = list(dn.destinations)
+        except Exception:       # noqa: BLE001 - #REF! and other unparsable values: not an action
+            continue
+        for sheet, coord in destinations:
+            m = re.match(r"^\$?[A-Za-z]{1,3}\$?(\d+)", coord or "")
+            if sheet != plan.sheet or not m:
+                continue
+            action = by_row.get(int(m.group(1)))
+            if action is not None and action.key is None and key not in used:
+                action.key = key
+                used.add(key)
+                set_count += 1
+            break
+    return set_count
 
 
 # ---------------------------------------------------------------- the header row

@@ -1,0 +1,197 @@
+"""Chasing returns: which leads were sent a return for a month, which sent it back (on time
+or late), and which are still missing.
+
+What was sent comes from the master's hidden `Returns log` sheet or from the folder the
+returns were made into (each return's identity). What came back is every .xlsx/.xlsm in
+the returned folder (and its sub-folders) whose identity names the same plan and month,
+whatever the file is called now. A file's return time is its modification time (when it
+was saved), the best a folder can tell; late means returned after the deadline's day.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from ..errors import XlPlanError
+from ..text import clean
+from .directory import lookup_key
+from .identity import ReturnIdentity, ReturnIdentityError, read_identity
+
+RETURN_SUFFIXES = {".xlsx", ".xlsm"}
+
+
+@dataclass
+class Sent:
+    lead: str
+    file: str
+    actions: int
+    created: str
+    deadline: date | None
+    return_id: str
+
+
+@dataclass
+class Returned:
+    path: Path
+    identity: ReturnIdentity
+    saved_at: datetime
+    filled: int                 # action rows with this month's update written
+
+
+@dataclass
+class LeadStatus:
+    lead: str
+    sent: Sent | None
+    returned: list[Returned] = field(default_factory=list)    # newest first
+    state: str = "missing"      # returned / late / missing / overdue (missing after the deadline) / not-sent
+
+    @property
+    def latest(self) -> Returned | None:
+        return self.returned[0] if self.returned else None
+
+
+@dataclass
+class StatusResult:
+    plan_id: str
+    plan_file: str
+    month: str
+    deadline: date | None
+    leads: list[LeadStatus]
+    ignored: list[tuple[Path, str]] = field(default_factory=list)     # (file, why it was not counted)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for s in self.leads:
+            out[s.state] = out.get(s.state, 0) + 1
+        return out
+
+    @property
+    def missing(self) -> list[LeadStatus]:
+        return [s for s in self.leads if s.state in ("missing", "overdue")]
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def return_files(folder: Path, recursive: bool = False):
+    """Workbooks in `folder` that may be returns (no Excel lock files, backups or temporary files)."""
+    pattern = "**/*" if recursive else "*"
+    for p in sorted(Path(folder).glob(pattern)):
+        if not p.is_file() or p.suffix.lower() not in RETURN_SUFFIXES:
+            continue
+        if p.name.startswith(("~$", "~xl_plan-", ".")) or "backups" in p.relative_to(folder).parts[:-1]:
+            continue
+        yield p
+
+
+def sent_returns(folder: Path) -> tuple[list[tuple[Path, ReturnIdentity]], list[tuple[Path, str]]]:
+    """Identities of the returns `returns make` wrote into `folder` (not its sub-folders)."""
+    found, ignored = [], []
+    for p in return_files(folder):
+        try:
+            found.append((p, read_identity(p)))
+        except ReturnIdentityError as exc:
+            ignored.append((p, str(exc)))
+        except XlPlanError as exc:
+            ignored.append((p, str(exc)))
+    return found, ignored
+
+
+def choose_month(months: list[str], month: str | None, where: str) -> str:
+    if month:
+        return month
+    if not months:
+        raise XlPlanError(f"No returns made by xl-plan were found in {where}. Make them with: xl-plan returns make.")
+    return max(months)
+
+
+def _filled(path: Path, ident: ReturnIdentity) -> int:
+    from ..io.workbook import load
+
+    wb = load(path)
+    if ident.return_sheet not in wb.sheetnames:
+        return 0
+    ws = wb[ident.return_sheet]
+    return sum(1 for row in ident.rows if clean(ws[f"{ident.update_column}{row.return_row}"].value))
+
+
+def returns_status(source, *, returned=None, month: str | None = None, today: date) -> StatusResult:
+    """Per lead: sent, returned (on time or late), missing. `source` is the folder the returns were
+    made into or the master workbook (its Returns log)."""
+    from ..io.workbook import load
+    from .make import parse_month, read_returns_log
+
+    source = Path(source)
+    month = parse_month(month) if month else None
+    ignored: list[tuple[Path, str]] = []
+    sent: dict[str, Sent] = {}
+    log: list[dict[str, str]] = []
+    if source.is_dir():
+        idents, ignored = sent_returns(source)
+        month = choose_month([i.month for _, i in idents], month, str(source))
+        chosen = sorted([(p, i) for p, i in idents if i.month == month], key=lambda x: x[1].created)
+        if not chosen:
+            raise XlPlanError(f"No returns for {month} were found in {source}.")
+        plan_id, plan_file = chosen[-1][1].plan_id, chosen[-1][1].plan_file
+        for p, i in chosen:
+            if i.plan_id != plan_id:
+                ignored.append((p, f"a return for another plan ({i.plan_file})"))
+                continue
+            sent[lookup_key(i.lead)] = Sent(i.lead, p.name, len(i.rows), i.created, _date(i.deadline), i.return_id)
+    else:
+        wb = load(source)
+        log = read_returns_log(wb)
+        month = choose_month([r["month"] for r in log], month, f"the 'Returns log' of {source.name}")
+        rows = sorted([r for r in log if r["month"] == month], key=lambda r: r["created"])
+        if not rows:
+            raise XlPlanError(f"{source.name}: its 'Returns log' records no returns for {month}.")
+        plan_id, plan_file = rows[-1]["plan_id"], source.name
+        for r in rows:
+            actions = int(r["actions"]) if r["actions"].isdigit() else 0
+            sent[lookup_key(r["lead"])] = Sent(r["lead"], r["file"], actions, r["created"], _date(r["deadline"]), r["return_id"])
+    deadlines = [s.deadline for s in sent.values() if s.deadline]
+    deadline = max(deadlines) if deadlines else None
+
+    statuses = {k: LeadStatus(s.lead, s) for k, s in sent.items()}
+    if returned is not None:
+        returned = Path(returned)
+        if not returned.is_dir():
+            raise XlPlanError(f"{returned} is not a folder. Give the folder where you keep the returned files.")
+        sent_folders = {Path(r["folder"]).resolve() for r in log if r["month"] == month and r.get("folder")} \
+            if not source.is_dir() else {source.resolve()}
+        if returned.resolve() in sent_folders:
+            raise XlPlanError(
+                f"{returned} is the folder the returns were made into, so every return would look sent back. "
+                "Save the returns that come back by email into a folder of their own and give that folder."
+            )
+        for p in return_files(returned, recursive=True):
+            try:
+                ident = read_identity(p)
+            except XlPlanError as exc:
+                ignored.append((p, str(exc)))
+                continue
+            if ident.plan_id != plan_id:
+                ignored.append((p, f"a return for another plan ({ident.plan_file})"))
+                continue
+            if ident.month != month:
+                ignored.append((p, f"a return for {ident.month}, not {month}"))
+                continue
+            saved_at = datetime.fromtimestamp(p.stat().st_mtime)
+            st = statuses.setdefault(lookup_key(ident.lead), LeadStatus(ident.lead, None, state="not-sent"))
+            st.returned.append(Returned(p, ident, saved_at, _filled(p, ident)))
+    for st in statuses.values():
+        st.returned.sort(key=lambda x: x.saved_at, reverse=True)
+        dl = st.sent.deadline if st.sent and st.sent.deadline else deadline
+        if st.returned:
+            first_back = min(x.saved_at for x in st.returned)
+            st.state = "late" if dl and first_back.date() > dl else "returned"
+        elif st.sent is not None:
+            st.state = "overdue" if dl and today > dl else "missing"
+    order = {"overdue": 0, "missing": 1, "late": 2, "returned": 3, "not-sent": 4}
+    leads = sorted(statuses.values(), key=lambda s: (order.get(s.state, 9), s.lead.casefold()))
+    return StatusResult(plan_id, plan_file, month, deadline, leads, ignored)
