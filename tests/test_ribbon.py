@@ -114,3 +114,22 @@ def _blank(tmp_path):
     p = tmp_path / "blank.xlsx"
     openpyxl.Workbook().save(p)
     return p
+
+
+def test_returns_button_makes_returns_and_keys(sample, monkeypatch):
+    from datetime import date
+    from xl_plan.returns.identity import read_identity
+
+    path = sample("city")
+    book = FakeBook(path)
+    install(monkeypatch, book)
+    ribbon.dispatch("returns_make")
+    month = date.today().strftime("%Y-%m")
+    folder = path.parent / "returns" / month
+    files = sorted(folder.glob("*.xlsx"))
+    assert files and f"Made {len(files)} return workbooks" in book.app.alerts[-1]
+    ident = read_identity(files[0])
+    assert ident.metadata()["plan_path"] == str(path.resolve())     # the master, not the working copy
+    added = [op for op in book.ops.of("name-add") if op[1].startswith("_xlp_")]
+    assert len(added) == 55                                        # a stable key per action, as names
+    assert {op[1] for op in book.ops.of("copy-sheet")} >= {"Returns log"}

@@ -159,11 +159,12 @@ def leads_file(path, *, sheet=None, columns=None, write: bool = False) -> LeadsR
 
 
 def make_returns_file(path, month: str, out_dir, *, deadline: date | None = None, sheet=None, columns=None,
-                      leads: list[str] | None = None, now=None):
+                      leads: list[str] | None = None, now=None, master_path=None):
     """`returns make`: one return workbook per lead (see xl_plan/returns/make.py)."""
     from .returns.make import make_returns
 
-    return make_returns(path, month, out_dir, deadline=deadline, sheet=sheet, columns=columns, leads=leads, now=now)
+    return make_returns(path, month, out_dir, deadline=deadline, sheet=sheet, columns=columns, leads=leads, now=now,
+                        master_path=master_path)
 
 
 def returns_status_file(source, *, returned=None, month: str | None = None, today: date | None = None):

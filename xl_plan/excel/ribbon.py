@@ -30,14 +30,16 @@ BUTTONS = {
 
 
 def _xlwings():
-    """Import xlwings without letting it import pandas and numpy, which it loads when present
-    and the buttons do not need: that halves the wait on every click."""
+    """Import xlwings (and openpyxl) without letting them import pandas and numpy, which they
+    load when present and the buttons do not need: that saves most of the wait on every click.
+    A job that needs numpy later still imports it normally."""
     if "xlwings" in sys.modules:
         return sys.modules["xlwings"]
     blocked = [name for name in ("pandas", "numpy") if name not in sys.modules]
     for name in blocked:
         sys.modules[name] = None  # makes `import pandas` raise ImportError inside xlwings
     try:
+        import openpyxl  # noqa: F401
         import xlwings
     finally:
         for name in blocked:
@@ -130,7 +132,8 @@ def _returns_make(book) -> str:
     month = date.today().strftime("%Y-%m")
     folder = returns_folder(path, month)
     result = _on_copy(book, lambda copy: make_returns_file(copy, month, folder, master_path=path))
-    return f"Made {len(result.files)} return workbooks in {folder}."
+    return (f"Made {len(result.returns)} return workbooks for {month} in {folder}. Next: click 'Email returns' "
+            "to prepare one email per lead.")
 
 
 def _returns_send(book) -> str:

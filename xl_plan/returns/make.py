@@ -491,9 +491,10 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
 # ---------------------------------------------------------------- the job
 
 def make_returns(path, month: str, out_dir, *, deadline: date | None = None, sheet=None, columns=None,
-                 now: datetime | None = None, leads: list[str] | None = None) -> MakeResult:
+                 now: datetime | None = None, leads: list[str] | None = None, master_path=None) -> MakeResult:
     """Write one return per lead into `out_dir`, give actions their stable keys in the master and
-    record what was sent in the master's hidden `Returns log` sheet (backup + atomic save)."""
+    record what was sent in the master's hidden `Returns log` sheet (backup + atomic save).
+    `master_path`: the master's real path when `path` is a working copy (the ribbon)."""
     import shutil
     import tempfile
     import warnings
@@ -528,7 +529,7 @@ def make_returns(path, month: str, out_dir, *, deadline: date | None = None, she
     keys_added = assign_keys(wb, plan)
     plan_id = ensure_plan_id(wb)
     base = dict(
-        plan_id=plan_id, plan_file=path.name, plan_path=str(path.resolve()), plan_sheet=plan.sheet,
+        plan_id=plan_id, plan_file=path.name, plan_path=str(Path(master_path or path).resolve()), plan_sheet=plan.sheet,
         master_sha256=master_sha, created=now.isoformat(timespec="seconds"), xl_plan_version=__version__,
     )
     try:
