@@ -163,7 +163,7 @@ def print_findings(report) -> None:
     width = 100
     for f in report.sorted():
         where = f"{f.sheet}!{f.cell or f.row or ''}"
-        head = f"{f.severity.upper():<8}{where:<24}{f.code}"
+        head = f"{f.severity.upper():<8}{where:<24} {f.code}"
         click.echo(head)
         click.echo(textwrap.fill(f.message, width, initial_indent="        ", subsequent_indent="        "))
 
