@@ -65,3 +65,29 @@ def unmark_file(path, *, sheet=None, columns=None) -> tuple[int, SaveResult | No
     if not removed:
         return 0, None
     return removed, save_workbook(wb, path, read_stamp=stamp)
+
+
+# ---- gantt
+from .gantt import Gantt  # noqa: E402
+
+
+@dataclass
+class GanttResult:
+    plan: Plan
+    gantt: Gantt
+    saved: SaveResult
+    sheet: str
+
+
+def gantt_file(path, *, sheet=None, columns=None, today: date | None = None) -> GanttResult:
+    """Write (or replace) the Gantt sheet in the workbook at `path`; backup first, atomic save."""
+    from .gantt import build_gantt
+    from .writers.gantt import write_gantt
+
+    path = Path(path)
+    refuse_if_open(path)
+    wb, plan, stamp = open_plan(path, sheet, columns)
+    gantt = build_gantt(plan, today or date.today())
+    name = write_gantt(wb, gantt)
+    saved = save_workbook(wb, path, read_stamp=stamp)
+    return GanttResult(plan, gantt, saved, name)
