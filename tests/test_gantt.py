@@ -582,3 +582,15 @@ def test_rendered_bars_colours_and_legend(sample, tmp_path, name):
         assert count_colour(rows, key_colour(e), 0, grid_x, 0, head_y - 2) > 50, (name, e.code)
     # today's month: the red heading cell and the red lines down its column
     assert count_colour(rows, "C00000", grid_x, right, head_y - 3, head_y + 3, tol=30) > 5
+
+
+def test_demo_builds_the_gantt(tmp_path):
+    from xl_plan.demo import run_demo
+
+    lines = []
+    plan = run_demo(tmp_path / "demo", today=date(2023, 10, 15), echo=lines.append)
+    out = "\n".join(lines)
+    assert "Rolled the free-text timescales into a Gantt chart: 25 actions drawn, 2 undated" in out
+    assert f"Wrote the 'Gantt' sheet into {plan}" in out
+    wb = openpyxl.load_workbook(plan)
+    assert "Gantt" in wb.sheetnames and wb["Gantt"]["A1"].value.startswith("xl_plan")

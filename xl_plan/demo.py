@@ -31,5 +31,12 @@ def run_demo(directory: Path, today: date, echo=print) -> Path:
         echo(f"     {code}: {n}")
     echo(f"   Wrote the '{result.sheet}' sheet and cell comments into {plan}")
     echo(f"   (the original is kept in {result.saved.backup}).")
-    echo(f"\nDone. Open {plan} in Excel and look at the '{result.sheet}' sheet.")
+
+    from .jobs import gantt_file
+    g = gantt_file(plan, today=today)
+    drawn = len(g.gantt.items) - len(g.gantt.undated)
+    echo(f"4. Rolled the free-text timescales into a Gantt chart: {drawn} actions drawn, "
+         f"{len(g.gantt.undated)} undated, {len(g.gantt.overdue)} overdue as of {today:%d %B %Y}.")
+    echo(f"   Wrote the '{g.sheet}' sheet into {plan}")
+    echo(f"\nDone. Open {plan} in Excel and look at the '{result.sheet}' and '{g.sheet}' sheets.")
     return plan

@@ -14,6 +14,7 @@ Sheet layout (rows are fixed so that formulas and tests can rely on them):
 """
 from __future__ import annotations
 
+from copy import copy
 from dataclasses import dataclass
 from datetime import date
 
@@ -179,21 +180,22 @@ def write_gantt(wb, gantt: Gantt) -> str:
         ws.merge_cells(start_row=rows.year, start_column=year_start, end_row=rows.year, end_column=last_col)
 
     # sections, actions, then the undated group
+    styles = _Styles()
     r = rows.first
     for group in gantt.groups:
-        _section_row(ws, r, group.title, SECTION_FILL)
+        _section_row(ws, r, group.title, SECTION_FILL, styles)
         r += 1
         for item in group.items:
-            _action_row(ws, r, item, gantt)
-            _markers(ws, r, item, col_of)
+            _action_row(ws, r, item, gantt, styles)
+            _markers(ws, r, item, col_of, styles)
             r += 1
     if gantt.undated:
         _section_row(ws, r, f"Undated: {len(gantt.undated)} actions whose timescale gives no date, so no bar is "
-                            "drawn (Flags says why; give them a date in the plan to draw them)", UNDATED_FILL)
+                            "drawn (Flags says why; give them a date in the plan to draw them)", UNDATED_FILL, styles)
         r += 1
         for item in gantt.undated:
-            _action_row(ws, r, item, gantt)
-            _markers(ws, r, item, col_of)
+            _action_row(ws, r, item, gantt, styles)
+            _markers(ws, r, item, col_of, styles)
             r += 1
     last_row = max(r - 1, rows.first)
 
@@ -257,13 +259,32 @@ def _write_key(ws, gantt: Gantt, rows: GanttRows) -> None:
             cell.font = _OVERDUE
 
 
-def _section_row(ws, r: int, title: str, fill: PatternFill) -> None:
+class _Styles:
+    """Cells of one look share one style. Setting a Font or Fill on a cell makes openpyxl hash it
+    against the workbook's style tables every time (the main cost of a 5,000-row sheet), so the first
+    cell of a look is styled the ordinary way and later ones copy its style array (openpyxl 3.1).
+    One instance per workbook: the arrays index that workbook's tables."""
+
+    def __init__(self):
+        self._arrays: dict[str, object] = {}
+
+    def apply(self, cell, look: str, **attrs) -> None:
+        array = self._arrays.get(look)
+        if array is None:
+            for name, value in attrs.items():
+                setattr(cell, name, value)
+            self._arrays[look] = copy(cell._style)
+        else:
+            cell._style = copy(array)
+
+
+def _section_row(ws, r: int, title: str, fill: PatternFill, styles: _Styles) -> None:
     title = " ".join(title.split())
     if len(title) > 150:
         title = title[:149] + "…"
-    put(ws, r, REF, title).font = _BOLD
-    for c in range(REF, FLAGS + 1):
-        ws.cell(r, c).fill = fill
+    styles.apply(put(ws, r, REF, title), f"section-title-{fill.fgColor.rgb}", font=_BOLD, fill=fill)
+    for c in range(REF + 1, FLAGS + 1):
+        styles.apply(ws.cell(r, c), f"section-{fill.fgColor.rgb}", fill=fill)
 
 
 def _one_line(text: str, width: int) -> str:
@@ -282,29 +303,31 @@ def status_text(item: GanttItem, gantt: Gantt) -> str:
     return status.raw.strip() if status.source == "text" and status.raw.strip() else status.code
 
 
-def _action_row(ws, r: int, item: GanttItem, gantt: Gantt) -> None:
+def _action_row(ws, r: int, item: GanttItem, gantt: Gantt, styles: _Styles) -> None:
     a = item.action
     ref = put(ws, r, REF, a.ref or "")
     text = put(ws, r, ACTION, _one_line(a.text, 90))
     if item.overdue:
-        ref.font = text.font = _OVERDUE
+        styles.apply(ref, "overdue", font=_OVERDUE)
+        styles.apply(text, "overdue", font=_OVERDUE)
     put(ws, r, LEAD, _one_line(a.lead_text, 30))
     put(ws, r, STATUS, status_text(item, gantt))
     put(ws, r, TIMESCALE, _one_line(a.timescale_text, 60))
     for c, d, derived in ((START, item.start, item.start_derived), (END, item.end, item.end_derived)):
         if d:
             cell = ws.cell(r, c, d)
-            cell.number_format = DATE_FORMAT
             if derived:
-                cell.font = _DERIVED
+                styles.apply(cell, "date-derived", number_format=DATE_FORMAT, font=_DERIVED)
+            else:
+                styles.apply(cell, "date", number_format=DATE_FORMAT)
     flags = item.flags + ([item.reason] if item.undated else [])
     if flags:
         cell = put(ws, r, FLAGS, " · ".join(flags))
         if item.overdue:
-            cell.font = _OVERDUE
+            styles.apply(cell, "overdue", font=_OVERDUE)
 
 
-def _markers(ws, r: int, item: GanttItem, col_of: dict) -> None:
+def _markers(ws, r: int, item: GanttItem, col_of: dict, styles: _Styles) -> None:
     """Characters in the month cells: milestones, recurrences, and the due / continues ends."""
     marks: dict[int, str] = {}
 
@@ -322,5 +345,4 @@ def _markers(ws, r: int, item: GanttItem, col_of: dict) -> None:
     if item.end_derived and item.end:
         add(item.end, CONTINUES)
     for c, text in marks.items():
-        cell = ws.cell(r, c, text)
-        cell.font, cell.alignment = _MARK_FONT, _CENTRE
+        styles.apply(ws.cell(r, c, text), "marker", font=_MARK_FONT, alignment=_CENTRE)
