@@ -2,7 +2,7 @@
 grid whose bars are CONDITIONAL FORMATTING rules reading those cells (edit a date in Excel
 and the bar moves), markers as characters, a legend, and a printable page setup.
 
-Sheet layout (rows are fixed so that formulas and tests can rely on them):
+Sheet layout (`gantt_rows(gantt)` says where the rows are; formulas and tests rely on it):
 
     1  title (xl_plan owns the sheet)
     2  "As of" + today's date (B2, a real date: the today marker reads it) + a summary
@@ -70,7 +70,6 @@ def key_colour(entry: RagEntry) -> str:
 def _dark(rgb: str) -> bool:
     r, g, b = (int(rgb[i:i + 2], 16) for i in (0, 2, 4))
     return 0.299 * r + 0.587 * g + 0.114 * b < 150
-
 
 
 @dataclass(frozen=True)
