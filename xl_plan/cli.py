@@ -435,6 +435,36 @@ def returns_send(folder, drafts, smtp, dry_run, retry_failed, template, reminder
     sys.exit(0 if result.ok else 1)
 
 
+# ---- gantt
+
+@cli.command()
+@PLAN_ARG
+@columns_option
+@click.option("--today", callback=parse_day, metavar="YYYY-MM-DD",
+              help="Flag overdue actions and mark today's month as of this date (default: today).")
+def gantt(plan, sheet, columns_text, remember, today):
+    """Write a Gantt sheet into PLAN from its free-text timescales (backup first).
+
+    One row per action under its section, bars coloured by status with the plan's own key colours,
+    milestones, recurrences, overdue and carried-forward actions, and undated actions listed with the
+    reason. Running it again replaces xl_plan's previous Gantt sheet; nothing else changes."""
+    from .jobs import gantt_file
+
+    columns = resolve_columns(plan, columns_text, remember)
+    result = gantt_file(plan, sheet=sheet, columns=columns, today=today)
+    g = result.gantt
+    drawn = len(g.items) - len(g.undated)
+    span = f" from {g.months[1]:%B %Y} to {g.months[-2]:%B %Y}" if g.months else ""
+    click.echo(f"Wrote the '{result.sheet}' sheet into {plan}: {drawn} actions drawn{span}, "
+               f"{len(g.undated)} undated, {len(g.overdue)} overdue.")
+    if g.undated:
+        click.echo("Undated actions (their timescale gives no date, so they have no bar):")
+        for item in g.undated:
+            a = item.action
+            click.echo(f"  row {a.row:<5} {a.ref or '':<6} {item.reason}")
+    click.echo(f"The original is kept in {result.saved.backup}.")
+
+
 # ---------------------------------------------------------------- demo
 
 @cli.command()

@@ -40,8 +40,15 @@ def run_demo(directory: Path, today: date, echo=print) -> Path:
     echo(f"4. Looked for carried-forward (starred) actions: {len(starred.starred)} starred; {note}.")
     for f in starred.findings:
         echo(textwrap.fill(f"{f.code}: {f.message}", 100, initial_indent="     ", subsequent_indent="       "))
+
+    from .jobs import gantt_file
+    g = gantt_file(plan, today=today)
+    drawn = len(g.gantt.items) - len(g.gantt.undated)
+    echo(f"5. Rolled the free-text timescales into a Gantt chart: {drawn} actions drawn, "
+         f"{len(g.gantt.undated)} undated, {len(g.gantt.overdue)} overdue as of {today:%d %B %Y}.")
+    echo(f"   Wrote the '{g.sheet}' sheet into {plan}")
     _demo_returns(directory, plan, today, echo)
-    echo(f"\nDone. Open {plan} in Excel and look at the '{result.sheet}' sheet.")
+    echo(f"\nDone. Open {plan} in Excel and look at the '{result.sheet}' and '{g.sheet}' sheets.")
     return plan
 
 
@@ -55,7 +62,7 @@ def _demo_returns(directory: Path, plan: Path, today: date, echo) -> None:
 
     month = today.strftime("%Y-%m")
     made = make_returns_file(plan, month, directory / "returns", deadline=today + timedelta(days=14))
-    echo(f"5. Made {len(made.returns)} returns for {month}, one per lead, in {directory / 'returns'}:")
+    echo(f"6. Made {len(made.returns)} returns for {month}, one per lead, in {directory / 'returns'}:")
     for f in made.returns[:5]:
         echo(f"     {f.path.name} ({f.action_count} actions)")
     if len(made.returns) > 5:
@@ -76,5 +83,5 @@ def _demo_returns(directory: Path, plan: Path, today: date, echo) -> None:
     save_workbook(wb, plan)
     _, sent = send_returns(directory / "returns", drafts=directory / "emails",
                            sender="Improvement Team <improvement@example.org>", today=today)
-    echo(f"6. Filled the 'Leads' sheet with made-up addresses and drafted {len(sent.drafts)} emails (.eml, open")
+    echo(f"7. Filled the 'Leads' sheet with made-up addresses and drafted {len(sent.drafts)} emails (.eml, open")
     echo(f"   in Outlook and press Send) in {directory / 'emails'}.")

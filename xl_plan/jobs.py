@@ -203,3 +203,27 @@ def send_returns(folder, *, drafts=None, smtp: bool = False, dry_run: bool = Fal
     except mail.MailError as exc:
         raise XlPlanError(str(exc)) from exc
     return plan, result
+
+
+# ---- gantt
+
+@dataclass
+class GanttResult:
+    plan: Plan
+    gantt: "Gantt"  # noqa: F821 (xl_plan.gantt.Gantt)
+    saved: SaveResult
+    sheet: str
+
+
+def gantt_file(path, *, sheet=None, columns=None, today: date | None = None) -> GanttResult:
+    """Write (or replace) the Gantt sheet in the workbook at `path`; backup first, atomic save."""
+    from .gantt import build_gantt
+    from .writers.gantt import write_gantt
+
+    path = Path(path)
+    refuse_if_open(path)
+    wb, plan, stamp = open_plan(path, sheet, columns)
+    gantt = build_gantt(plan, today or date.today())
+    name = write_gantt(wb, gantt)
+    saved = save_workbook(wb, path, read_stamp=stamp)
+    return GanttResult(plan, gantt, saved, name)
