@@ -133,3 +133,23 @@ def test_returns_button_makes_returns_and_keys(sample, monkeypatch):
     added = [op for op in book.ops.of("name-add") if op[1].startswith("_xlp_")]
     assert len(added) == 55                                        # a stable key per action, as names
     assert {op[1] for op in book.ops.of("copy-sheet")} >= {"Returns log"}
+
+
+def test_gantt_button(sample, monkeypatch):
+    path = sample("barking")
+    book = FakeBook(path)
+    install(monkeypatch, book)
+    ribbon.dispatch("gantt")
+    assert ("copy-sheet", "Gantt", 2) in book.ops
+    assert book.app.alerts[-1] == "Built the 'Gantt' sheet for 61 actions."
+
+
+def test_carried_button_asks_for_the_previous_plan(sample, monkeypatch):
+    path = sample("city")
+    previous = sample("barking")
+    book = FakeBook(path, answers={"XlPlanPickFile": str(previous)})
+    install(monkeypatch, book)
+    ribbon.dispatch("carried")
+    message = book.app.alerts[-1]
+    assert "starred actions" in message and "'Carried forward' sheet" in message
+    assert {op[1] for op in book.ops.of("copy-sheet")} >= {"Carried forward", "Validation"}
