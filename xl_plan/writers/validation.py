@@ -23,6 +23,11 @@ def write_validation(wb, plan: Plan, report: Report, today: date) -> str:
                   "Run Validate again after fixing; this sheet is replaced each time.").font = Font(italic=True)
     rows = report.rows()
     last = write_table(ws, 5, rows, widths=(10, 24, 18, 10, 30, 100), wrap_columns=(5, 6))
+    # Printable: landscape, one page wide, the header row on every page.
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "5:5"
     plan_ws = wb[plan.sheet]
     for r, finding in zip(range(6, last + 1), report.sorted()):
         ws.cell(r, 1).fill = SEVERITY_FILL.get(finding.severity, SEVERITY_FILL[INFO])
