@@ -118,6 +118,16 @@ def test_every_command_has_help():
     runner = CliRunner()
     top = runner.invoke(cli, ["--help"])
     assert top.exit_code == 0
-    for name in cli.commands:
-        result = runner.invoke(cli, [name, "--help"])
-        assert result.exit_code == 0 and "Usage" in result.output, name
+    import click
+
+    def walk(group, prefix):
+        for name, command in group.commands.items():
+            yield [*prefix, name]
+            if isinstance(command, click.Group):
+                yield from walk(command, [*prefix, name])
+
+    paths = list(walk(cli, []))
+    assert ["returns", "make"] in paths and ["template", "attach"] in paths
+    for path in paths:
+        result = runner.invoke(cli, [*path, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output, path
