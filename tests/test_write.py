@@ -151,3 +151,47 @@ def test_write_keeps_macros_and_ribbon(sample, tmp_path):
     assert all(part["present"] for part in ribbon_parts(xlsm).values())
     assert check_macros_and_ribbon(original, xlsm) == []
     assert snapshot(xlsm, skip_sheets=("Validation",)) == before
+
+
+def add_form_control(path):
+    """Give the workbook a form-control part (a checkbox's properties), which openpyxl does not keep."""
+    import zipfile
+
+    src = path.read_bytes()
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", b'<Override PartName="/xl/ctrlProps/ctrlProp1.xml" '
+                                    b'ContentType="application/vnd.ms-excel.controlproperties+xml"/></Types>')
+            zout.writestr(item, data)
+        zout.writestr("xl/ctrlProps/ctrlProp1.xml", b'<?xml version="1.0" encoding="UTF-8"?>'
+                      b'<formControlPr xmlns="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main" objectType="CheckBox"/>')
+    tmp.replace(path)
+    assert path.read_bytes() != src
+    return path
+
+
+def test_write_refused_when_it_would_lose_a_form_control(sample):
+    path = add_form_control(sample("city"))
+    digest = sha(path)
+    result = CliRunner().invoke(cli, ["validate", str(path), "--write"])
+    assert result.exit_code == 2
+    assert "form controls" in result.output and "nothing was changed" in result.output
+    assert sha(path) == digest
+    assert not list(path.parent.glob("~xl_plan-*")) and not (path.parent / "backups").exists()
+
+
+def test_ribbon_works_on_a_workbook_with_a_form_control(sample, monkeypatch):
+    """In Excel the form control is never at risk: only xl_plan's sheet and changed cells go back."""
+    from xl_plan.excel import ribbon
+    from tests.xlwings_standin import FakeBook, install
+
+    path = add_form_control(sample("city"))
+    book = FakeBook(path)
+    install(monkeypatch, book)
+    ribbon.dispatch("validate")
+    assert book.app.alerts[-1].startswith("Checked 55 actions")
+    assert ("copy-sheet", "Validation", 2) in book.ops
+    assert not book.ops.of("delete-sheet")

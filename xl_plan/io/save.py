@@ -30,6 +30,11 @@ _KEPT_PARTS = {
 }
 
 
+# Copies the ribbon works on (xl_plan.excel.bridge): only xl_plan's sheets and changed cells are
+# taken from them into the open workbook, so parts openpyxl cannot keep do not matter there.
+WORKING_COPIES: set[Path] = set()
+
+
 @dataclass
 class SaveResult:
     path: Path
@@ -105,11 +110,14 @@ def _repair_and_check(original: Path, saved: Path) -> None:
             raise WriteError(
                 f"Saving {original.name} would lose part of it ({'; '.join(problems)}). Nothing was changed."
             )
+    if original.resolve() in WORKING_COPIES:
+        return
     lost = lost_parts(original, saved)
     if lost:
         raise WriteError(
-            f"{original.name} has {', '.join(lost)} that xl_plan cannot keep when it writes into the workbook, "
-            "so nothing was changed. Use --output to write the results to a separate workbook instead."
+            f"{original.name} has {', '.join(lost)} that xl_plan cannot keep when it writes into the file, "
+            "so nothing was changed. Use the button on xl_plan's ribbon tab in Excel instead (Excel then "
+            "keeps everything), or run the command without --write to see the results here."
         )
 
 
