@@ -135,3 +135,19 @@ def test_formula_like_text_is_written_as_text(tmp_path):
     wb.save(tmp_path / "t.xlsx")
     cell = openpyxl.load_workbook(tmp_path / "t.xlsx").active["A1"]
     assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
+
+
+def test_write_keeps_macros_and_ribbon(sample, tmp_path):
+    """openpyxl drops a customUI14 ribbon on save: the save path puts it back and checks it."""
+    from xl_plan.io.package import check_macros_and_ribbon, has_macros, ribbon_parts
+    from xl_plan.template.attach import attach
+
+    xlsm = attach(sample("city"), tmp_path / "city.xlsm")
+    original = tmp_path / "original.xlsm"
+    original.write_bytes(xlsm.read_bytes())
+    before = snapshot(xlsm)
+    validate_file(xlsm, today=date(2017, 6, 1), write=True)
+    assert has_macros(xlsm)
+    assert all(part["present"] for part in ribbon_parts(xlsm).values())
+    assert check_macros_and_ribbon(original, xlsm) == []
+    assert snapshot(xlsm, skip_sheets=("Validation",)) == before

@@ -115,7 +115,9 @@ def _parse_theme(xml: bytes) -> list[str]:
 
 def fill_rgb(cell, theme: list[str] | None) -> str | None:
     """The solid fill colour of a cell, or None for no fill / white."""
-    fill = cell.fill
+    if not cell.has_style:
+        return None
+    fill = cell.parent.parent._fills[cell._style.fillId]  # the shared fill, without a style proxy
     if fill is None or getattr(fill, "fill_type", None) != "solid":
         return None
     rgb = rgb_of(fill.fgColor, theme)

@@ -5,6 +5,7 @@ or in a file `<workbook>.xl_plan.json` beside it, which `--remember` writes."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import tempfile
 from pathlib import Path
@@ -42,8 +43,17 @@ def settings_sheet_values(wb) -> dict[str, str]:
     return out
 
 
+# The template's settings sheet names rows `column_<field>`; `columns.<field>` works too.
+_FIELD_ALIASES = {"finding": "recommendation"}
+
+
 def remembered_columns(workbook_path, wb=None) -> dict[str, str]:
-    cols = {k.split(".", 1)[1]: v for k, v in settings_sheet_values(wb).items() if k.lower().startswith("columns.")}
+    cols = {}
+    for name, value in settings_sheet_values(wb).items():
+        m = re.match(r"^columns?[._](\w+)$", name.strip(), re.I)
+        if m:
+            field = m.group(1).lower()
+            cols[_FIELD_ALIASES.get(field, field)] = value
     cols.update(read_sidecar(workbook_path).get("columns", {}))
     return cols
 

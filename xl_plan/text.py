@@ -9,17 +9,20 @@ _TAG = re.compile(r"</?\s*[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
 _ENTITY = {"&nbsp;": " ", "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
 _BULLET = re.compile(r"^[ \t]*[•●▪■◦‣∙·\uf0b7\uf0a7\u2022\u25aa\u25cf-][ \t]+", re.M)
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\ufeff\u00ad"), None)
+_HAS_BULLET = re.compile(r"[•●▪■◦‣∙·\uf0b7\uf0a7\u2022\u25aa\u25cf]|^[ \t]*-[ \t]", re.M)
+_ODD_SPACE = re.compile(r"[\t\u00a0\u2007\u202f]|  ")
 _SPACES = re.compile(r"[ \t\u00a0\u2007\u202f]+")
 _NORM = re.compile(r"[^a-z0-9]+")
 # Text with none of these needs no cleaning (the common case: keep reading 5,000 rows fast).
-_NEEDS_CLEANING = re.compile(r"[<&\r\n\t\u00a0\u2007\u202f\u200b\u200c\u200d\ufeff\u00ad•●▪■◦‣∙·\uf0b7\uf0a7]|  |^\s|\s$")
+_NEEDS_CLEANING = re.compile(r"[<&\r\n\t\u00a0\u2007\u202f\u200b\u200c\u200d\ufeff\u00ad•●▪■◦‣∙·\uf0b7\uf0a7]")
+_LINE_EDGES = re.compile(r" *\n *")
 
 
 def clean(value) -> str:
     """The cell's text as a person reads it: no tags, bullets as '- ', single spaces, no trailing blanks."""
     if value is None:
         return ""
-    if isinstance(value, str) and not _NEEDS_CLEANING.search(value):
+    if isinstance(value, str) and "  " not in value and not _NEEDS_CLEANING.search(value) and value == value.strip():
         return value
     if isinstance(value, datetime):
         return value.strftime("%d/%m/%Y") if (value.hour, value.minute) == (0, 0) else value.isoformat(" ")
@@ -34,11 +37,17 @@ def clean(value) -> str:
     if "&" in text:
         for entity, char in _ENTITY.items():
             text = text.replace(entity, char)
-    text = text.translate(_INVISIBLE).replace("\r\n", "\n").replace("\r", "\n")
-    text = _BULLET.sub("- ", text)
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    text = "\n".join(lines)
-    text = re.sub(r"\n{3,}", "\n\n", text)
+    text = text.translate(_INVISIBLE)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _HAS_BULLET.search(text):
+        text = _BULLET.sub("- ", text)
+    if _ODD_SPACE.search(text):
+        text = _SPACES.sub(" ", text)
+    if "\n" in text:
+        text = _LINE_EDGES.sub("\n", text)
+    if "\n\n\n" in text:
+        text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()
 
 

@@ -28,7 +28,7 @@ _SECTION_TEXT = re.compile(
 )
 _REF = re.compile(r"^\(?[A-Za-z]{0,4}\s?\d{1,3}([.\-]\d{1,3}){0,3}[a-z]?\.?\)?\s*\*{0,2}$")
 _SUB_ITEM = re.compile(r"(?<!\S)(\d{1,2})[.)]\s+")
-_LINE_ITEM = re.compile(r"\s*(\d{1,2})[.)]\s+")
+_LINE_ITEM = re.compile(r"^[ \t]*(\d{1,2})[.)]\s+", re.M)
 _NOTE_WORDS = re.compile(r"\b(starred|carried forward|rag status key|rag key|key:)", re.I)
 
 
@@ -277,11 +277,20 @@ def _notes_above(ws, header_row, first_col, last_col):
 
 # ---------------------------------------------------------------- rows
 
+def _field_text(texts: dict[int, str], cols: list[int], sep: str = "\n") -> str:
+    """The text of a field in one row (a field with two columns, such as two leads, joined)."""
+    if len(cols) == 1:
+        return texts.get(cols[0], "")
+    return sep.join([texts[c] for c in cols if c in texts])
+
+
 def _read_rows(ws, plan: Plan, header: _Header, theme) -> None:
     first, last = plan.first_column, plan.last_column
     width = last - first + 1
     fields = {f: [c.index for c in cols] for f, cols in plan.columns.items()}
     header_sig = {c: f for c, (f, _) in header.fields.items()}
+    key_col = (fields.get("action") or fields.get("ref"))[0]
+    letters = {f: get_column_letter(cols[0]) for f, cols in fields.items()}
     merged_wide = _wide_merges(ws, first, width)
 
     section: str | None = None
@@ -309,7 +318,7 @@ def _read_rows(ws, plan: Plan, header: _Header, theme) -> None:
         if not texts:
             continue
 
-        if _is_repeat_header(texts, header_sig):
+        if _is_repeat_header(texts, header_sig, key_col):
             plan.header_rows.append(r)
             current = None
             continue
@@ -320,10 +329,9 @@ def _read_rows(ws, plan: Plan, header: _Header, theme) -> None:
             recommendation, current = None, None
             continue
 
-        def get(field: str) -> str:
-            return "\n".join(texts[c] for c in fields.get(field, []) if c in texts)
-
-        ref, text, rec = get("ref"), get("action"), get("recommendation")
+        ref = _field_text(texts, fields.get("ref", ()))
+        text = _field_text(texts, fields.get("action", ()))
+        rec = _field_text(texts, fields.get("recommendation", ()))
         if not ref and not text:
             if rec and not _only(texts, fields, "recommendation"):
                 pass  # a recommendation with other data but no action: an action without text
@@ -337,7 +345,7 @@ def _read_rows(ws, plan: Plan, header: _Header, theme) -> None:
                 continue
         if rec:
             recommendation = rec
-        current = _new_action(ws, plan, r, section, recommendation, texts, values, fields, theme)
+        current = _new_action(ws, plan, r, section, recommendation, texts, values, fields, letters, theme)
         plan.actions.append(current)
 
     _finish(plan)
@@ -371,9 +379,15 @@ def _section_above(ws, header_row, first, last, merged_wide) -> Section | None:
     return None
 
 
-def _is_repeat_header(texts: dict[int, str], header_sig: dict[int, str]) -> bool:
-    if len(texts) < 2 or sum(1 for c, t in texts.items() if c in header_sig and len(t) <= 60) < 2:
+def _is_repeat_header(texts: dict[int, str], header_sig: dict[int, str], key_col: int) -> bool:
+    if len(texts) < 2:
         return False
+    # Quick no for data rows: a repeated header names its action (or ref) column again.
+    key_text = texts.get(key_col)
+    if key_text is not None:
+        m = match_header(key_text)
+        if not m or m[0] != header_sig.get(key_col):
+            return False
     hits = 0
     for c, t in texts.items():
         m = match_header(t)
@@ -393,15 +407,14 @@ def _is_section_row(texts: dict[int, str], r: int, merged_wide: dict[int, int], 
     return False
 
 
-def _new_action(ws, plan, r, section, recommendation, texts, values, fields, theme) -> Action:
+def _new_action(ws, plan, r, section, recommendation, texts, values, fields, letters, theme) -> Action:
     def get(field: str, sep: str = "\n") -> str:
-        return sep.join(texts[c] for c in fields.get(field, []) if c in texts)
+        cols = fields.get(field)
+        return _field_text(texts, cols, sep) if cols else ""
 
-    cells = {}
-    raw = {}
-    for field, cols in fields.items():
-        cells[field] = get_column_letter(cols[0]) + str(r)
-        raw[field] = values.get(cols[0]) if len(cols) == 1 else [values.get(c) for c in cols]
+    row = str(r)
+    cells = {field: letter + row for field, letter in letters.items()}
+    raw = {field: values.get(cols[0]) if len(cols) == 1 else [values.get(c) for c in cols] for field, cols in fields.items()}
     timescale = get("timescale")
     if not timescale:
         start, end = get("start"), get("end")
@@ -444,13 +457,11 @@ def sub_actions(text: str) -> list[SubAction]:
 
 def _numbered_lines(text: str) -> list[tuple[int, int, int]]:
     """Items that start lines: the usual '1. ...\n2. ...' cell."""
-    starts, expected, offset = [], 1, 0
-    for line in text.split("\n"):
-        m = _LINE_ITEM.match(line)
-        if m and int(m.group(1)) == expected:
-            starts.append((expected, offset + m.start(1), offset + m.end()))
+    starts, expected = [], 1
+    for m in _LINE_ITEM.finditer(text):
+        if int(m.group(1)) == expected:
+            starts.append((expected, m.start(1), m.end()))
             expected += 1
-        offset += len(line) + 1
     return starts
 
 

@@ -52,6 +52,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ..errors import XlPlanError
+
 __all__ = [
     "MailError",
     "Outgoing",
@@ -70,10 +72,10 @@ __all__ = [
 ]
 
 
-class MailError(Exception):
+class MailError(XlPlanError):
     """A problem the user must fix (template, settings, address, attachment).
 
-    The message is plain English and says what to do. (To be rebased on XlPlanError.)
+    The message is plain English and says what to do.
     """
 
     exit_code = 2

@@ -1,0 +1,564 @@
+"""OOXML package helpers for macro workbooks (.xlsm): parts, relationships, content
+types, and the checks the safe-save path needs after openpyxl has saved a file.
+
+openpyxl (``keep_vba=True``) keeps ``vbaProject.bin`` but drops the package
+relationship of a 2009 ``customUI/customUI14.xml`` part, so the ribbon disappears.
+:func:`restore_ribbon` puts it back from the original file and
+:func:`check_macros_and_ribbon` says in plain English what, if anything, was lost.
+
+Files are read with defusedxml. Changes are made as small text edits of the XML
+(new elements are serialised with ElementTree), so everything else in a part stays
+byte for byte as it was. Files are rewritten to a temporary file in the same folder and
+then moved into place with ``os.replace``: never a half-written file.
+"""
+
+from __future__ import annotations
+
+from ..errors import XlPlanError
+
+import html
+import os
+import posixpath
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from defusedxml import ElementTree as SafeET
+
+# Content types
+CT_WORKBOOK = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+CT_TEMPLATE = "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml"
+CT_MACRO_WORKBOOK = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+CT_MACRO_TEMPLATE = "application/vnd.ms-excel.template.macroEnabled.main+xml"
+CT_VBA = "application/vnd.ms-office.vbaProject"
+CT_CUSTOMUI = "application/xml"
+
+# Relationship types
+REL_OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+REL_VBA = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
+REL_UI_2009 = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
+REL_UI_2006 = "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility"
+RIBBON_REL_TYPES = (REL_UI_2009, REL_UI_2006)
+
+NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+NS_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+CONTENT_TYPES = "[Content_Types].xml"
+ROOT_RELS = "_rels/.rels"
+
+FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+class PackageError(XlPlanError):
+    """A workbook package could not be read or changed; the message says why."""
+
+
+# --------------------------------------------------------------------------------------
+# Reading and writing the zip
+# --------------------------------------------------------------------------------------
+
+@dataclass
+class Member:
+    name: str
+    data: bytes
+    compress_type: int = zipfile.ZIP_DEFLATED
+
+
+class Package:
+    """The parts of an OOXML zip, in their original order."""
+
+    def __init__(self, members: list[Member]):
+        self.members = members
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> "Package":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                return cls([Member(i.filename, zf.read(i), i.compress_type)
+                            for i in zf.infolist() if not i.is_dir()])
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise PackageError(f"{Path(path).name} could not be opened as an Excel workbook ({exc}).") from None
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Package":
+        import io
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return cls([Member(i.filename, zf.read(i), i.compress_type)
+                        for i in zf.infolist() if not i.is_dir()])
+
+    def _find(self, name: str) -> Member | None:
+        low = name.lstrip("/").lower()
+        for m in self.members:
+            if m.name.lower() == low:
+                return m
+        return None
+
+    def has(self, name: str) -> bool:
+        return self._find(name) is not None
+
+    def get(self, name: str) -> bytes | None:
+        m = self._find(name)
+        return m.data if m else None
+
+    def set(self, name: str, data: bytes, compress_type: int = zipfile.ZIP_DEFLATED) -> None:
+        m = self._find(name)
+        if m is not None:
+            m.data = data
+        else:
+            self.members.append(Member(name.lstrip("/"), data, compress_type))
+
+    def to_bytes(self, compress_type: int | None = None) -> bytes:
+        """The zip, written deterministically: member order kept, fixed timestamps.
+        ``compress_type`` overrides every member's compression when given."""
+        import io
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            for m in self.members:
+                info = zipfile.ZipInfo(m.name, date_time=FIXED_ZIP_TIME)
+                info.compress_type = m.compress_type if compress_type is None else compress_type
+                info.external_attr = 0o600 << 16
+                info.create_system = 0
+                zf.writestr(info, m.data)
+        return buf.getvalue()
+
+    def write(self, dest: str | os.PathLike, compress_type: int | None = None) -> None:
+        write_atomic(dest, self.to_bytes(compress_type))
+
+
+def write_atomic(dest: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``dest``, then move it into place."""
+    dest = Path(dest)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        # mkstemp makes the file private (0600): give it the mode the file had, or the
+        # mode a new file would get
+        try:
+            mode = os.stat(dest).st_mode & 0o777
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, dest)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+# --------------------------------------------------------------------------------------
+# Small, exact XML edits
+# --------------------------------------------------------------------------------------
+
+def parse(data: bytes) -> ET.Element:
+    """Parse XML from a file we did not write (defusedxml: no entities, no DTDs)."""
+    return SafeET.fromstring(data)
+
+
+def _tag_end(xml: str, start: int) -> int:
+    """Index just past the '>' of the tag starting at ``start`` (quotes respected)."""
+    quote = None
+    i = start
+    while i < len(xml):
+        c = xml[i]
+        if quote:
+            if c == quote:
+                quote = None
+        elif c in "\"'":
+            quote = c
+        elif c == ">":
+            return i + 1
+        i += 1
+    raise PackageError("malformed XML: a tag is not closed")
+
+
+def _root_prefix(xml: str, local: str) -> tuple[str, int, int]:
+    """The namespace prefix ('' or 'x:') of the root element ``local``, and the span
+    of its start tag."""
+    m = re.search(r"<((?:[A-Za-z_][\w.-]*:)?)%s(?=[\s/>])" % re.escape(local), xml)
+    if not m:
+        raise PackageError(f"malformed part: no <{local}> element")
+    return m.group(1), m.start(), _tag_end(xml, m.start())
+
+
+def find_start_tag(xml: str, prefix: str, local: str, after: int = 0) -> tuple[int, int] | None:
+    m = re.compile(r"<%s%s(?=[\s/>])" % (re.escape(prefix), re.escape(local))).search(xml, after)
+    if not m:
+        return None
+    return m.start(), _tag_end(xml, m.start())
+
+
+def tag_attributes(tag: str) -> dict[str, str]:
+    """The attributes of one start tag (as text), entities decoded."""
+    name_end = re.match(r"<[\w:.-]+", tag).end()
+    return {m.group(1): html.unescape(m.group(3) if m.group(3) is not None else m.group(4))
+            for m in re.finditer(r"([\w:.-]+)\s*=\s*(\"([^\"]*)\"|'([^']*)')", tag[name_end:])}
+
+
+def element_xml(tag: str, attrib: dict[str, str]) -> str:
+    """Serialise one empty element (ElementTree does the escaping)."""
+    el = ET.Element(tag, attrib)
+    return ET.tostring(el, encoding="unicode", short_empty_elements=True).replace(" />", "/>")
+
+
+def insert_child(xml: str, root_local: str, fragment: str) -> str:
+    """Insert ``fragment`` as the last child of the root element ``root_local``."""
+    prefix, start, end = _root_prefix(xml, root_local)
+    if xml[end - 2] == "/":  # self-closing root: open it
+        head = xml[:end - 2].rstrip()
+        return head + ">" + fragment + f"</{prefix}{root_local}>" + xml[end:]
+    close = xml.rfind(f"</{prefix}{root_local}")
+    if close < 0:
+        raise PackageError(f"malformed part: <{root_local}> is not closed")
+    return xml[:close] + fragment + xml[close:]
+
+
+def set_attribute(xml: str, span: tuple[int, int], name: str, value: str) -> str:
+    """Set attribute ``name`` on the start tag at ``span`` (added just after the tag
+    name when missing, replaced in place when present)."""
+    start, end = span
+    tag = xml[start:end]
+    esc = " " + element_xml("x", {name: value})[3:-2]  # ' name="value"', escaped by ElementTree
+    m = re.search(r"\s%s\s*=\s*(\"[^\"]*\"|'[^']*')" % re.escape(name), tag)
+    if m:
+        new_tag = tag[:m.start()] + esc + tag[m.end():]
+    else:
+        name_end = re.match(r"<[\w:.-]+", tag).end()
+        new_tag = tag[:name_end] + esc + tag[name_end:]
+    return xml[:start] + new_tag + xml[end:]
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    return data.decode("utf-8"), "utf-8"
+
+
+def _encode(text: str, encoding: str) -> bytes:
+    return text.encode(encoding)
+
+
+# --------------------------------------------------------------------------------------
+# Content types and relationships
+# --------------------------------------------------------------------------------------
+
+def content_types(pkg: Package) -> tuple[dict[str, str], dict[str, str]]:
+    """(defaults by lower-case extension, overrides by lower-case part name)."""
+    data = pkg.get(CONTENT_TYPES)
+    if data is None:
+        raise PackageError("the file has no [Content_Types].xml: it is not an Office workbook.")
+    root = parse(data)
+    defaults, overrides = {}, {}
+    for el in root:
+        local = el.tag.rsplit("}", 1)[-1]
+        if local == "Default":
+            defaults[el.get("Extension", "").lower()] = el.get("ContentType", "")
+        elif local == "Override":
+            overrides[el.get("PartName", "").lower()] = el.get("ContentType", "")
+    return defaults, overrides
+
+
+def content_type_of(pkg: Package, part: str) -> str | None:
+    defaults, overrides = content_types(pkg)
+    part = "/" + part.lstrip("/")
+    if part.lower() in overrides:
+        return overrides[part.lower()]
+    ext = part.rsplit(".", 1)[-1].lower() if "." in part else ""
+    return defaults.get(ext)
+
+
+def set_override(pkg: Package, part: str, content_type: str) -> None:
+    """Make ``part`` have ``content_type`` through an Override element."""
+    part = "/" + part.lstrip("/")
+    text, enc = _decode(pkg.get(CONTENT_TYPES))
+    prefix, _, _ = _root_prefix(text, "Types")
+    pos = 0
+    while True:
+        span = find_start_tag(text, prefix, "Override", pos)
+        if span is None:
+            break
+        attrs = tag_attributes(text[span[0]:span[1]])
+        if attrs.get("PartName", "").lower() == part.lower():
+            if attrs.get("ContentType") != content_type:
+                text = set_attribute(text, span, "ContentType", content_type)
+                pkg.set(CONTENT_TYPES, _encode(text, enc))
+            return
+        pos = span[1]
+    frag = element_xml(prefix + "Override", {"PartName": part, "ContentType": content_type})
+    pkg.set(CONTENT_TYPES, _encode(insert_child(text, "Types", frag), enc))
+
+
+def ensure_default(pkg: Package, extension: str, content_type: str) -> None:
+    defaults, _ = content_types(pkg)
+    if extension.lower() in defaults:
+        return
+    text, enc = _decode(pkg.get(CONTENT_TYPES))
+    prefix, _, _ = _root_prefix(text, "Types")
+    frag = element_xml(prefix + "Default", {"Extension": extension, "ContentType": content_type})
+    pkg.set(CONTENT_TYPES, _encode(insert_child(text, "Types", frag), enc))
+
+
+def rels_name(part: str) -> str:
+    """The relationships part of ``part`` ('' for the package itself)."""
+    part = part.lstrip("/")
+    if not part:
+        return ROOT_RELS
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def resolve(source_part: str, target: str) -> str:
+    """The zip member name a relationship target points at."""
+    if target.startswith("/"):
+        return target.lstrip("/")
+    base = posixpath.dirname(source_part.lstrip("/"))
+    return posixpath.normpath(posixpath.join(base, target)).lstrip("/")
+
+
+@dataclass
+class Relationship:
+    id: str
+    type: str
+    target: str
+    external: bool
+    part: str  # resolved member name ('' when external)
+
+
+def relationships(pkg: Package, source_part: str) -> list[Relationship]:
+    data = pkg.get(rels_name(source_part))
+    if data is None:
+        return []
+    out = []
+    for el in parse(data):
+        if el.tag.rsplit("}", 1)[-1] != "Relationship":
+            continue
+        external = el.get("TargetMode", "") == "External"
+        target = el.get("Target", "")
+        out.append(Relationship(el.get("Id", ""), el.get("Type", ""), target, external,
+                                "" if external else resolve(source_part, target)))
+    return out
+
+
+def add_relationship(pkg: Package, source_part: str, rel_type: str, target: str) -> str:
+    """Add a relationship (unless one of that type to that part exists); return its Id."""
+    part = resolve(source_part, target)
+    existing = relationships(pkg, source_part)
+    for r in existing:
+        if r.type == rel_type and r.part.lower() == part.lower():
+            return r.id
+    ids = {r.id for r in existing}
+    n = 1
+    while f"rId{n}" in ids:
+        n += 1
+    rid = f"rId{n}"
+    name = rels_name(source_part)
+    data = pkg.get(name)
+    if data is None:
+        data = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+                f'<Relationships xmlns="{NS_RELS}"></Relationships>').encode()
+    text, enc = _decode(data)
+    prefix, _, _ = _root_prefix(text, "Relationships")
+    frag = element_xml(prefix + "Relationship", {"Id": rid, "Type": rel_type, "Target": target})
+    pkg.set(name, _encode(insert_child(text, "Relationships", frag), enc))
+    return rid
+
+
+def workbook_part(pkg: Package) -> str:
+    for r in relationships(pkg, ""):
+        if r.type == REL_OFFICE_DOCUMENT and not r.external:
+            if not pkg.has(r.part):
+                break
+            return r.part
+    raise PackageError("the file has no workbook part: it is not an Excel workbook.")
+
+
+def vba_part(pkg: Package) -> str | None:
+    """The member name of the workbook's vbaProject.bin, if it has one."""
+    try:
+        wb = workbook_part(pkg)
+    except PackageError:
+        return None
+    for r in relationships(pkg, wb):
+        if r.type == REL_VBA and pkg.has(r.part):
+            return r.part
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# What the safe-save path uses
+# --------------------------------------------------------------------------------------
+
+_RIBBON_NAME = re.compile(r"(?i)^customui/customui(14)?\.xml$")
+
+
+def _ribbon_parts(pkg: Package) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+    for r in relationships(pkg, ""):
+        if r.type in RIBBON_REL_TYPES and not r.external:
+            found[r.part] = {"relationship_type": r.type, "relationship_id": r.id,
+                             "present": pkg.has(r.part)}
+    for m in pkg.members:
+        if _RIBBON_NAME.match(m.name) and not any(k.lower() == m.name.lower() for k in found):
+            found[m.name] = {"relationship_type": None, "relationship_id": None, "present": True}
+    for name, info in found.items():
+        info["content_type"] = content_type_of(pkg, name) if pkg.has(CONTENT_TYPES) else None
+        info["expected_relationship_type"] = (REL_UI_2009 if name.lower().endswith("customui14.xml")
+                                              else REL_UI_2006)
+    return found
+
+
+def ribbon_parts(path: str | os.PathLike) -> dict[str, dict]:
+    """The ribbon (customUI) parts of a workbook.
+
+    Keys are zip member names such as ``customUI/customUI14.xml``; each value says
+    ``present`` (the part is in the file), ``relationship_type`` and ``relationship_id``
+    (the package relationship that makes Office load it, or None when missing),
+    ``expected_relationship_type`` and ``content_type`` (from its Override or the
+    Default for its extension; None when it has none).
+    A part with no relationship is in the file but Office ignores it: no ribbon.
+    """
+    return _ribbon_parts(Package.read(path))
+
+
+def has_macros(path: str | os.PathLike) -> bool:
+    """True when the workbook has a VBA project (``vbaProject.bin`` referenced by the
+    workbook part)."""
+    return vba_part(Package.read(path)) is not None
+
+
+def _ribbon_members(pkg: Package, part: str) -> list[str]:
+    """A ribbon part, its own relationships part and what they point at (images)."""
+    names = [part]
+    rels = rels_name(part)
+    if pkg.has(rels):
+        names.append(rels)
+        for r in relationships(pkg, part):
+            if not r.external and pkg.has(r.part):
+                names.append(r.part)
+    return names
+
+
+def restore_ribbon(original_path: str | os.PathLike, saved_path: str | os.PathLike) -> bool:
+    """Put the ribbon of ``original_path`` back into ``saved_path``.
+
+    Copies the customUI parts (with their relationships and images), re-adds the
+    package relationships and the content types that a save dropped. Running it again
+    changes nothing. Returns True when ``saved_path`` was rewritten.
+    """
+    orig = Package.read(original_path)
+    saved = Package.read(saved_path)
+    before = saved.to_bytes()
+    for part, info in _ribbon_parts(orig).items():
+        if not info["present"]:
+            continue
+        rel_type = info["relationship_type"] or info["expected_relationship_type"]
+        for name in _ribbon_members(orig, part):
+            data = orig.get(name)
+            if saved.get(name) != data:
+                saved.set(name, data)
+            ct = content_type_of(orig, name)
+            if ct and content_type_of(saved, name) != ct:
+                if name == part or "." not in name:
+                    set_override(saved, name, ct)
+                else:
+                    ext = name.rsplit(".", 1)[-1]
+                    defaults, _ = content_types(saved)
+                    if ext.lower() in defaults:
+                        set_override(saved, name, ct)
+                    else:
+                        ensure_default(saved, ext, ct)
+        if not any(r.type == rel_type and r.part.lower() == part.lower()
+                   for r in relationships(saved, "")):
+            add_relationship(saved, "", rel_type, part)
+    after = saved.to_bytes()
+    if after == before:
+        return False
+    # keep each member's compression; only the rewritten zip changes
+    saved.write(saved_path)
+    return True
+
+
+def _code_names(pkg: Package) -> tuple[str | None, dict[str, str | None]]:
+    """(workbook codeName, {sheet name: codeName}) as written in the package."""
+    wb = workbook_part(pkg)
+    root = parse(pkg.get(wb))
+    pr = root.find(f"{{{NS_MAIN}}}workbookPr")
+    wb_code = pr.get("codeName") if pr is not None else None
+    rels = {r.id: r for r in relationships(pkg, wb)}
+    sheets: dict[str, str | None] = {}
+    for s in root.iter(f"{{{NS_MAIN}}}sheet"):
+        rel = rels.get(s.get(f"{{{NS_R}}}id", ""))
+        code = None
+        if rel is not None and pkg.has(rel.part):
+            sroot = parse(pkg.get(rel.part))
+            spr = sroot.find(f"{{{NS_MAIN}}}sheetPr")
+            code = spr.get("codeName") if spr is not None else None
+        sheets[s.get("name", "")] = code
+    return wb_code, sheets
+
+
+def check_macros_and_ribbon(original_path: str | os.PathLike,
+                            saved_path: str | os.PathLike) -> list[str]:
+    """Compare a saved workbook with the original it came from and list, in plain
+    English, every way its macros or ribbon were lost. An empty list means intact."""
+    problems: list[str] = []
+    orig = Package.read(original_path)
+    saved = Package.read(saved_path)
+    name = Path(saved_path).name
+    ovba = vba_part(orig)
+    if ovba is not None:
+        svba = vba_part(saved)
+        if svba is None:
+            problems.append(f"The macros were lost when {name} was saved: the Action Plan "
+                            "buttons will not work. Use the copy made before saving.")
+        elif saved.get(svba) != orig.get(ovba):
+            problems.append(f"The macros in {name} changed when it was saved. "
+                            "Use the copy made before saving.")
+        try:
+            ct = content_type_of(saved, workbook_part(saved))
+        except PackageError:
+            ct = None
+        if ct not in (CT_MACRO_WORKBOOK, CT_MACRO_TEMPLATE):
+            problems.append(f"{name} is no longer marked as a macro-enabled workbook, so Excel "
+                            "will refuse to open it as .xlsm. Use the copy made before saving.")
+        owb, osheets = _code_names(orig)
+        swb, ssheets = _code_names(saved)
+        if owb != swb:
+            problems.append(f"The workbook's code name changed from {owb!r} to {swb!r}: "
+                            "its macros may no longer match.")
+        for sheet, code in osheets.items():
+            if code and ssheets.get(sheet) != code:
+                problems.append(f"Sheet {sheet!r} lost its code name {code!r}: "
+                                "its macros may no longer match.")
+    sparts = {k.lower(): v for k, v in _ribbon_parts(saved).items()}
+    for part, info in _ribbon_parts(orig).items():
+        if not (info["present"] and info["relationship_type"]):
+            continue
+        s = sparts.get(part.lower())
+        if s is None or not s["present"]:
+            problems.append(f"The ribbon ({part}) was lost when {name} was saved: the "
+                            "Action Plan tab will not appear. It can be restored from the "
+                            "copy made before saving.")
+        elif s["relationship_type"] != info["relationship_type"]:
+            problems.append(f"The ribbon ({part}) is still in {name} but no longer linked, so "
+                            "the Action Plan tab will not appear. It can be restored from the "
+                            "copy made before saving.")
+        elif saved.get(part) != orig.get(part):
+            problems.append(f"The ribbon ({part}) changed when {name} was saved.")
+        elif s["content_type"] != info["content_type"]:
+            problems.append(f"The ribbon ({part}) lost its content type when {name} was saved, "
+                            "so Excel may refuse to open the file.")
+    return problems
