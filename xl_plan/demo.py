@@ -31,5 +31,41 @@ def run_demo(directory: Path, today: date, echo=print) -> Path:
         echo(f"     {code}: {n}")
     echo(f"   Wrote the '{result.sheet}' sheet and cell comments into {plan}")
     echo(f"   (the original is kept in {result.saved.backup}).")
+    _demo_returns(directory, plan, today, echo)
     echo(f"\nDone. Open {plan} in Excel and look at the '{result.sheet}' sheet.")
     return plan
+
+
+def _demo_returns(directory: Path, plan: Path, today: date, echo) -> None:
+    """Make the demo plan's returns for this month and draft the emails (to made-up addresses)."""
+    from datetime import timedelta
+
+    from .jobs import leads_file, make_returns_file, send_returns
+    from .returns.directory import read_directory
+    from .io.workbook import load
+
+    month = today.strftime("%Y-%m")
+    made = make_returns_file(plan, month, directory / "returns", deadline=today + timedelta(days=14))
+    echo(f"4. Made {len(made.returns)} returns for {month}, one per lead, in {directory / 'returns'}:")
+    for f in made.returns[:5]:
+        echo(f"     {f.path.name} ({f.action_count} actions)")
+    if len(made.returns) > 5:
+        echo(f"     ... and {len(made.returns) - 5} more")
+    echo("   Each lead can edit only the new update column and the status; the master now has a")
+    echo("   stable key per action and a hidden 'Returns log' sheet.")
+    result = leads_file(plan, write=True)
+    wb = load(plan)
+    ws = wb["Leads"]
+    directory_ = read_directory(wb)
+    col = directory_.columns
+    for lead in result.added:
+        entry = directory_.get(lead)
+        ws.cell(entry.row, col["full_name"], f"{lead} (demo)")
+        ws.cell(entry.row, col["email"], f"{''.join(ch for ch in lead.lower() if ch.isalnum()) or 'lead'}@example.org")
+    from .io.save import save_workbook
+
+    save_workbook(wb, plan)
+    _, sent = send_returns(directory / "returns", drafts=directory / "emails",
+                           sender="Improvement Team <improvement@example.org>", today=today)
+    echo(f"5. Filled the 'Leads' sheet with made-up addresses and drafted {len(sent.drafts)} emails (.eml, open")
+    echo(f"   in Outlook and press Send) in {directory / 'emails'}.")

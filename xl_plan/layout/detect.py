@@ -18,7 +18,8 @@ from ..text import clean, norm
 from .headers import expected_headers, match_header
 
 # Sheets xl_plan writes: never taken for the plan itself.
-OWNED_SHEETS = {"validation", "gantt", "history", "summary", "leads", "xl_plan", "carried forward", "returns"}
+OWNED_SHEETS = {"validation", "gantt", "history", "summary", "leads", "xl_plan", "carried forward", "returns",
+                "returns log", "xl_plan_return"}
 HEADER_SCAN_ROWS = 150
 BLANK_RUN_END = 200          # this many blank rows in a row end the table
 _SECTION_TEXT = re.compile(
