@@ -365,6 +365,88 @@ def template_attach(existing, dest, overwrite):
     click.echo(f"Created {path}: the same plan with the 'Action Plan' ribbon. {existing} is unchanged.")
 
 
+# ---- merge (merge the leads' returns into the master; monthly consolidation)
+
+def _progress(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def print_merge_summary(r, echo=click.echo) -> None:
+    """What the manager needs after a merge: returned / missing leads, updates, moves, what to decide."""
+    from .returns.make import month_name
+
+    echo(f"\nReturns for {month_name(r.month)}: {len(r.returned)} merged"
+         + (f" of {len(r.sent)} sent" if r.sent else "") + ".")
+    if r.missing:
+        echo(f"Missing ({len(r.missing)}), to chase: {', '.join(r.missing)}")
+    echo(f"Actions updated: {r.actions_updated} ({sum(1 for c in r.changes if c.field == 'update')} update(s), "
+         f"{len(r.status_changes)} status change(s)).")
+    for c in r.status_changes:
+        old = c.old or "no status"
+        echo(f"  {c.ref or c.cell}: {old} to {c.new}  ({' / '.join(c.leads)})")
+    todo = [f for f in r.report.sorted() if f.severity != "info"]
+    conflicts, rejected = len(r.conflicts), len(r.rejected_edits)
+    echo(f"Conflicts: {conflicts}. Rejected edits (proposed changes for you): {rejected}.")
+    if todo:
+        echo("For you to decide (not applied; every value is kept in the History sheet):")
+        for f in todo:
+            echo(textwrap.fill(f"{f.code}: {f.message}", 100, initial_indent="  - ", subsequent_indent="    "))
+    for name, why in getattr(r, "skipped", []) or []:
+        echo(f"  skipped {name}: {why}")
+
+
+@cli.command()
+@click.argument("master", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("returns_", metavar="RETURN...", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@columns_option
+@click.option("--month", metavar="YYYY-MM", help="The month being merged (default: the latest month in the master's Returns log).")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def merge(master, returns_, sheet, columns_text, remember, month, as_json):
+    """Merge the leads' returns (workbooks, or saved .eml/.msg emails carrying them) into MASTER.
+
+    Applies each lead's update and status to the master's own cells, adds what changed to the
+    History sheet, and reports what it could not apply. A backup of MASTER is kept first.
+    Exit code 0 when everything merged, 1 when something needs your decision."""
+    from .jobs import merge_returns
+
+    columns = resolve_columns(master, columns_text, remember)
+    r = merge_returns(master, list(returns_), month=month, sheet=sheet, columns=columns,
+                      progress=None if as_json else _progress)
+    if as_json:
+        click.echo(json.dumps(r.report.to_dict(), indent=2, default=str))
+    else:
+        print_merge_summary(r)
+        if r.saved:
+            click.echo(f"Saved {master} ({r.history_added} History row(s) added; backup: {r.saved.backup}).")
+        else:
+            click.echo(f"Nothing new to merge: {master} was not changed.")
+    sys.exit(0 if r.report.valid else 1)
+
+
+@cli.command()
+@click.argument("master", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--returns", "returns_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="The folder holding the returns that came back, and/or the emails (.eml, .msg) they came in.")
+@columns_option
+@click.option("--month", metavar="YYYY-MM", help="The month being merged (default: the latest month in the master's Returns log).")
+@click.option("--today", callback=parse_day, metavar="YYYY-MM-DD", help="Count overdue actions as of this date (default: today).")
+def consolidate(master, returns_dir, sheet, columns_text, remember, month, today):
+    """The monthly run: merge every return in the --returns folder into MASTER, then rewrite its
+    Summary, Validation and Gantt sheets, in one save (a backup is kept first).
+
+    Prints progress per file and a summary: who returned, who is missing, what changed and what
+    needs your decision. Exit code 0 when everything merged, 1 when something needs your decision."""
+    from .jobs import consolidate as run
+
+    columns = resolve_columns(master, columns_text, remember)
+    c = run(master, returns_dir, month=month, today=today, sheet=sheet, columns=columns, progress=_progress)
+    print_merge_summary(c.merge)
+    sheets = ", ".join(f"'{s}'" for s in (c.summary_sheet, c.validation_sheet, c.gantt_sheet) if s)
+    click.echo(f"Validation after the merge: {c.validation.summary_line()}.")
+    click.echo(f"Saved {master}: wrote the {sheets} sheets (backup: {c.saved.backup}).")
+    sys.exit(0 if c.merge.report.valid else 1)
+
+
 # ---------------------------------------------------------------- demo
 
 @cli.command()

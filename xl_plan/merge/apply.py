@@ -248,7 +248,7 @@ class _Merger:
         candidates = {}
         for r, row in ret.rows.items():
             texts = {c: clean(v) for c, v in row.values.items() if clean(v)}
-            if not texts or r in ret.section_rows:
+            if not texts or (r in ret.section_rows and len(texts) == 1):
                 continue
             if len(texts) == 1 and norm(next(iter(texts.values()))) in section_titles:
                 continue
@@ -459,8 +459,9 @@ class _Merger:
         said = "; ".join(f"{p.lead} ({p.source}): '{(p.update if field_ == 'update' else p.status_word)[:60]}'"
                          for p in props)
         col = self.plan.column(field_)
-        self.find("conflict", f"The leads of {_describe(a)} returned different {field_}s: {said}. The master keeps its "
-                  f"{field_} until you decide; both are kept in the History sheet.", sheet=self.plan.sheet,
+        self.find("conflict", f"The leads of {_describe(a)} returned different {'updates' if field_ == 'update' else 'statuses'}: "
+                  f"{said}. The master keeps its {field_} until you decide; what each lead said is kept in the "
+                  "History sheet.", sheet=self.plan.sheet,
                   row=a.row, column=col.letter if col else None, value=said)
         old = a.update if field_ == "update" else _word_of(a, self.plan)
         for p in props:
