@@ -97,11 +97,11 @@ def append_history(wb, rows: list[HistoryRow], existing: list[HistoryRow] | None
     for (r, _c) in ws._cells:
         last = max(last, r)
     wrap = Alignment(wrap_text=True, vertical="top")
-    top = Alignment(vertical="top")
     for i, row in enumerate(new, last + 1):
         for c, value in enumerate(row.values(), 1):
             cell = put(ws, i, c, value)          # text, never a formula
-            cell.alignment = wrap if c in (5, 6) else top
-            if c == 10 and value != APPLIED:
+            if c in (5, 6) and len(value) > 40:
+                cell.alignment = wrap
+            elif c == 10 and value != APPLIED:
                 cell.font = Font(color="C00000")
     return len(new)

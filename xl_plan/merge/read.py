@@ -18,8 +18,9 @@ from pathlib import Path
 
 from openpyxl.utils import column_index_from_string, get_column_letter
 
-from ..errors import XlPlanError
 from ..io.grid import rows_of
+
+from ..errors import XlPlanError
 from ..returns.identity import (
     IdentityRow, ReturnIdentity, ReturnIdentityError, identity_from_properties, read_identity,
     text_hash,
@@ -57,7 +58,7 @@ class ReadReturn:
     header_row: int
     headers: dict[int, str]            # return column index -> header text
     rows: dict[int, ReturnRow]         # sheet row -> row, for every non-empty row below the header
-    section_rows: set[int] = field(default_factory=set)
+    section_rows: set[int] = field(default_factory=set)   # rows merged across the table (sections)
     from_properties: bool = False      # identity rebuilt from the custom properties
 
     @property
@@ -85,24 +86,43 @@ def _refuse_bombs(path: Path, name: str) -> None:
 
 
 def load_return_workbook(path: Path, name: str):
-    """openpyxl workbook of a return: defused XML, no macros, values as stored (formulas as text)."""
+    """openpyxl workbook of a return: defused XML, no macros, values as stored (a formula comes back as
+    its text). (Read-only mode was measured slower for returns: they are small, styles dominate.)"""
+    import warnings
+
+    import openpyxl
     import openpyxl.xml
 
-    from ..io.workbook import load
+    from ..io.workbook import check_readable
 
     if not openpyxl.xml.DEFUSEDXML:
         raise XlPlanError(
             "xl_plan reads returns only with the 'defusedxml' package installed (it protects against hostile "
             "files). Install it with: pip install defusedxml")
+    try:
+        check_readable(path)
+    except XlPlanError as exc:
+        raise UnreadableReturn(str(exc)) from exc
     _refuse_bombs(path, name)
     try:
-        return load(path, keep_vba=False)
-    except XlPlanError as exc:
-        raise UnreadableReturn(f"{name}: {exc}") from exc
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return openpyxl.load_workbook(path, keep_vba=False, data_only=False, keep_links=False)
     except Exception as exc:  # noqa: BLE001 - defusedxml and others: the file is unusable, say so
-        raise UnreadableReturn(
-            f"{name} could not be read safely ({type(exc).__name__}: {exc}). It may be damaged or hostile. "
-            "Ask the lead to send their return again.") from exc
+        raise UnreadableReturn(_unsafe(name, exc)) from exc
+
+
+def _unsafe(name: str, exc: Exception) -> str:
+    chain, e = [], exc
+    while e is not None and len(chain) < 5:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    if any(type(x).__module__.startswith("defusedxml") for x in chain):
+        return (f"{name} holds XML that xl_plan refuses to read (entity declarations, as used by hostile files "
+                "to exhaust memory). It was not merged: ask the lead to send their return again, typed into the "
+                "file they were sent.")
+    return (f"{name} could not be read as an Excel workbook ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
+            "It may be damaged: ask the lead to open it in Excel, save it again and send it back.")
 
 
 def read_return(path, *, name: str | None = None, saved_at: datetime | None = None) -> ReadReturn:
@@ -110,6 +130,15 @@ def read_return(path, *, name: str | None = None, saved_at: datetime | None = No
     path = Path(path)
     name = name or path.name
     wb = load_return_workbook(path, name)
+    try:
+        return _read(wb, path, name, saved_at)
+    except XlPlanError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a sheet is parsed only now (read-only): same rules as loading
+        raise UnreadableReturn(_unsafe(name, exc)) from exc
+
+
+def _read(wb, path: Path, name: str, saved_at: datetime | None) -> ReadReturn:
     from_properties = False
     try:
         identity = read_identity(wb)
@@ -123,12 +152,12 @@ def read_return(path, *, name: str | None = None, saved_at: datetime | None = No
             f"{name} has no sheet '{identity.return_sheet}' any more (it was renamed or deleted), so its actions "
             "cannot be found. Ask the lead to fill in the file they were sent.")
     ws = wb[identity.return_sheet]
-    grid = rows_of(ws, 1, ws.max_row or 1, 1, ws.max_column or 1)
+    grid = rows_of(ws, identity.header_row, ws.max_row or 1, 1, ws.max_column or 1)
     header = grid.get(identity.header_row, {})
-    headers = {c: clean(v) for c, v in header.items() if clean(v)}
+    rows = {r: ReturnRow(r, values) for r, values in grid.items() if r > identity.header_row}
     section_rows = {rng.min_row for rng in ws.merged_cells.ranges
                     if rng.min_row == rng.max_row and rng.min_row > identity.header_row and rng.max_col > rng.min_col}
-    rows = {r: ReturnRow(r, values) for r, values in grid.items() if r > identity.header_row}
+    headers = {c: clean(v) for c, v in header.items() if clean(v)}
     if saved_at is None:
         saved_at = datetime.fromtimestamp(path.stat().st_mtime)
     result = ReadReturn(path, name, identity, saved_at, ws.title, identity.header_row, headers, rows,

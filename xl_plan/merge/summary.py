@@ -23,14 +23,17 @@ NO_STATUS = "none"
 SUBTITLE = Font(bold=True, size=12)
 
 
+_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
 def _table(ws, top: int, rows: list[list], wrap=()) -> int:
     for r, row in enumerate(rows, top):
         for c, value in enumerate(row, 1):
             cell = put(ws, r, c, value)
             if r == top:
                 cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-            else:
-                cell.alignment = Alignment(wrap_text=c in wrap, vertical="top")
+            elif c in wrap:
+                cell.alignment = _WRAP
     return top + len(rows) - 1
 
 
