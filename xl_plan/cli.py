@@ -373,26 +373,10 @@ def _progress(text: str) -> None:
 
 def print_merge_summary(r, echo=click.echo) -> None:
     """What the manager needs after a merge: returned / missing leads, updates, moves, what to decide."""
-    from .returns.make import month_name
+    from .merge.summary import summary_lines
 
-    echo(f"\nReturns for {month_name(r.month)}: {len(r.returned)} merged"
-         + (f" of {len(r.sent)} sent" if r.sent else "") + ".")
-    if r.missing:
-        echo(f"Missing ({len(r.missing)}), to chase: {', '.join(r.missing)}")
-    echo(f"Actions updated: {r.actions_updated} ({sum(1 for c in r.changes if c.field == 'update')} update(s), "
-         f"{len(r.status_changes)} status change(s)).")
-    for c in r.status_changes:
-        old = c.old or "no status"
-        echo(f"  {c.ref or c.cell}: {old} to {c.new}  ({' / '.join(c.leads)})")
-    todo = [f for f in r.report.sorted() if f.severity != "info"]
-    conflicts, rejected = len(r.conflicts), len(r.rejected_edits)
-    echo(f"Conflicts: {conflicts}. Rejected edits (proposed changes for you): {rejected}.")
-    if todo:
-        echo("For you to decide (not applied; every value is kept in the History sheet):")
-        for f in todo:
-            echo(textwrap.fill(f"{f.code}: {f.message}", 100, initial_indent="  - ", subsequent_indent="    "))
-    for name, why in getattr(r, "skipped", []) or []:
-        echo(f"  skipped {name}: {why}")
+    for line in summary_lines(r):
+        echo(line)
 
 
 @cli.command()

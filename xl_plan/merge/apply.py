@@ -167,6 +167,11 @@ class _Merger:
         self.by_key = {a.key.upper(): a for a in plan.actions if a.key}
         self.time = now.strftime("%Y-%m-%d %H:%M:%S")
         self.existing_history = read_history(wb)
+        self.last_update = {}          # key -> the last update xl_plan wrote for this month (History row)
+        for h in self.existing_history:
+            if h.outcome == APPLIED and h.field == "update" and h.month == month:
+                self.last_update[h.key.upper()] = h
+        self.words: dict[str, str] = {}
         self.theme = rag.theme_colours(wb)
 
     def find(self, code, message, **kw):
@@ -480,11 +485,9 @@ class _Merger:
         cell = self.ws.cell(a.row, col.index)
         current = cell_text(cell.value)
         previous = current
-        for h in reversed(self.existing_history + self.history):
-            if h.outcome == APPLIED and h.field == "update" and h.month == self.month and h.key.upper() == (a.key or "").upper():
-                if h.new == current:
-                    previous = h.old          # our own block for this month: replace it, do not stack
-                break
+        h = self.last_update.get((a.key or "").upper())
+        if h is not None and h.new == current:
+            previous = h.old                  # our own block for this month: replace it, do not stack
         block = f"Update {month_name(self.month)}: {text}"
         new = f"{block}\n\n{previous}" if previous else block
         if len(new) > EXCEL_CELL_LIMIT:
@@ -515,7 +518,9 @@ class _Merger:
             cell.fill = PatternFill("solid", fgColor=entry.colour)
             new = f"{entry.name} (cell colour #{entry.colour})"
         else:
-            new = master_word(self.plan, code)
+            if code not in self.words:
+                self.words[code] = master_word(self.plan, code)
+            new = self.words[code]
             old_fill = rag.fill_rgb(cell, self.theme)
             if old_fill and entry.colour:
                 matched = rag.match_colour(old_fill, self.plan.rag_key)

@@ -178,3 +178,26 @@ def rag_fill(rgb: str):
     from openpyxl.styles import PatternFill
 
     return PatternFill("solid", fgColor=rgb)
+
+
+def summary_lines(r) -> list[str]:
+    """The printed summary of a merge (MergeResult): returned and missing leads (the chase list),
+    actions updated, status changes, conflicts, rejected edits and everything else to decide."""
+    import textwrap
+
+    out = [f"Returns for {month_name(r.month)}: {len(r.returned)} merged" + (f" of {len(r.sent)} sent" if r.sent else "") + "."]
+    if r.missing:
+        out.append(f"Missing ({len(r.missing)}), to chase: {', '.join(r.missing)}")
+    updates = sum(1 for c in r.changes if c.field == "update")
+    out.append(f"Actions updated: {r.actions_updated} ({updates} update(s), {len(r.status_changes)} status change(s)).")
+    for c in r.status_changes:
+        out.append(f"  {c.ref or c.cell}: {c.old or 'no status'} to {c.new}  ({' / '.join(c.leads)})")
+    out.append(f"Conflicts: {len(r.conflicts)}. Rejected edits (proposed changes for you): {len(r.rejected_edits)}.")
+    todo = [f for f in r.report.sorted() if f.severity != "info"]
+    if todo:
+        out.append("For you to decide (not applied; every value is kept in the History sheet):")
+        for f in todo:
+            out.extend(textwrap.wrap(f"{f.code}: {f.message}", 100, initial_indent="  - ", subsequent_indent="    "))
+    for name, why in getattr(r, "skipped", []) or []:
+        out.append(f"  skipped {name}: {why}")
+    return out
