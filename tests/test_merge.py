@@ -724,3 +724,16 @@ def test_a_merge_killed_while_saving_leaves_the_old_or_the_new_master(birmingham
     master.write_bytes(old)
     merge_returns(master, returns, now=NOW)
     assert snapshot(master) == new_snap
+
+
+def test_demo_fills_two_returns_and_consolidates(tmp_path):
+    from xl_plan.demo import run_demo
+
+    lines = []
+    plan = run_demo(tmp_path / "demo", today=TODAY, echo=lines.append)
+    text = "\n".join(lines)
+    assert "Returns for November 2026: 2 merged of" in text and "Missing (" in text
+    assert len(list((tmp_path / "demo" / "returned").glob("*.xlsx"))) == 2
+    wb = openpyxl.load_workbook(plan)
+    assert {"Summary", "History", "Validation"} <= set(wb.sheetnames)
+    assert len(read_history(wb)) >= 2
