@@ -86,9 +86,9 @@ def write_summary(wb, plan: Plan, month: str, today: date, merge=None) -> str:
                  + f"; {merge.actions_updated} action(s) updated.")
     put(ws, 2, 1, line)
     put(ws, 3, 1, "This sheet is replaced each time the returns are consolidated.").font = Font(italic=True)
-    ws.column_dimensions["A"].width = 50
+    ws.column_dimensions["A"].width = 70
     for i in range(2, 12):
-        ws.column_dimensions[get_column_letter(i)].width = 14
+        ws.column_dimensions[get_column_letter(i)].width = 16
 
     r = _heading(ws, 5, "RAG status, whole plan")
     r = _table(ws, r, [["Status", "Actions"]] + [[label[c], counts.get(c, 0)] for c in cols] +
@@ -144,10 +144,10 @@ def write_summary(wb, plan: Plan, month: str, today: date, merge=None) -> str:
             continue
         end = action_end(a, today)
         if end and end < today:
-            overdue.append([a.ref or f"row {a.row}", a.short_text(90), a.lead_text, a.timescale_text,
+            overdue.append([a.short_text(120), a.ref or f"row {a.row}", a.lead_text, a.timescale_text,
                             f"{end:%d/%m/%Y}", label.get(code_of(a), a.status.raw if a.status else "")])
     if overdue:
-        r = _table(ws, r, [["Ref", "Action", "Lead", "Timescale", "Due by", "Status"]] + overdue, wrap=(2,)) + 2
+        r = _table(ws, r, [["Action", "Ref", "Lead", "Timescale", "Due by", "Status"]] + overdue, wrap=(1,)) + 2
     else:
         put(ws, r, 1, "None.")
         r += 2
@@ -163,12 +163,11 @@ def write_summary(wb, plan: Plan, month: str, today: date, merge=None) -> str:
         todo = [f for f in merge.report.sorted() if f.severity != "info"]
         if todo:
             first = r
-            r = _table(ws, r, [["What", "Where", "Details"]] + [[f.code, f.cell and f"{f.sheet}!{f.cell}" or
-                                                               (f"{f.sheet} row {f.row}" if f.row else ""), f.message]
-                                                              for f in todo], wrap=(3,))
+            r = _table(ws, r, [["Details", "What", "Where"]] + [[f.message, f.code, f.cell and f"{f.sheet}!{f.cell}" or
+                                                               (f"{f.sheet} row {f.row}" if f.row else "")]
+                                                              for f in todo], wrap=(1,))
             for i, f in enumerate(todo, first + 1):
-                ws.cell(i, 1).fill = SEVERITY_FILL.get(f.severity, SEVERITY_FILL["info"])
-            ws.column_dimensions["C"].width = 100
+                ws.cell(i, 2).fill = SEVERITY_FILL.get(f.severity, SEVERITY_FILL["info"])
         else:
             put(ws, r, 1, "Nothing: every return merged cleanly.")
     return ws.title
