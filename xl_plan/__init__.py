@@ -9,6 +9,8 @@ _API = {
     "validate": "xl_plan.validate",
     "parse_timescale": "xl_plan.timescales",
     "carried_forward": "xl_plan.carried",
+    "merge_returns": "xl_plan.jobs",
+    "consolidate": "xl_plan.jobs",
 }
 
 __all__ = [*_API, "__version__"]

@@ -465,6 +465,112 @@ def gantt(plan, sheet, columns_text, remember, today):
     click.echo(f"The original is kept in {result.saved.backup}.")
 
 
+# ---- template (the macro-enabled workbook with the "Action Plan" ribbon)
+
+@cli.group()
+def template():
+    """The macro-enabled workbook: build the template, start a new plan, or add the ribbon to an existing plan."""
+
+
+@template.command("build")
+@click.argument("out", required=False, type=click.Path(path_type=Path, dir_okay=False))
+def template_build(out):
+    """Build workbook_template.xlsm from macros/ (byte-for-byte reproducible)."""
+    from .template.build import DEFAULT_OUT, build_template
+
+    path = build_template(out or DEFAULT_OUT)
+    click.echo(f"Built {path}.")
+
+
+@template.command("new")
+@click.argument("plan", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--overwrite", is_flag=True, help="Replace PLAN if it exists.")
+def template_new(plan, overwrite):
+    """Start a new plan PLAN.xlsm from the template (RAG key, table, Leads sheet, ribbon)."""
+    from .template.attach import new_plan
+
+    path = new_plan(plan, overwrite=overwrite)
+    click.echo(f"Created {path}. Open it in Excel and enable macros to see the 'Action Plan' tab.")
+
+
+@template.command("attach")
+@click.argument("existing", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("dest", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--overwrite", is_flag=True, help="Replace DEST if it exists.")
+def template_attach(existing, dest, overwrite):
+    """Make a macro-enabled copy of an existing plan (.xlsx) with the ribbon and macros, layout unchanged."""
+    from .template.attach import attach
+
+    path = attach(existing, dest, overwrite=overwrite)
+    click.echo(f"Created {path}: the same plan with the 'Action Plan' ribbon. {existing} is unchanged.")
+
+
+# ---- merge (merge the leads' returns into the master; monthly consolidation)
+
+def _progress(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def print_merge_summary(r, echo=click.echo) -> None:
+    """What the manager needs after a merge: returned / missing leads, updates, moves, what to decide."""
+    from .merge.summary import summary_lines
+
+    for line in summary_lines(r):
+        echo(line)
+
+
+@cli.command()
+@click.argument("master", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("returns_", metavar="RETURN...", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@columns_option
+@click.option("--month", metavar="YYYY-MM", help="The month being merged (default: the latest month in the master's Returns log).")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def merge(master, returns_, sheet, columns_text, remember, month, as_json):
+    """Merge the leads' returns (workbooks, or saved .eml/.msg emails carrying them) into MASTER.
+
+    Applies each lead's update and status to the master's own cells, adds what changed to the
+    History sheet, and reports what it could not apply. A backup of MASTER is kept first.
+    Exit code 0 when everything merged, 1 when something needs your decision."""
+    from .jobs import merge_returns
+
+    columns = resolve_columns(master, columns_text, remember)
+    r = merge_returns(master, list(returns_), month=month, sheet=sheet, columns=columns,
+                      progress=None if as_json else _progress)
+    if as_json:
+        click.echo(json.dumps(r.report.to_dict(), indent=2, default=str))
+    else:
+        print_merge_summary(r)
+        if r.saved:
+            click.echo(f"Saved {master} ({r.history_added} History row(s) added; backup: {r.saved.backup}).")
+        else:
+            click.echo(f"Nothing new to merge: {master} was not changed.")
+    sys.exit(0 if r.report.valid else 1)
+
+
+@cli.command()
+@click.argument("master", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--returns", "returns_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="The folder holding the returns that came back, and/or the emails (.eml, .msg) they came in.")
+@columns_option
+@click.option("--month", metavar="YYYY-MM", help="The month being merged (default: the latest month in the master's Returns log).")
+@click.option("--today", callback=parse_day, metavar="YYYY-MM-DD", help="Count overdue actions as of this date (default: today).")
+def consolidate(master, returns_dir, sheet, columns_text, remember, month, today):
+    """The monthly run: merge every return in the --returns folder into MASTER, then rewrite its
+    Summary, Validation and Gantt sheets, in one save (a backup is kept first).
+
+    Prints progress per file and a summary: who returned, who is missing, what changed and what
+    needs your decision. Exit code 0 when everything merged, 1 when something needs your decision."""
+    from .jobs import consolidate as run
+
+    columns = resolve_columns(master, columns_text, remember)
+    c = run(master, returns_dir, month=month, today=today, sheet=sheet, columns=columns, progress=_progress)
+    print_merge_summary(c.merge)
+    sheets = ", ".join(f"'{s}'" for s in (c.summary_sheet, c.validation_sheet, c.gantt_sheet) if s)
+    click.echo(f"Validation after the merge: {c.validation.summary_line()}.")
+    click.echo(f"Saved {master}: wrote the {sheets} sheets (backup: {c.saved.backup}).")
+    sys.exit(0 if c.merge.report.valid else 1)
+
+
 # ---------------------------------------------------------------- demo
 
 @cli.command()

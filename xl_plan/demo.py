@@ -48,6 +48,7 @@ def run_demo(directory: Path, today: date, echo=print) -> Path:
          f"{len(g.gantt.undated)} undated, {len(g.gantt.overdue)} overdue as of {today:%d %B %Y}.")
     echo(f"   Wrote the '{g.sheet}' sheet into {plan}")
     _demo_returns(directory, plan, today, echo)
+    _demo_consolidate(directory, plan, today, echo)
     echo(f"\nDone. Open {plan} in Excel and look at the '{result.sheet}' and '{g.sheet}' sheets.")
     return plan
 
@@ -85,3 +86,34 @@ def _demo_returns(directory: Path, plan: Path, today: date, echo) -> None:
                            sender="Improvement Team <improvement@example.org>", today=today)
     echo(f"7. Filled the 'Leads' sheet with made-up addresses and drafted {len(sent.drafts)} emails (.eml, open")
     echo(f"   in Outlook and press Send) in {directory / 'emails'}.")
+
+
+def _demo_consolidate(directory: Path, plan: Path, today: date, echo) -> None:
+    """Fill two of the returns in as their leads would, then run the monthly consolidation."""
+    import openpyxl
+
+    from .jobs import consolidate
+    from .merge.summary import summary_lines
+    from .returns.identity import read_identity
+
+    sent = sorted((directory / "returns").glob("*.xlsx"))[:2]
+    back = directory / "returned"
+    back.mkdir(exist_ok=True)
+    for n, path in enumerate(sent):
+        wb = openpyxl.load_workbook(path)
+        ident = read_identity(wb)
+        ws = wb[ident.return_sheet]
+        for i, row in enumerate(ident.rows[:3]):
+            ws[f"{ident.update_column}{row.return_row}"] = (
+                f"Audit of {10 + i} cases completed this month; findings shared with team managers.")
+            if i == 0 and ident.rag_names:
+                ws[f"{ident.status_column}{row.return_row}"] = ident.rag_names[min(n + 1, len(ident.rag_names) - 1)]
+        wb.save(back / path.name)
+    echo(f"8. Filled in {len(sent)} of the returns as their leads would (in {back}) and ran the monthly")
+    echo(f"   consolidation: xl-plan consolidate {plan.name} --returns {back.name}")
+    result = consolidate(plan, back, today=today)
+    for line in summary_lines(result.merge):
+        echo(f"     {line}")
+    echo(f"   Wrote the '{result.summary_sheet}' sheet (RAG counts, chart, movement, overdue, missing returns),")
+    echo(f"   appended to 'History' and refreshed '{result.validation_sheet}' in one save "
+         f"(backup: {result.saved.backup}).")

@@ -227,3 +227,108 @@ def gantt_file(path, *, sheet=None, columns=None, today: date | None = None) -> 
     name = write_gantt(wb, gantt)
     saved = save_workbook(wb, path, read_stamp=stamp)
     return GanttResult(plan, gantt, saved, name)
+
+
+# ---- merge (merge returns into the master; monthly consolidation)
+
+def _read_sources(sources, progress):
+    from .errors import XlPlanError
+    from .merge.read import read_return
+
+    out = []
+    for src in sources:
+        if progress:
+            progress(f"Reading {src.name}")
+        try:
+            out.append(read_return(src.path, name=src.name, saved_at=src.saved_at))
+        except XlPlanError as exc:
+            out.append((src.name, "", str(exc)))
+    return out
+
+
+def merge_returns(master, returns, month: str | None = None, today: date | None = None, *, now=None,
+                  sheet=None, columns=None, progress=None):
+    """`merge`: apply the returns (workbooks, or saved emails carrying them) to the master's update and
+    status cells, append to its History sheet and save it once (backup + atomic save). Returns a
+    merge.apply.MergeResult; nothing is saved when nothing changed (merging twice changes nothing)."""
+    import tempfile
+    from datetime import datetime
+
+    from .merge.apply import merge_into
+    from .merge.sources import collect_files
+
+    master = Path(master)
+    refuse_if_open(master)
+    wb, plan, stamp = open_plan(master, sheet, columns)
+    with tempfile.TemporaryDirectory(prefix="xl_plan-merge-") as tmp:
+        collected = collect_files([Path(p) for p in returns], Path(tmp))
+        read = _read_sources(collected.sources, progress) + collected.unreadable
+        result = merge_into(wb, plan, read, month=month, now=now or datetime.now(), progress=progress)
+    result.skipped = collected.skipped
+    if result.changed:
+        result.saved = save_workbook(wb, master, read_stamp=stamp)
+    return result
+
+
+@dataclass
+class ConsolidateResult:
+    merge: object                 # merge.apply.MergeResult
+    plan: Plan                    # the plan as it is after the merge
+    validation: Report
+    summary_sheet: str
+    validation_sheet: str
+    gantt_sheet: str | None
+    skipped: list                 # (file, why): files in the folder that are not returns
+    saved: SaveResult | None = None
+
+
+def refresh_gantt(wb, plan: Plan, today: date) -> str | None:
+    """Rewrite xl_plan's Gantt sheet when the workbook has one (and the Gantt writer is installed)."""
+    try:
+        from .gantt import build_gantt
+        from .writers.gantt import SHEET as GANTT, write_gantt
+    except ImportError:
+        return None
+    from .sheets import is_owned
+
+    if not any(n in wb.sheetnames and is_owned(wb[n]) for n in (GANTT, f"{GANTT} (xl_plan)")):
+        return None
+    return write_gantt(wb, build_gantt(plan, today))
+
+
+def consolidate(master, returns_dir, month: str | None = None, today: date | None = None, *, now=None,
+                sheet=None, columns=None, progress=None) -> ConsolidateResult:
+    """`consolidate`: the monthly run. Merge every return in `returns_dir` (workbooks, and the Excel
+    attachments of saved .eml/.msg emails), then rewrite the Summary, Validation and (when present)
+    Gantt sheets, all in ONE save of the master (backup + atomic save)."""
+    import tempfile
+    from datetime import datetime
+
+    from .errors import XlPlanError
+    from .layout.detect import plan_from_workbook
+    from .merge.apply import merge_into
+    from .merge.sources import collect_folder
+    from .merge.summary import write_summary
+    from .validate import validate
+    from .writers.validation import write_validation
+
+    master, returns_dir = Path(master), Path(returns_dir)
+    if not returns_dir.is_dir():
+        raise XlPlanError(f"{returns_dir} is not a folder. Give the folder where you saved the returns (and the "
+                          "emails they came in).")
+    refuse_if_open(master)
+    today = today or date.today()
+    wb, plan, stamp = open_plan(master, sheet, columns)
+    with tempfile.TemporaryDirectory(prefix="xl_plan-consolidate-") as tmp:
+        collected = collect_folder(returns_dir, Path(tmp), exclude=[master])
+        read = _read_sources(collected.sources, progress) + collected.unreadable
+        result = merge_into(wb, plan, read, month=month, now=now or datetime.now(), progress=progress)
+    result.skipped = collected.skipped
+    after = plan_from_workbook(wb, str(master), sheet=plan.sheet, columns=plan.overrides)
+    report = validate(after, today)
+    validation_sheet = write_validation(wb, after, report, today)
+    gantt_sheet = refresh_gantt(wb, after, today)
+    summary_sheet = write_summary(wb, after, result.month, today, result)
+    out = ConsolidateResult(result, after, report, summary_sheet, validation_sheet, gantt_sheet, collected.skipped)
+    out.saved = result.saved = save_workbook(wb, master, read_stamp=stamp)
+    return out

@@ -79,16 +79,33 @@ def save_workbook(wb, path, *, read_stamp: tuple[int, int] | None = None, backup
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             wb.save(tmp)
+        _pause("after-temp-write")
         if path.exists():
             _repair_and_check(path, tmp)
         _fsync(tmp)
+        _pause("after-check")
         saved_backup = make_backup(path) if backup and path.exists() else None
+        _pause("after-backup")
         os.replace(tmp, path)
+        _pause("after-rename")
     except BaseException:
         if tmp.exists():
             tmp.unlink()
         raise
     return SaveResult(path, saved_backup)
+
+
+def _pause(point: str) -> None:
+    """Test hook for the kill-while-saving tests: with XL_PLAN_SAVE_PAUSE=<point> the save stops at that
+    point (after writing XL_PLAN_SAVE_PAUSE_MARKER) so a test can kill the process there."""
+    if os.environ.get("XL_PLAN_SAVE_PAUSE") != point:
+        return
+    import time
+
+    marker = os.environ.get("XL_PLAN_SAVE_PAUSE_MARKER")
+    if marker:
+        Path(marker).write_text(point)
+    time.sleep(600)
 
 
 def replace_file(new_file: Path, path: Path) -> SaveResult:

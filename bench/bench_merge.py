@@ -1,0 +1,111 @@
+"""The monthly consolidation as a ratio to its I/O floor, measured in the same run.
+
+    python -m bench.bench_merge [--cases 300:30,5000:300] [--repeat 3]
+
+For each case (actions:returns) a master is generated in the city layout (bench/generate.py) with
+that many leads, one return per lead is made with `make_returns` and filled in as a lead would
+(an update on every action, a changed status on every other one). Then, on a fresh copy of the
+master each time:
+
+* floor: openpyxl.load_workbook of every return + one load and one save of the master;
+* consolidate: `xl_plan.consolidate(master, returns_dir)` (merge, History, Summary with its
+  chart, Validation, backup and atomic save).
+
+Target: within 1.5x of the floor, the cost growing no faster than the number of returns.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import warnings
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+
+from bench.common import median_time, table
+from bench.generate import generate
+from xl_plan import consolidate, read_plan
+from xl_plan.returns.identity import read_identity
+from xl_plan.returns.make import make_returns
+
+MONTH = "2026-11"
+
+
+def prepare(actions: int, returns: int, folder: Path) -> tuple[Path, Path]:
+    master = generate("city", actions, folder / "master.xlsx")
+    plan = read_plan(master)
+    wb = openpyxl.load_workbook(master)
+    ws = wb[plan.sheet]
+    first, *others = plan.columns["lead"]           # Lead officer (+ DLT lead): one lead per action
+    for n, a in enumerate(plan.actions):
+        ws.cell(a.row, first.index, f"L{n % returns + 1:03d}")
+        for col in others:
+            ws.cell(a.row, col.index).value = None
+    wb.save(master)
+    made = make_returns(master, MONTH, folder / "sent", now=datetime(2026, 11, 2, 9, 0))
+    assert len(made.returns) == returns, len(made.returns)
+    back = folder / "back"
+    back.mkdir()
+    for f in made.returns:
+        wb = openpyxl.load_workbook(f.path)
+        ident = read_identity(wb)
+        rws = wb[ident.return_sheet]
+        for i, row in enumerate(ident.rows):
+            rws[f"{ident.update_column}{row.return_row}"] = f"Progress this month on action {row.ref}: {i} audits done."
+            if i % 2:
+                rws[f"{ident.status_column}{row.return_row}"] = "Amber" if row.status_as_sent != "Amber" else "Red"
+        wb.save(back / f.path.name)
+    return master, back
+
+
+def run(cases, repeat):
+    rows = []
+    for actions, returns in cases:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            master, back = prepare(actions, returns, tmp)
+            files = sorted(back.iterdir())
+            work = tmp / "work"
+            work.mkdir()
+
+            def fresh() -> Path:
+                target = work / "master.xlsx"
+                shutil.copyfile(master, target)
+                return target
+
+            def floor():
+                for f in files:
+                    openpyxl.load_workbook(f)
+                wb = openpyxl.load_workbook(fresh())
+                wb.save(work / "floor-out.xlsx")
+
+            result = {}
+
+            def ours():
+                result["c"] = consolidate(fresh(), back, today=date(2026, 11, 20))
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                base = median_time(floor, repeat)
+                mine = median_time(ours, repeat)
+            m = result["c"].merge
+            assert len(m.returned) == returns and not m.report.errors, m.report.counts_by_code()
+            rows.append([f"{actions:,}", returns, len(m.changes), f"{base:.2f}", f"{mine:.2f}",
+                         f"{mine / base:.2f}x", f"{1000 * mine / returns:.0f}"])
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cases", default="300:30,5000:300", help="actions:returns,...")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    cases = [tuple(int(x) for x in c.split(":")) for c in args.cases.split(",")]
+    rows = run(cases, args.repeat)
+    print(table(rows, ["actions", "returns", "cells changed", "floor s", "consolidate s", "ratio", "ms per return"]))
+
+
+if __name__ == "__main__":
+    main()

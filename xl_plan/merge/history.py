@@ -1,0 +1,107 @@
+"""The History sheet: an append-only record, in the master, of every value a merge wrote and of
+everything a return proposed that was not applied (conflicts, edits to protected columns,
+added rows...), so nothing a lead sent is ever lost.
+
+It is created once (title in A1, header in row 2) and never recreated or cleared: a merge only
+appends rows. A row equal to one already there (same month, key, field, new value, lead and
+outcome) is not added again, so merging the same return twice adds nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openpyxl.styles import Alignment, Font
+
+from ..sheets import HEADER_FILL, HEADER_FONT, OWNER, TITLE_FONT, is_owned, put
+from ..text import clean
+
+SHEET = "History"
+TITLE = f"{OWNER} · History (every change merged from the leads' returns; xl_plan only adds rows, never removes any)"
+HEADER = ["month", "action key", "ref", "field", "old value", "new value", "lead", "source file", "time", "outcome"]
+WIDTHS = (9, 12, 8, 12, 50, 50, 14, 40, 18, 40)
+APPLIED = "applied"
+HEADER_ROW = 2
+
+
+@dataclass
+class HistoryRow:
+    month: str
+    key: str
+    ref: str
+    field: str
+    old: str
+    new: str
+    lead: str
+    source: str
+    time: str
+    outcome: str = APPLIED
+
+    def values(self) -> list[str]:
+        return [self.month, self.key, self.ref, self.field, self.old, self.new, self.lead, self.source, self.time,
+                self.outcome]
+
+    @property
+    def identity(self) -> tuple:
+        return (self.month, self.key.upper(), self.field, " ".join(self.new.split()), self.lead.casefold(), self.outcome)
+
+
+def find_sheet(wb):
+    """xl_plan's History sheet, or None. A user's own sheet called History is never taken."""
+    for name in (SHEET, f"{SHEET} ({OWNER})"):
+        if name in wb.sheetnames and is_owned(wb[name]):
+            return wb[name]
+    return None
+
+
+def read_history(wb) -> list[HistoryRow]:
+    ws = find_sheet(wb)
+    if ws is None:
+        return []
+    out = []
+    for values in ws.iter_rows(min_row=HEADER_ROW + 1, max_col=len(HEADER), values_only=True):
+        texts = [clean(v) if not isinstance(v, str) else v for v in values] + [""] * len(HEADER)
+        if not any(texts[: len(HEADER)]):
+            continue
+        out.append(HistoryRow(*[t or "" for t in texts[: len(HEADER)]]))
+    return out
+
+
+def _create(wb):
+    name = SHEET if SHEET not in wb.sheetnames else f"{SHEET} ({OWNER})"
+    ws = wb.create_sheet(name)
+    ws.cell(1, 1, TITLE).font = TITLE_FONT
+    for c, h in enumerate(HEADER, 1):
+        cell = put(ws, HEADER_ROW, c, h)
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+    from openpyxl.utils import get_column_letter
+
+    for i, w in enumerate(WIDTHS, 1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
+    return ws
+
+
+def append_history(wb, rows: list[HistoryRow], existing: list[HistoryRow] | None = None) -> int:
+    """Append the rows not already recorded; returns how many were added. Creates the sheet once."""
+    existing = read_history(wb) if existing is None else existing
+    seen = {r.identity for r in existing}
+    new = []
+    for r in rows:
+        if r.identity not in seen:
+            seen.add(r.identity)
+            new.append(r)
+    if not new:
+        return 0
+    ws = find_sheet(wb) or _create(wb)
+    last = HEADER_ROW
+    for (r, _c) in ws._cells:
+        last = max(last, r)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for i, row in enumerate(new, last + 1):
+        for c, value in enumerate(row.values(), 1):
+            cell = put(ws, i, c, value)          # text, never a formula
+            if c in (5, 6) and len(value) > 40:
+                cell.alignment = wrap
+            elif c == 10 and value != APPLIED:
+                cell.font = Font(color="C00000")
+    return len(new)

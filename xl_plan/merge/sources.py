@@ -1,0 +1,171 @@
+"""Where returns come from: workbooks in a folder, and Excel attachments of saved emails
+(.eml, read with the standard library's email parser; Outlook .msg, read with extract-msg).
+
+Attachments are written into a temporary folder (file names made safe, never outside it) and
+merged from there. A return's time for "the later of two returns wins" is the file's
+modification time, or for an attachment the date of the email that carried it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from ..returns.make import safe_name
+from .apply import Source
+
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xltx", ".xltm"}
+EMAIL_SUFFIXES = {".eml", ".msg"}
+_SPREADSHEET_TYPES = re.compile(r"spreadsheetml|ms-excel", re.I)
+
+
+@dataclass
+class Collected:
+    sources: list[Source] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)      # (name, message): emails that cannot be read
+    skipped: list[tuple[str, str]] = field(default_factory=list)         # (name, why): not a return at all
+
+
+def _local(dt) -> datetime | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is not None:
+        dt = dt.astimezone().replace(tzinfo=None)
+    return dt
+
+
+class _Writer:
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.n = 0
+
+    def save(self, filename: str, data: bytes) -> Path:
+        self.n += 1
+        sub = self.folder / f"{self.n:04d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        stem, suffix = Path(filename).stem, Path(filename).suffix.lower()
+        target = sub / (safe_name(stem) + (suffix if suffix in WORKBOOK_SUFFIXES else ".xlsx"))
+        target.write_bytes(data)
+        return target
+
+
+def _is_workbook_name(name: str, content_type: str = "") -> bool:
+    return Path(name or "").suffix.lower() in WORKBOOK_SUFFIXES or bool(_SPREADSHEET_TYPES.search(content_type or ""))
+
+
+def eml_attachments(path: Path, writer: _Writer, out: Collected, label: str | None = None) -> int:
+    """The Excel attachments of a saved email (forwarded emails inside it included)."""
+    from email import policy
+    from email.parser import BytesParser
+    from email.utils import parsedate_to_datetime
+
+    label = label or path.name
+    with open(path, "rb") as fh:
+        msg = BytesParser(policy=policy.default).parse(fh)
+    return _eml_message(msg, writer, out, label, path, parsedate_to_datetime)
+
+
+def _eml_message(msg, writer, out, label, path, parse_date) -> int:
+    try:
+        when = _local(parse_date(msg["Date"])) if msg["Date"] else None
+    except (TypeError, ValueError):
+        when = None
+    found = 0
+    for part in msg.iter_attachments():
+        ctype = part.get_content_type()
+        if ctype == "message/rfc822":
+            inner = part.get_content()
+            found += _eml_message(inner, writer, out, f"{label} (forwarded email)", path, parse_date)
+            continue
+        name = part.get_filename() or ""
+        if not _is_workbook_name(name, ctype):
+            continue
+        data = part.get_payload(decode=True) or b""
+        saved = writer.save(name or "attachment.xlsx", data)
+        out.sources.append(Source(saved, f"{name or 'attachment'} (in email {label})",
+                                  when or datetime.fromtimestamp(path.stat().st_mtime)))
+        found += 1
+    return found
+
+
+def msg_attachments(path: Path, writer: _Writer, out: Collected) -> int:
+    """The Excel attachments of an Outlook .msg (attached Outlook items included)."""
+    import extract_msg
+
+    msg = extract_msg.openMsg(str(path))
+    try:
+        return _msg_message(msg, writer, out, path.name, path)
+    finally:
+        msg.close()
+
+
+def _msg_message(msg, writer, out, label, path) -> int:
+    try:
+        when = _local(msg.date)
+    except Exception:  # noqa: BLE001 - a missing or odd date: use the file's time
+        when = None
+    found = 0
+    for att in msg.attachments:
+        data = att.data
+        if hasattr(data, "attachments"):                     # an attached Outlook item
+            found += _msg_message(data, writer, out, f"{label} (attached email)", path)
+            continue
+        name = att.longFilename or att.shortFilename or ""
+        if not isinstance(data, (bytes, bytearray)) or not _is_workbook_name(name, getattr(att, "mimetype", "") or ""):
+            continue
+        saved = writer.save(name or "attachment.xlsx", bytes(data))
+        out.sources.append(Source(saved, f"{name or 'attachment'} (in email {label})",
+                                  when or datetime.fromtimestamp(path.stat().st_mtime)))
+        found += 1
+    return found
+
+
+def _candidates(folder: Path, exclude: set[Path]):
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file():
+            continue
+        rel = p.relative_to(folder).parts
+        if any(part.startswith(".") or part == "backups" for part in rel[:-1]):
+            continue
+        if p.name.startswith(("~$", "~xl_plan-", ".")):
+            continue
+        if p.resolve() in exclude:
+            continue
+        yield p
+
+
+def collect_files(paths, tmp: Path, *, exclude=()) -> Collected:
+    """Sources from a list of files: workbooks as they are, emails opened for their attachments."""
+    out = Collected()
+    writer = _Writer(tmp)
+    for p in paths:
+        p = Path(p)
+        suffix = p.suffix.lower()
+        if suffix in EMAIL_SUFFIXES:
+            try:
+                n = eml_attachments(p, writer, out) if suffix == ".eml" else msg_attachments(p, writer, out)
+            except Exception as exc:  # noqa: BLE001 - a damaged or hostile email: say so, merge the others
+                out.unreadable.append((p.name, f"{p.name} is an email that could not be read ({type(exc).__name__}: "
+                                               f"{exc}). Open it in Outlook and save its attachment into the folder."))
+                continue
+            if not n:
+                out.skipped.append((p.name, "an email with no Excel attachment"))
+        else:                 # a workbook, or anything else named on the command line: read_return says why not
+            out.sources.append(Source(p, p.name, None))
+    return out
+
+
+def collect_folder(folder: Path, tmp: Path, *, exclude=()) -> Collected:
+    """Every workbook and saved email in `folder` (sub-folders included; backups, Excel lock
+    files and xl_plan's temporary files left out). Other files are listed as skipped."""
+    exclude = {Path(x).resolve() for x in exclude}
+    files, skipped = [], []
+    for p in _candidates(Path(folder), exclude):
+        if p.suffix.lower() in WORKBOOK_SUFFIXES | EMAIL_SUFFIXES:
+            files.append(p)
+        else:
+            skipped.append((p.name, "not a workbook or a saved email"))
+    out = collect_files(files, tmp)
+    out.skipped = skipped + out.skipped
+    return out
