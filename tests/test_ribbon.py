@@ -153,3 +153,44 @@ def test_carried_button_asks_for_the_previous_plan(sample, monkeypatch):
     message = book.app.alerts[-1]
     assert "starred actions" in message and "'Carried forward' sheet" in message
     assert {op[1] for op in book.ops.of("copy-sheet")} >= {"Carried forward", "Validation"}
+
+
+def test_every_button_job_exists():
+    """Each button imports its job from xl_plan.jobs: those functions exist and are callable."""
+    import ast
+    import xl_plan.jobs as jobs
+
+    tree = ast.parse((ROOT / "xl_plan" / "excel" / "ribbon.py").read_text())
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == "jobs"
+             for alias in node.names}
+    assert names >= {"validate_file", "carried_file", "gantt_file", "make_returns_file", "send_returns",
+                     "merge_returns", "consolidate"}
+    for name in names:
+        assert callable(getattr(jobs, name, None)), name
+
+
+def test_consolidate_button_merges_returns_into_the_open_workbook(sample, monkeypatch, tmp_path):
+    """Make returns from the master, fill one in as its lead would, and click Monthly consolidation."""
+    import openpyxl
+    from xl_plan.jobs import make_returns_file
+    from xl_plan.returns.identity import read_identity
+
+    path = sample("city")
+    made = make_returns_file(path, "2026-11", tmp_path / "out")
+    back = tmp_path / "back"
+    back.mkdir()
+    ret = made.returns[0].path
+    wb = openpyxl.load_workbook(ret)
+    ident = read_identity(wb)
+    row = ident.rows[0]
+    wb[ident.return_sheet][f"{ident.update_column}{row.return_row}"] = "=Done and evidenced"
+    wb.save(back / ret.name)
+
+    book = FakeBook(path, answers={"XlPlanPickFolder": str(back)})
+    install(monkeypatch, book)
+    ribbon.dispatch("consolidate")
+    written = [op for op in book.ops.of("value") if op[1] == "Improvement Plan"]
+    assert written and all(isinstance(op[3], str) for op in written)
+    assert any(op[3].startswith("Update November 2026: =Done and evidenced") for op in written)
+    assert {op[1] for op in book.ops.of("copy-sheet")} >= {"History", "Summary", "Validation"}
+    assert "See the 'Summary'" in book.app.alerts[-1]

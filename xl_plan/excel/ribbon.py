@@ -147,24 +147,37 @@ def _returns_send(book) -> str:
     return f"{result.summary()} The emails are in {drafts}: open each one and press Send."
 
 
-def _merge(book) -> str:
-    from ..jobs import consolidate_file
+RETURN_SUFFIXES = {".xlsx", ".xlsm", ".eml", ".msg"}
 
-    folder = _pick_folder(book, "Choose the folder holding the returned workbooks")
+
+def _merge(book) -> str:
+    from pathlib import Path
+
+    from ..jobs import merge_returns
+    from ..merge.summary import summary_lines
+
+    folder = _pick_folder(book, "Choose the folder holding the returned workbooks (or the emails they came in)")
     if not folder:
         return "Nothing merged: no folder was chosen."
-    result = _on_copy(book, lambda path: consolidate_file(path, folder, summary=False))
-    return result.summary()
+    files = sorted(p for p in Path(folder).iterdir()
+                   if p.suffix.lower() in RETURN_SUFFIXES and not p.name.startswith(("~$", "~xl_plan")))
+    if not files:
+        return f"There are no returned workbooks or saved emails in {folder}."
+    result = _on_copy(book, lambda path: merge_returns(path, files))
+    return "\n".join(summary_lines(result))
 
 
 def _consolidate(book) -> str:
-    from ..jobs import consolidate_file
+    from ..jobs import consolidate
+    from ..merge.summary import summary_lines
 
     folder = _pick_folder(book, "Choose the folder holding this month's returns (workbooks or saved emails)")
     if not folder:
         return "Nothing done: no folder was chosen."
-    result = _on_copy(book, lambda path: consolidate_file(path, folder))
-    return result.summary()
+    result = _on_copy(book, lambda path: consolidate(path, folder))
+    lines = summary_lines(result.merge)
+    lines.append(f"See the '{result.summary_sheet}' and '{result.validation_sheet}' sheets.")
+    return "\n".join(lines)
 
 
 def _open_log(book) -> str:
