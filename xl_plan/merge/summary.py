@@ -66,6 +66,10 @@ def movement(wb, plan: Plan, month: str) -> Counter:
 def write_summary(wb, plan: Plan, month: str, today: date, merge=None) -> str:
     """Replace xl_plan's Summary sheet; returns its name. `merge` is the MergeResult of this run."""
     ws = owned_sheet(wb, SHEET, f"Summary for {month_name(month)}")
+    # Printable for the board: landscape, one page wide.
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
     codes = [e.code for e in plan.rag_key.entries]
     names = {e.code: e.name for e in plan.rag_key.entries}
     colours = {e.code: e.colour for e in plan.rag_key.entries}
@@ -144,10 +148,10 @@ def write_summary(wb, plan: Plan, month: str, today: date, merge=None) -> str:
             continue
         end = action_end(a, today)
         if end and end < today:
-            overdue.append([a.short_text(120), a.ref or f"row {a.row}", a.lead_text, a.timescale_text,
+            overdue.append([a.short_text(90), a.ref or f"row {a.row}", a.lead_text, a.timescale_text,
                             f"{end:%d/%m/%Y}", label.get(code_of(a), a.status.raw if a.status else "")])
     if overdue:
-        r = _table(ws, r, [["Action", "Ref", "Lead", "Timescale", "Due by", "Status"]] + overdue, wrap=(1,)) + 2
+        r = _table(ws, r, [["Action", "Ref", "Lead", "Timescale", "Due by", "Status"]] + overdue) + 2
     else:
         put(ws, r, 1, "None.")
         r += 2
