@@ -4,7 +4,7 @@ import pytest
 
 from xl_plan import read_plan
 from xl_plan.errors import LayoutError
-from xl_plan.layout.detect import sub_actions
+from xl_plan.numbered import sub_actions
 from tests.builders import colour_key_plan, misleading_plan
 from tests.conftest import SAMPLES
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process, utils
 
-from .layout.detect import _numbered_inline, _numbered_lines
+from .numbered import numbered_inline as _numbered_inline, numbered_lines as _numbered_lines
 from .model import Action, Plan
 from .report import ERROR, INFO, WARNING, Finding, Report
 from .text import clean

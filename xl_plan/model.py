@@ -95,11 +95,20 @@ class Action:
     update: str
     status: Status | None
     measure: str = ""
-    sub_actions: list[SubAction] = field(default_factory=list)
     cells: dict[str, str] = field(default_factory=dict)       # field -> cell coordinate ("F12")
     raw: dict[str, Any] = field(default_factory=dict)         # field -> the cell's value as read
     status_fill: str | None = None        # "RRGGBB" of the status cell's fill, if any
     key: str | None = None                # stable action key (written by returns; survives ref changes)
+    _sub_actions: list[SubAction] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def sub_actions(self) -> list[SubAction]:
+        """The numbered items of the action cell, found when first asked for (most jobs never ask)."""
+        if self._sub_actions is None:
+            from .numbered import sub_actions
+
+            self._sub_actions = sub_actions(self.text)
+        return self._sub_actions
 
     @property
     def position(self) -> str:

@@ -13,7 +13,7 @@ from .. import rag
 from ..io.grid import rows_of
 from ..errors import LayoutError
 from ..leads import known_leads, split_leads
-from ..model import Action, Column, Plan, Section, SubAction
+from ..model import Action, Column, Plan, Section
 from ..text import clean, norm
 from .headers import expected_headers, match_header
 
@@ -28,8 +28,6 @@ _SECTION_TEXT = re.compile(
     re.I,
 )
 _REF = re.compile(r"^\(?[A-Za-z]{0,4}\s?\d{1,3}([.\-]\d{1,3}){0,3}[a-z]?\.?\)?\s*\*{0,2}$")
-_SUB_ITEM = re.compile(r"(?<!\S)(\d{1,2})[.)]\s+")
-_LINE_ITEM = re.compile(r"^[ \t]*(\d{1,2})[.)]\s+", re.M)
 _NOTE_WORDS = re.compile(r"\b(starred|carried forward|rag status key|rag key|key:)", re.I)
 
 
@@ -425,7 +423,7 @@ def _new_action(ws, plan, r, section, recommendation, texts, values, fields, let
         sheet=ws.title, row=r, rows=[r], section=section, recommendation=recommendation,
         ref=get("ref") or None, text=text, lead_text=get("lead", " / "), leads=[],
         timescale_text=timescale, update=get("update"), status=None, measure=get("measure"),
-        sub_actions=sub_actions(text), cells=cells, raw=raw,
+        cells=cells, raw=raw,
     )
     status_cols = fields.get("status")
     if status_cols:
@@ -442,38 +440,6 @@ def _continue_action(action: Action, r, texts, fields, values) -> None:
         if extra:
             current = getattr(action, attr)
             setattr(action, attr, f"{current}\n{extra}" if current else extra)
-
-
-def sub_actions(text: str) -> list[SubAction]:
-    """The numbered items of an action cell ('1. ... 2. ...'), when they run 1, 2, 3 in order."""
-    if not text or "1" not in text:
-        return []
-    starts = _numbered_lines(text) or _numbered_inline(text)
-    items = []
-    for i, (number, begin, end_of_marker) in enumerate(starts):
-        end = starts[i + 1][1] if i + 1 < len(starts) else len(text)
-        items.append(SubAction(number, text[end_of_marker:end].strip()))
-    return items
-
-
-def _numbered_lines(text: str) -> list[tuple[int, int, int]]:
-    """Items that start lines: the usual '1. ...\n2. ...' cell."""
-    starts, expected = [], 1
-    for m in _LINE_ITEM.finditer(text):
-        if int(m.group(1)) == expected:
-            starts.append((expected, m.start(1), m.end()))
-            expected += 1
-    return starts
-
-
-def _numbered_inline(text: str) -> list[tuple[int, int, int]]:
-    """Items inside a sentence: 'to reflect: 1) requirement 2) timescales'."""
-    starts, expected = [], 1
-    for m in _SUB_ITEM.finditer(text):
-        if int(m.group(1)) == expected:
-            starts.append((expected, m.start(1), m.end()))
-            expected += 1
-    return starts
 
 
 def _finish(plan: Plan) -> None:
