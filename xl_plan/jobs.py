@@ -305,7 +305,7 @@ def consolidate(master, returns_dir, month: str | None = None, today: date | Non
     from datetime import datetime
 
     from .errors import XlPlanError
-    from .layout.detect import plan_from_workbook
+    from .layout.detect import reread_actions
     from .merge.apply import merge_into
     from .merge.sources import collect_folder
     from .merge.summary import write_summary
@@ -324,7 +324,7 @@ def consolidate(master, returns_dir, month: str | None = None, today: date | Non
         read = _read_sources(collected.sources, progress) + collected.unreadable
         result = merge_into(wb, plan, read, month=month, now=now or datetime.now(), progress=progress)
     result.skipped = collected.skipped
-    after = plan_from_workbook(wb, str(master), sheet=plan.sheet, columns=plan.overrides)
+    after = reread_actions(wb, plan, {c.row for c in result.changes})   # only update/status cells changed
     report = validate(after, today)
     validation_sheet = write_validation(wb, after, report, today)
     gantt_sheet = refresh_gantt(wb, after, today)

@@ -3,6 +3,7 @@ only what xl_plan created before: its sheets carry a title starting with OWNER i
 its cell comments carry the author OWNER."""
 from __future__ import annotations
 
+from copy import copy
 from typing import Iterable
 
 from openpyxl.comments import Comment
@@ -18,6 +19,32 @@ SEVERITY_FILL = {
     "warning": PatternFill("solid", fgColor="FFE699"),
     "info": PatternFill("solid", fgColor="DDEBF7"),
 }
+
+
+class CellStyles:
+    """Cells of one look share one style. Setting a Font, Fill or Alignment on a cell makes openpyxl
+    hash it against the workbook's style tables every time (most of the cost of writing a long
+    table), so the first cell of a look (from a given starting style) is styled the ordinary way and
+    later ones get a copy of its style array (openpyxl 3.1). The result is the same style, cell for
+    cell. One instance per workbook: the arrays index that workbook's style tables."""
+
+    def __init__(self):
+        self._arrays: dict[tuple, object] = {}
+
+    def apply(self, cell, look: str, **attrs) -> None:
+        before = cell._style                      # None for a cell never styled
+        key = (look, tuple(before) if before is not None else None)   # e.g. a date's number format
+        array = self._arrays.get(key)
+        if array is None:
+            for name, value in attrs.items():
+                setattr(cell, name, value)
+            self._arrays[key] = copy(cell._style)
+        else:
+            cell._style = copy(array)
+
+
+_TOP = Alignment(vertical="top")
+_WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 
 
 def is_owned(ws) -> bool:
@@ -48,17 +75,18 @@ def owned_sheet(wb, name: str, title: str):
 def write_table(ws, top: int, rows: list[list], widths: Iterable[int] = (), wrap_columns: Iterable[int] = ()) -> int:
     """Header row + data rows from row `top`; returns the last row written."""
     wrap = set(wrap_columns)
+    styles = CellStyles()
     for i, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(i)].width = width
     for r, row in enumerate(rows, top):
         for c, value in enumerate(row, 1):
             cell = put(ws, r, c, value)
             if r == top:
-                cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+                styles.apply(cell, "header", font=HEADER_FONT, fill=HEADER_FILL)
             elif c in wrap:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                styles.apply(cell, "wrap", alignment=_WRAP_TOP)
             else:
-                cell.alignment = Alignment(vertical="top")
+                styles.apply(cell, "top", alignment=_TOP)
     last = top + len(rows) - 1
     if len(rows) > 1:
         ws.auto_filter.ref = f"A{top}:{get_column_letter(len(rows[0]))}{last}"

@@ -74,7 +74,51 @@ def plan_from_workbook(wb, path: str, sheet: str | None = None, columns: dict[st
     return plan
 
 
+def reread_actions(wb, plan: Plan, rows) -> Plan:
+    """The plan as `plan_from_workbook` would read it again after a writer changed only the update and
+    status cells (values or fills) of the actions starting at sheet `rows`, as a merge does: a copy of
+    `plan` whose actions at those rows are read again from the sheet, cell by cell, with the same code
+    as a full read (ref, text, leads, section, keys and every other row are unchanged, so they are
+    shared with `plan`). Reading only the changed rows saves a second full read of a large plan."""
+    import dataclasses
+
+    rows = set(rows)
+    ws = wb[plan.sheet]
+    theme = rag.theme_colours(wb)
+    fields = {f: [c.index for c in cols] for f, cols in plan.columns.items()}
+    letters = {f: get_column_letter(cols[0]) for f, cols in fields.items()}
+    actions = []
+    for a in plan.actions:
+        if a.row not in rows:
+            actions.append(a)
+            continue
+        fresh = None
+        for r in a.rows:
+            values = {}
+            for c in range(plan.first_column, plan.last_column + 1):     # as rows_of reads them
+                cell = ws._cells.get((r, c))
+                v = cell._value if cell is not None else None
+                if v is not None and v != "" and (not isinstance(v, str) or v.strip()):
+                    values[c] = v
+            texts = {c: t for c, t in ((c, clean(v)) for c, v in values.items()) if t}
+            if fresh is None:
+                fresh = _new_action(ws, plan, r, a.section, a.recommendation, texts, values, fields, letters, theme)
+            else:
+                _continue_action(fresh, r, texts, fields, values)
+        fresh.leads, fresh.key = list(a.leads), a.key
+        _read_status(fresh, plan)
+        actions.append(fresh)
+    return dataclasses.replace(plan, actions=actions)
+
+
 # ---------------------------------------------------------------- stable action keys
+
+# One reference to a cell or range on one sheet, nothing else (no operators, lists or functions).
+# The quoted name is kept as written (doubled quotes included), as openpyxl's `destinations` gives it.
+_SIMPLE_DESTINATION = re.compile(
+    r"^(?:'(?P<quoted>(?:[^']|'')*)'|(?P<bare>[A-Za-z_][A-Za-z0-9_.]*))!"
+    r"(?P<cells>\$?[A-Za-z]{1,3}\$?\d+(?::\$?[A-Za-z]{1,3}\$?\d+)?)$")
+
 
 def action_keys(wb, plan: Plan) -> int:
     """Fill `action.key` from the workbook-level defined names `_xlp_<key>` that `returns make`
@@ -94,10 +138,15 @@ def action_keys(wb, plan: Plan) -> int:
         key = key_from_name(name)
         if key is None:
             continue
-        try:
-            destinations = list(dn.destinations)
-        except Exception:       # noqa: BLE001 - #REF! and other unparsable values: not an action
-            continue
+        simple = _SIMPLE_DESTINATION.match(dn.attr_text or "")
+        if simple:              # 'Sheet'!$A$12, as returns make writes: what openpyxl's tokenizer gives, faster
+            destinations = [(simple.group("quoted") if simple.group("quoted") is not None else simple.group("bare"),
+                             simple.group("cells"))]
+        else:
+            try:
+                destinations = list(dn.destinations)
+            except Exception:       # noqa: BLE001 - #REF! and other unparsable values: not an action
+                continue
         for sheet, coord in destinations:
             m = re.match(r"^\$?[A-Za-z]{1,3}\$?(\d+)", coord or "")
             if sheet != plan.sheet or not m:
@@ -443,20 +492,23 @@ def _continue_action(action: Action, r, texts, fields, values) -> None:
 
 
 def _finish(plan: Plan) -> None:
-    key = plan.rag_key
     known = known_leads({a.lead_text for a in plan.actions})
     split: dict[str, list[str]] = {}
     for a in plan.actions:
         if a.lead_text not in split:
             split[a.lead_text] = split_leads(a.lead_text, known)
         a.leads = list(split[a.lead_text])
-        raw_status = ""
-        if "status" in plan.columns:
-            raw = a.raw.get("status")
-            raw_status = clean(raw) if raw is not None else ""
-            if raw_status:
-                a.status = rag.status_from_text(raw_status, key)
-            elif a.status_fill:
-                a.status = rag.status_from_fill(a.status_fill, key)
-        elif a.update:
-            a.status = rag.status_from_progress(a.update, key)
+        _read_status(a, plan)
+
+
+def _read_status(a: Action, plan: Plan) -> None:
+    key = plan.rag_key
+    if "status" in plan.columns:
+        raw = a.raw.get("status")
+        raw_status = clean(raw) if raw is not None else ""
+        if raw_status:
+            a.status = rag.status_from_text(raw_status, key)
+        elif a.status_fill:
+            a.status = rag.status_from_fill(a.status_fill, key)
+    elif a.update:
+        a.status = rag.status_from_progress(a.update, key)

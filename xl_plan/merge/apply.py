@@ -173,6 +173,9 @@ class _Merger:
                 self.last_update[h.key.upper()] = h
         self.words: dict[str, str] = {}
         self.theme = rag.theme_colours(wb)
+        # the same for every return and every action: computed once, not per return or per row
+        self.section_titles = {norm(s.title) for s in plan.sections}
+        self.fields_by_col = {c.index: f for f, cols in plan.columns.items() for c in cols}
 
     def find(self, code, message, **kw):
         self.report.add(_finding(code, message, **kw))
@@ -249,7 +252,7 @@ class _Merger:
         text_col = cmap.get(act.index) if act else None
         ref_m = self.plan.column("ref")
         ref_col = cmap.get(ref_m.index) if ref_m else None
-        section_titles = {norm(s.title) for s in self.plan.sections}
+        section_titles = self.section_titles
         candidates = {}
         for r, row in ret.rows.items():
             texts = {c: clean(v) for c, v in row.values.items() if clean(v)}
@@ -327,7 +330,7 @@ class _Merger:
     def check_protected(self, ret: ReadReturn, ir: IdentityRow, r: int, a: Action, cmap: dict[int, int]) -> None:
         """Every cell but the update and status: compare with what was sent or with the master."""
         row = ret.rows[r]
-        fields_by_col = {c.index: f for f, cols in self.plan.columns.items() for c in cols}
+        fields_by_col = self.fields_by_col
         upd = self.plan.column("update")
         status = self.plan.column("status")
         for mc, rc in cmap.items():

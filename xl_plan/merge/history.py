@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from openpyxl.styles import Alignment, Font
 
-from ..sheets import HEADER_FILL, HEADER_FONT, OWNER, TITLE_FONT, is_owned, put
+from ..sheets import HEADER_FILL, HEADER_FONT, OWNER, CellStyles, TITLE_FONT, is_owned, put
 from ..text import clean
 
 SHEET = "History"
@@ -21,6 +21,8 @@ HEADER = ["month", "action key", "ref", "field", "old value", "new value", "lead
 WIDTHS = (9, 12, 8, 12, 50, 50, 14, 40, 18, 40)
 APPLIED = "applied"
 HEADER_ROW = 2
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_NOT_APPLIED = Font(color="C00000")
 
 
 @dataclass
@@ -96,12 +98,12 @@ def append_history(wb, rows: list[HistoryRow], existing: list[HistoryRow] | None
     last = HEADER_ROW
     for (r, _c) in ws._cells:
         last = max(last, r)
-    wrap = Alignment(wrap_text=True, vertical="top")
+    styles = CellStyles()
     for i, row in enumerate(new, last + 1):
         for c, value in enumerate(row.values(), 1):
             cell = put(ws, i, c, value)          # text, never a formula
             if c in (5, 6) and len(value) > 40:
-                cell.alignment = wrap
+                styles.apply(cell, "wrap", alignment=_WRAP)
             elif c == 10 and value != APPLIED:
-                cell.font = Font(color="C00000")
+                styles.apply(cell, "not applied", font=_NOT_APPLIED)
     return len(new)

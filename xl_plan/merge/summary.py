@@ -14,7 +14,7 @@ from .. import rag
 from ..checks.timescale import action_end
 from ..model import Plan
 from ..returns.make import month_name
-from ..sheets import HEADER_FILL, HEADER_FONT, SEVERITY_FILL, owned_sheet, put
+from ..sheets import HEADER_FILL, HEADER_FONT, SEVERITY_FILL, CellStyles, owned_sheet, put
 from ..text import clean
 from .history import APPLIED, read_history
 
@@ -27,13 +27,14 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 def _table(ws, top: int, rows: list[list], wrap=()) -> int:
+    styles = CellStyles()
     for r, row in enumerate(rows, top):
         for c, value in enumerate(row, 1):
             cell = put(ws, r, c, value)
             if r == top:
-                cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+                styles.apply(cell, "header", font=HEADER_FONT, fill=HEADER_FILL)
             elif c in wrap:
-                cell.alignment = _WRAP
+                styles.apply(cell, "wrap", alignment=_WRAP)
     return top + len(rows) - 1
 
 

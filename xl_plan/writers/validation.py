@@ -8,9 +8,10 @@ from openpyxl.styles import Font
 
 from ..model import Plan
 from ..report import INFO, Report
-from ..sheets import SEVERITY_FILL, mark_cells, owned_sheet, put, remove_marks, write_table
+from ..sheets import SEVERITY_FILL, CellStyles, mark_cells, owned_sheet, put, remove_marks, write_table
 
 SHEET = "Validation"
+_LINK = Font(color="0563C1", underline="single")
 
 
 def write_validation(wb, plan: Plan, report: Report, today: date) -> str:
@@ -29,12 +30,14 @@ def write_validation(wb, plan: Plan, report: Report, today: date) -> str:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_title_rows = "5:5"
     plan_ws = wb[plan.sheet]
+    styles = CellStyles()
     for r, finding in zip(range(6, last + 1), report.sorted()):
-        ws.cell(r, 1).fill = SEVERITY_FILL.get(finding.severity, SEVERITY_FILL[INFO])
+        severity = finding.severity if finding.severity in SEVERITY_FILL else INFO
+        styles.apply(ws.cell(r, 1), f"severity {severity}", fill=SEVERITY_FILL[severity])
         if finding.cell and finding.sheet == plan.sheet:
             cell = ws.cell(r, 4)
             cell.hyperlink = f"#'{plan.sheet}'!{finding.cell}"
-            cell.font = Font(color="0563C1", underline="single")
+            styles.apply(cell, "link", font=_LINK)
     remove_marks(plan_ws)
     notes: dict[str, list[str]] = defaultdict(list)
     for f in report.findings:
