@@ -253,6 +253,7 @@ def print_carried(result) -> None:
         echo(textwrap.fill(f.message, 100, initial_indent="        ", subsequent_indent="        "))
     echo(f"\n{len(result.starred)} starred. {result.report.summary_line()}.")
 
+
 # ---- template (the macro-enabled workbook with the "Action Plan" ribbon)
 
 @cli.group()
@@ -463,46 +464,6 @@ def gantt(plan, sheet, columns_text, remember, today):
             a = item.action
             click.echo(f"  row {a.row:<5} {a.ref or '':<6} {item.reason}")
     click.echo(f"The original is kept in {result.saved.backup}.")
-
-
-# ---- template (the macro-enabled workbook with the "Action Plan" ribbon)
-
-@cli.group()
-def template():
-    """The macro-enabled workbook: build the template, start a new plan, or add the ribbon to an existing plan."""
-
-
-@template.command("build")
-@click.argument("out", required=False, type=click.Path(path_type=Path, dir_okay=False))
-def template_build(out):
-    """Build workbook_template.xlsm from macros/ (byte-for-byte reproducible)."""
-    from .template.build import DEFAULT_OUT, build_template
-
-    path = build_template(out or DEFAULT_OUT)
-    click.echo(f"Built {path}.")
-
-
-@template.command("new")
-@click.argument("plan", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--overwrite", is_flag=True, help="Replace PLAN if it exists.")
-def template_new(plan, overwrite):
-    """Start a new plan PLAN.xlsm from the template (RAG key, table, Leads sheet, ribbon)."""
-    from .template.attach import new_plan
-
-    path = new_plan(plan, overwrite=overwrite)
-    click.echo(f"Created {path}. Open it in Excel and enable macros to see the 'Action Plan' tab.")
-
-
-@template.command("attach")
-@click.argument("existing", type=click.Path(path_type=Path, dir_okay=False))
-@click.argument("dest", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--overwrite", is_flag=True, help="Replace DEST if it exists.")
-def template_attach(existing, dest, overwrite):
-    """Make a macro-enabled copy of an existing plan (.xlsx) with the ribbon and macros, layout unchanged."""
-    from .template.attach import attach
-
-    path = attach(existing, dest, overwrite=overwrite)
-    click.echo(f"Created {path}: the same plan with the 'Action Plan' ribbon. {existing} is unchanged.")
 
 
 # ---- merge (merge the leads' returns into the master; monthly consolidation)
