@@ -72,8 +72,10 @@ def owned_sheet(wb, name: str, title: str):
     return ws
 
 
-def write_table(ws, top: int, rows: list[list], widths: Iterable[int] = (), wrap_columns: Iterable[int] = ()) -> int:
-    """Header row + data rows from row `top`; returns the last row written."""
+def write_table(ws, top: int, rows: list[list], widths: Iterable[int] = (), wrap_columns: Iterable[int] = (),
+                *, filter_and_freeze: bool = True) -> int:
+    """Header row + data rows from row `top`; returns the last row written. `filter_and_freeze`: an
+    autofilter on the table and frozen panes under its header (for a sheet holding one table)."""
     wrap = set(wrap_columns)
     styles = CellStyles()
     for i, width in enumerate(widths, 1):
@@ -88,9 +90,10 @@ def write_table(ws, top: int, rows: list[list], widths: Iterable[int] = (), wrap
             else:
                 styles.apply(cell, "top", alignment=_TOP)
     last = top + len(rows) - 1
-    if len(rows) > 1:
-        ws.auto_filter.ref = f"A{top}:{get_column_letter(len(rows[0]))}{last}"
-    ws.freeze_panes = ws.cell(top + 1, 1)
+    if filter_and_freeze:
+        if len(rows) > 1:
+            ws.auto_filter.ref = f"A{top}:{get_column_letter(len(rows[0]))}{last}"
+        ws.freeze_panes = ws.cell(top + 1, 1)
     return last
 
 

@@ -7,14 +7,14 @@ from collections import Counter
 from datetime import date
 
 from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from .. import rag
 from ..checks.timescale import action_end
 from ..model import Plan
 from ..returns.make import month_name
-from ..sheets import HEADER_FILL, HEADER_FONT, SEVERITY_FILL, CellStyles, owned_sheet, put
+from ..sheets import SEVERITY_FILL, owned_sheet, put, write_table
 from ..text import clean
 from .history import APPLIED, read_history
 
@@ -23,19 +23,9 @@ NO_STATUS = "none"
 SUBTITLE = Font(bold=True, size=12)
 
 
-_WRAP = Alignment(wrap_text=True, vertical="top")
-
-
 def _table(ws, top: int, rows: list[list], wrap=()) -> int:
-    styles = CellStyles()
-    for r, row in enumerate(rows, top):
-        for c, value in enumerate(row, 1):
-            cell = put(ws, r, c, value)
-            if r == top:
-                styles.apply(cell, "header", font=HEADER_FONT, fill=HEADER_FILL)
-            elif c in wrap:
-                styles.apply(cell, "wrap", alignment=_WRAP)
-    return top + len(rows) - 1
+    """One of the Summary's several tables: no filter or frozen panes, which belong to a whole sheet."""
+    return write_table(ws, top, rows, wrap_columns=wrap, filter_and_freeze=False)
 
 
 def _heading(ws, r: int, text: str) -> int:

@@ -14,7 +14,6 @@ Sheet layout (`gantt_rows(gantt)` says where the rows are; formulas and tests re
 """
 from __future__ import annotations
 
-from copy import copy
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,7 +25,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from ..gantt import Gantt, GanttItem
 from ..model import RagEntry
 from ..rag import STANDARD_COLOURS
-from ..sheets import HEADER_FILL, HEADER_FONT, owned_sheet, put
+from ..sheets import HEADER_FILL, HEADER_FONT, CellStyles, owned_sheet, put
 
 SHEET = "Gantt"
 
@@ -179,7 +178,7 @@ def write_gantt(wb, gantt: Gantt) -> str:
         ws.merge_cells(start_row=rows.year, start_column=year_start, end_row=rows.year, end_column=last_col)
 
     # sections, actions, then the undated group
-    styles = _Styles()
+    styles = CellStyles()
     r = rows.first
     for group in gantt.groups:
         _section_row(ws, r, group.title, SECTION_FILL, styles)
@@ -258,26 +257,7 @@ def _write_key(ws, gantt: Gantt, rows: GanttRows) -> None:
             cell.font = _OVERDUE
 
 
-class _Styles:
-    """Cells of one look share one style. Setting a Font or Fill on a cell makes openpyxl hash it
-    against the workbook's style tables every time (the main cost of a 5,000-row sheet), so the first
-    cell of a look is styled the ordinary way and later ones copy its style array (openpyxl 3.1).
-    One instance per workbook: the arrays index that workbook's tables."""
-
-    def __init__(self):
-        self._arrays: dict[str, object] = {}
-
-    def apply(self, cell, look: str, **attrs) -> None:
-        array = self._arrays.get(look)
-        if array is None:
-            for name, value in attrs.items():
-                setattr(cell, name, value)
-            self._arrays[look] = copy(cell._style)
-        else:
-            cell._style = copy(array)
-
-
-def _section_row(ws, r: int, title: str, fill: PatternFill, styles: _Styles) -> None:
+def _section_row(ws, r: int, title: str, fill: PatternFill, styles: CellStyles) -> None:
     title = " ".join(title.split())
     if len(title) > 150:
         title = title[:149] + "…"
@@ -302,7 +282,7 @@ def status_text(item: GanttItem, gantt: Gantt) -> str:
     return status.raw.strip() if status.source == "text" and status.raw.strip() else status.code
 
 
-def _action_row(ws, r: int, item: GanttItem, gantt: Gantt, styles: _Styles) -> None:
+def _action_row(ws, r: int, item: GanttItem, gantt: Gantt, styles: CellStyles) -> None:
     a = item.action
     ref = put(ws, r, REF, a.ref or "")
     text = put(ws, r, ACTION, _one_line(a.text, 90))
@@ -326,7 +306,7 @@ def _action_row(ws, r: int, item: GanttItem, gantt: Gantt, styles: _Styles) -> N
             styles.apply(cell, "overdue", font=_OVERDUE)
 
 
-def _markers(ws, r: int, item: GanttItem, col_of: dict, styles: _Styles) -> None:
+def _markers(ws, r: int, item: GanttItem, col_of: dict, styles: CellStyles) -> None:
     """Characters in the month cells: milestones, recurrences, and the due / continues ends."""
     marks: dict[int, str] = {}
 
