@@ -42,7 +42,7 @@ def write_carried(wb, plan: Plan, result: CarriedReport, validation: Report, tod
         rows = [["New row", "New ref", "New action", "New timescale", "Star", "Score", "Previous row", "Previous ref",
                  "Previous action", "Previous timescale", "Previous status", "Finding"]]
         for p in result.pairs:
-            n, o = p.new, p.old or (p.candidate if p.new is None else None)
+            n = p.new
             rows.append([
                 n.row if n else "", strip_stars(n.ref or "") if n else "", _text(n), strip_stars(n.timescale_text) if n else "",
                 ", ".join(s.marker + (f" item {s.item}" if s.item else "") for s in p.starred),
