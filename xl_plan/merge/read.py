@@ -1,9 +1,9 @@
 """Reading a returned workbook safely.
 
 A return comes back by email from outside the improvement team: its XML is untrusted and
-it may hold macros. It is read with openpyxl (which parses XML through defusedxml, so an
-entity bomb is refused), never with its macros (keep_vba=False), never saved and no part of
-it is ever copied into the master: only cell values are taken, as text.
+it may hold macros. It is read with openpyxl's parsers (which parse XML through defusedxml, so
+an entity bomb is refused), never with its macros, never saved and no part of it is ever copied
+into the master: only cell values are taken, as text.
 
 Its identity is the veryHidden `xl_plan_return` sheet (see xl_plan/returns/identity.py); when
 a re-save lost that sheet, the copy of the metadata in the custom document properties is used
@@ -18,12 +18,10 @@ from pathlib import Path
 
 from openpyxl.utils import column_index_from_string, get_column_letter
 
-from ..io.grid import rows_of
-
 from ..errors import XlPlanError
 from ..returns.identity import (
-    IdentityRow, ReturnIdentity, ReturnIdentityError, identity_from_properties, read_identity,
-    text_hash,
+    IDENTITY_SHEET, TABLE_HEADER, IdentityRow, ReturnIdentity, ReturnIdentityError, identity_from_properties,
+    identity_from_rows, missing_identity, text_hash,
 )
 from ..text import clean
 
@@ -85,25 +83,34 @@ def _refuse_bombs(path: Path, name: str) -> None:
             "open it (it may be damaged or hostile). Ask the lead to send their return again.")
 
 
-def load_return_workbook(path: Path, name: str):
-    """openpyxl workbook of a return: defused XML, no macros, values as stored (a formula comes back as
-    its text). (Read-only mode was measured slower for returns: they are small, styles dominate.)"""
-    import warnings
-
-    import openpyxl
+def _require_defusedxml() -> None:
     import openpyxl.xml
-
-    from ..io.workbook import check_readable
 
     if not openpyxl.xml.DEFUSEDXML:
         raise XlPlanError(
             "xl_plan reads returns only with the 'defusedxml' package installed (it protects against hostile "
             "files). Install it with: pip install defusedxml")
+
+
+def _check_file(path: Path, name: str) -> None:
+    from ..io.workbook import check_readable
+
+    _require_defusedxml()
     try:
         check_readable(path)
     except XlPlanError as exc:
         raise UnreadableReturn(str(exc)) from exc
     _refuse_bombs(path, name)
+
+
+def load_return_workbook(path: Path, name: str):
+    """openpyxl workbook of a return: defused XML, no macros, values as stored (a formula comes back as
+    its text)."""
+    import warnings
+
+    import openpyxl
+
+    _check_file(path, name)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -112,12 +119,16 @@ def load_return_workbook(path: Path, name: str):
         raise UnreadableReturn(_unsafe(name, exc)) from exc
 
 
-def _unsafe(name: str, exc: Exception) -> str:
+def _refused_xml(exc: BaseException) -> bool:
     chain, e = [], exc
     while e is not None and len(chain) < 5:
         chain.append(e)
         e = e.__cause__ or e.__context__
-    if any(type(x).__module__.startswith("defusedxml") for x in chain):
+    return any(type(x).__module__.startswith("defusedxml") for x in chain)
+
+
+def _unsafe(name: str, exc: Exception) -> str:
+    if _refused_xml(exc):
         return (f"{name} holds XML that xl_plan refuses to read (entity declarations, as used by hostile files "
                 "to exhaust memory). It was not merged: ask the lead to send their return again, typed into the "
                 "file they were sent.")
@@ -126,50 +137,74 @@ def _unsafe(name: str, exc: Exception) -> str:
 
 
 def read_return(path, *, name: str | None = None, saved_at: datetime | None = None) -> ReadReturn:
-    """Read a returned workbook. Raises UnreadableReturn with a plain message when it cannot be used."""
+    """Read a returned workbook. Raises UnreadableReturn with a plain message when it cannot be used.
+
+    Only the values of the identity and return sheets are read (io/values.py), several times faster
+    than a full openpyxl load. Should that lean reader meet anything it does not handle, the file is
+    read again with openpyxl's full load, which either reads it or says plainly what is wrong."""
+    import warnings
+
+    from ..io.values import OpenpyxlValues, ValuesReader
+
     path = Path(path)
     name = name or path.name
-    wb = load_return_workbook(path, name)
+    _check_file(path, name)
     try:
-        return _read(wb, path, name, saved_at)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with ValuesReader(path) as book:
+                return _read(book, path, name, saved_at)
     except XlPlanError:
         raise
-    except Exception as exc:  # noqa: BLE001 - a sheet is parsed only now (read-only): same rules as loading
+    except Exception as exc:  # noqa: BLE001 - judged below
+        if _refused_xml(exc):
+            raise UnreadableReturn(_unsafe(name, exc)) from exc
+        from ..log import get_logger
+        get_logger().info("%s: lean reader gave up (%s: %s), reading it in full", name, type(exc).__name__, exc)
+    wb = load_return_workbook(path, name)
+    try:
+        return _read(OpenpyxlValues(wb), path, name, saved_at)
+    except XlPlanError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - same rules as loading
         raise UnreadableReturn(_unsafe(name, exc)) from exc
 
 
-def _read(wb, path: Path, name: str, saved_at: datetime | None) -> ReadReturn:
+def _read(book, path: Path, name: str, saved_at: datetime | None) -> ReadReturn:
+    """`book`: a ValuesReader or OpenpyxlValues (xl_plan/io/values.py)."""
     from_properties = False
     try:
-        identity = read_identity(wb)
+        if IDENTITY_SHEET not in book.sheetnames:
+            raise missing_identity("the workbook")
+        identity = identity_from_rows(book.sheet(IDENTITY_SHEET).rows(len(TABLE_HEADER)), "the workbook")
     except ReturnIdentityError as exc:
-        identity = _identity_from_properties(wb)
+        identity = _identity_from_properties(book.custom_properties())
         if identity is None:
             raise UnreadableReturn(str(exc).replace("the workbook", name, 1)) from exc
         from_properties = True
-    if identity.return_sheet not in wb.sheetnames:
+    if identity.return_sheet not in book.sheetnames:
         raise UnreadableReturn(
             f"{name} has no sheet '{identity.return_sheet}' any more (it was renamed or deleted), so its actions "
             "cannot be found. Ask the lead to fill in the file they were sent.")
-    ws = wb[identity.return_sheet]
-    grid = rows_of(ws, identity.header_row, ws.max_row or 1, 1, ws.max_column or 1)
+    sheet = book.sheet(identity.return_sheet)
+    grid = {r: values for r, values in sheet.cells.items() if r >= identity.header_row}
     header = grid.get(identity.header_row, {})
     rows = {r: ReturnRow(r, values) for r, values in grid.items() if r > identity.header_row}
-    section_rows = {rng.min_row for rng in ws.merged_cells.ranges
-                    if rng.min_row == rng.max_row and rng.min_row > identity.header_row and rng.max_col > rng.min_col}
+    section_rows = {min_row for min_col, min_row, max_col, max_row in sheet.merged
+                    if min_row == max_row and min_row > identity.header_row and max_col > min_col}
     headers = {c: clean(v) for c, v in header.items() if clean(v)}
     if saved_at is None:
         saved_at = datetime.fromtimestamp(path.stat().st_mtime)
-    result = ReadReturn(path, name, identity, saved_at, ws.title, identity.header_row, headers, rows,
+    result = ReadReturn(path, name, identity, saved_at, sheet.title, identity.header_row, headers, rows,
                         section_rows, from_properties)
     if from_properties:
         result.identity.rows = []          # matched to the master's actions by text in apply.py
     return result
 
 
-def _identity_from_properties(wb) -> ReturnIdentity | None:
+def _identity_from_properties(props: dict) -> ReturnIdentity | None:
     """The metadata from the custom document properties, with no action table (a re-save lost the sheet)."""
-    meta = identity_from_properties(wb)
+    meta = identity_from_properties(props)
     needed = ("return_id", "plan_id", "month", "lead", "return_sheet", "header_row", "update_column", "status_column")
     if not all(meta.get(k) for k in needed):
         return None

@@ -240,12 +240,21 @@ def read_identity(source) -> ReturnIdentity:
     name = Path(source).name if isinstance(source, (str, Path)) else "the workbook"
     wb = load(Path(source)) if isinstance(source, (str, Path)) else source
     if IDENTITY_SHEET not in wb.sheetnames:
-        raise ReturnIdentityError(
-            f"{name} is not a return made by xl_plan (it has no hidden '{IDENTITY_SHEET}' sheet). "
-            "It may be a copy re-typed into a new workbook: ask the lead to fill in the file they were sent."
-        )
+        raise missing_identity(name)
     ws = wb[IDENTITY_SHEET]
-    values = [list(row) for row in ws.iter_rows(min_row=1, max_col=len(TABLE_HEADER), values_only=True)]
+    return identity_from_rows([list(row) for row in ws.iter_rows(min_row=1, max_col=len(TABLE_HEADER), values_only=True)],
+                              name)
+
+
+def missing_identity(name: str) -> ReturnIdentityError:
+    return ReturnIdentityError(
+        f"{name} is not a return made by xl_plan (it has no hidden '{IDENTITY_SHEET}' sheet). "
+        "It may be a copy re-typed into a new workbook: ask the lead to fill in the file they were sent."
+    )
+
+
+def identity_from_rows(values: list[list], name: str) -> ReturnIdentity:
+    """The identity from the identity sheet's rows (from row 1, the table's columns, None where empty)."""
     meta: dict[str, str] = {}
     i = 1
     while i < len(values) and values[i][0] not in (None, ""):
@@ -292,10 +301,11 @@ def read_identity(source) -> ReturnIdentity:
 
 
 def identity_from_properties(wb) -> dict[str, str]:
-    """The metadata copy kept in custom document properties (``xl_plan.*``), name -> value."""
+    """The metadata copy kept in custom document properties (``xl_plan.*``), name -> value.
+    `wb` is an openpyxl workbook or a {property name: value} dict."""
+    props = wb if isinstance(wb, dict) else {p.name: p.value for p in getattr(wb, "custom_doc_props", []) or []}
     out = {}
-    for prop in getattr(wb, "custom_doc_props", []) or []:
-        if prop.name and prop.name.startswith(PROP_PREFIX):
-            value = prop.value
-            out[prop.name[len(PROP_PREFIX):]] = "" if value in (None, "-") else str(value)
+    for prop_name, value in props.items():
+        if prop_name and prop_name.startswith(PROP_PREFIX):
+            out[prop_name[len(PROP_PREFIX):]] = "" if value in (None, "-") else str(value)
     return out

@@ -1,0 +1,180 @@
+"""The cell values of a workbook's sheets, without building an openpyxl workbook.
+
+Merging a month's returns reads a few hundred small workbooks, and of each only the values of
+two sheets. A full `openpyxl.load_workbook` also builds every style, a cell object per cell and a
+merged-cell object per covered position: several times the cost of the values. `ValuesReader`
+reads just the parts that hold values (shared strings, number formats that mean dates, the sheets
+asked for) with openpyxl's own part parsers, so each value comes back exactly as load_workbook
+gives it (tests/test_values_reader.py compares the two on every kind of cell), and through
+openpyxl's XML functions, which use defusedxml when it is installed.
+
+`OpenpyxlValues` offers the same view of an already loaded openpyxl workbook.
+"""
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from openpyxl.packaging.custom import CustomPropertyList
+from openpyxl.packaging.manifest import Manifest
+from openpyxl.packaging.relationship import get_dependents, get_rels_path
+from openpyxl.packaging.workbook import WorkbookPackage
+from openpyxl.reader.excel import _find_workbook_part
+from openpyxl.reader.strings import read_string_table
+from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
+from openpyxl.utils.cell import range_boundaries
+from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH
+from openpyxl.worksheet._reader import MERGE_TAG, ROW_TAG, WorkSheetParser
+from openpyxl.xml.constants import ARC_CONTENT_TYPES, ARC_CUSTOM, ARC_STYLE, SHARED_STRINGS, SHEET_MAIN_NS
+from openpyxl.xml.functions import fromstring, iterparse
+
+
+@dataclass
+class SheetValues:
+    title: str
+    cells: dict[int, dict[int, object]]             # row -> column -> value, non-empty cells only
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)   # (min_col, min_row, max_col, max_row)
+
+    @property
+    def max_row(self) -> int:
+        return max(self.cells, default=0)
+
+    def rows(self, max_col: int) -> list[list[object]]:
+        """Rows 1..max_row as lists of `max_col` values (None where empty)."""
+        return [[self.cells.get(r, {}).get(c) for c in range(1, max_col + 1)] for r in range(1, self.max_row + 1)]
+
+
+def _without_merged_cells(cells: dict[int, dict[int, object]], merged) -> None:
+    """Only the top-left cell of a merged range holds a value (as in Excel and openpyxl)."""
+    for min_col, min_row, max_col, max_row in merged:
+        for r in range(min_row, max_row + 1):
+            row = cells.get(r)
+            if not row:
+                continue
+            for c in range(min_col, max_col + 1):
+                if (r, c) != (min_row, min_col):
+                    row.pop(c, None)
+            if not row:
+                del cells[r]
+
+
+class ValuesReader:
+    """Values of the sheets of an .xlsx/.xlsm on disk. Raises what the zip or XML parsers raise
+    (including defusedxml's refusals); callers decide what to tell the user."""
+
+    def __init__(self, path):
+
+        self.path = Path(path)
+        self.archive = zipfile.ZipFile(self.path)
+        try:
+            self.manifest = Manifest.from_tree(fromstring(self.archive.read(ARC_CONTENT_TYPES)))
+            part = _find_workbook_part(self.manifest).PartName[1:]
+            package = WorkbookPackage.from_tree(fromstring(self.archive.read(part)))
+            rels = get_dependents(self.archive, get_rels_path(part)).to_dict()
+            self.epoch = CALENDAR_MAC_1904 if package.properties and package.properties.date1904 else WINDOWS_EPOCH
+            parts = set(self.archive.namelist())
+            self._targets = {s.name: rels[s.id].target for s in package.sheets
+                             if s.id and s.id in rels and rels[s.id].target in parts}
+            self.sheetnames = [s.name for s in package.sheets if s.name in self._targets]
+            self._strings = self._shared_strings()
+            self._date_styles, self._timedelta_styles = self._number_formats()
+        except BaseException:
+            self.archive.close()
+            raise
+
+    def close(self) -> None:
+        self.archive.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _shared_strings(self) -> list[str]:
+
+        ct = self.manifest.find(SHARED_STRINGS)
+        if ct is None:
+            return []
+        with self.archive.open(ct.PartName[1:]) as src:
+            return read_string_table(src)
+
+    def _number_formats(self) -> tuple[set[int], set[int]]:
+        """Indexes of the cell styles whose number format shows a date (or a duration), which
+        turn a stored number into a datetime (timedelta): openpyxl's Stylesheet rule, without
+        building the fonts, fills and borders."""
+
+        try:
+            root = fromstring(self.archive.read(ARC_STYLE))
+        except KeyError:
+            return set(), set()
+        ns = "{%s}" % SHEET_MAIN_NS
+        custom = {int(f.get("numFmtId")): f.get("formatCode") for f in root.iterfind(f"{ns}numFmts/{ns}numFmt")}
+        dates, durations = set(), set()
+        for idx, xf in enumerate(root.iterfind(f"{ns}cellXfs/{ns}xf")):
+            fmt_id = int(xf.get("numFmtId") or 0)
+            fmt = custom[fmt_id] if fmt_id in custom else builtin_format_code(fmt_id)
+            if is_date_format(fmt):
+                dates.add(idx)
+            if is_timedelta_format(fmt):
+                durations.add(idx)
+        return dates, durations
+
+    def sheet(self, name: str) -> SheetValues:
+
+        parser = _ValuesParser(self.archive.open(self._targets[name]), self._strings, epoch=self.epoch,
+                               date_formats=self._date_styles, timedelta_formats=self._timedelta_styles)
+        cells: dict[int, dict[int, object]] = {}
+        for r, row in parser.parse():
+            values = {c["column"]: c["value"] for c in row if c["value"] is not None and c["value"] != ""}
+            if values:
+                cells.setdefault(r, {}).update(values)
+        merged = [range_boundaries(ref) for ref in parser.merged_refs]
+        _without_merged_cells(cells, merged)
+        return SheetValues(name, cells, merged)
+
+    def custom_properties(self) -> dict[str, object]:
+
+        try:
+            src = self.archive.read(ARC_CUSTOM)
+        except KeyError:
+            return {}
+        return {p.name: p.value for p in CustomPropertyList.from_tree(fromstring(src)) if p.name}
+
+
+class _ValuesParser(WorkSheetParser):
+    """openpyxl's sheet parser reading only the rows and the merged ranges."""
+
+    merged_refs: list[str] | tuple = ()          # the sheet's <mergeCells>, once parsed
+
+    def parse(self):
+        for _, element in iterparse(self.source):
+            if element.tag == ROW_TAG:
+                row = self.parse_row(element)
+                element.clear()
+                yield row
+            elif element.tag == MERGE_TAG:
+                self.merged_refs = [m.get("ref") for m in element if m.get("ref")]
+                element.clear()
+
+
+class OpenpyxlValues:
+    """The ValuesReader view of a workbook openpyxl has loaded."""
+
+    def __init__(self, wb):
+        self.wb = wb
+        self.sheetnames = list(wb.sheetnames)
+
+    def sheet(self, name: str) -> SheetValues:
+        from .grid import rows_of
+
+        ws = self.wb[name]
+        cells = {r: row for r, row in rows_of(ws).items() if row}
+        return SheetValues(ws.title, cells, [rng.bounds for rng in ws.merged_cells.ranges])
+
+    def custom_properties(self) -> dict[str, object]:
+        return {p.name: p.value for p in getattr(self.wb, "custom_doc_props", []) or [] if p.name}
+
+    def close(self) -> None:
+        pass
