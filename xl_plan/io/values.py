@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from openpyxl.packaging.custom import CustomPropertyList
 from openpyxl.packaging.manifest import Manifest
@@ -64,9 +63,7 @@ class ValuesReader:
     (including defusedxml's refusals); callers decide what to tell the user."""
 
     def __init__(self, path):
-
-        self.path = Path(path)
-        self.archive = zipfile.ZipFile(self.path)
+        self.archive = zipfile.ZipFile(path)
         try:
             self.manifest = Manifest.from_tree(fromstring(self.archive.read(ARC_CONTENT_TYPES)))
             part = _find_workbook_part(self.manifest).PartName[1:]
@@ -93,7 +90,6 @@ class ValuesReader:
         self.close()
 
     def _shared_strings(self) -> list[str]:
-
         ct = self.manifest.find(SHARED_STRINGS)
         if ct is None:
             return []
@@ -122,7 +118,6 @@ class ValuesReader:
         return dates, durations
 
     def sheet(self, name: str) -> SheetValues:
-
         parser = _ValuesParser(self.archive.open(self._targets[name]), self._strings, epoch=self.epoch,
                                date_formats=self._date_styles, timedelta_formats=self._timedelta_styles)
         cells: dict[int, dict[int, object]] = {}
@@ -135,7 +130,6 @@ class ValuesReader:
         return SheetValues(name, cells, merged)
 
     def custom_properties(self) -> dict[str, object]:
-
         try:
             src = self.archive.read(ARC_CUSTOM)
         except KeyError:
@@ -164,7 +158,7 @@ class OpenpyxlValues:
 
     def __init__(self, wb):
         self.wb = wb
-        self.sheetnames = list(wb.sheetnames)
+        self.sheetnames = wb.sheetnames
 
     def sheet(self, name: str) -> SheetValues:
         from .grid import rows_of
@@ -175,6 +169,3 @@ class OpenpyxlValues:
 
     def custom_properties(self) -> dict[str, object]:
         return {p.name: p.value for p in getattr(self.wb, "custom_doc_props", []) or [] if p.name}
-
-    def close(self) -> None:
-        pass

@@ -20,8 +20,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 
 from ..errors import XlPlanError
 from ..returns.identity import (
-    IDENTITY_SHEET, TABLE_HEADER, IdentityRow, ReturnIdentity, ReturnIdentityError, identity_from_properties,
-    identity_from_rows, missing_identity, text_hash,
+    IdentityRow, ReturnIdentity, ReturnIdentityError, identity_from_properties, identity_of, text_hash,
 )
 from ..text import clean
 
@@ -83,19 +82,15 @@ def _refuse_bombs(path: Path, name: str) -> None:
             "open it (it may be damaged or hostile). Ask the lead to send their return again.")
 
 
-def _require_defusedxml() -> None:
+def _check_file(path: Path, name: str) -> None:
     import openpyxl.xml
+
+    from ..io.workbook import check_readable
 
     if not openpyxl.xml.DEFUSEDXML:
         raise XlPlanError(
             "xl_plan reads returns only with the 'defusedxml' package installed (it protects against hostile "
             "files). Install it with: pip install defusedxml")
-
-
-def _check_file(path: Path, name: str) -> None:
-    from ..io.workbook import check_readable
-
-    _require_defusedxml()
     try:
         check_readable(path)
     except XlPlanError as exc:
@@ -174,9 +169,7 @@ def _read(book, path: Path, name: str, saved_at: datetime | None) -> ReadReturn:
     """`book`: a ValuesReader or OpenpyxlValues (xl_plan/io/values.py)."""
     from_properties = False
     try:
-        if IDENTITY_SHEET not in book.sheetnames:
-            raise missing_identity("the workbook")
-        identity = identity_from_rows(book.sheet(IDENTITY_SHEET).rows(len(TABLE_HEADER)), "the workbook")
+        identity = identity_of(book, "the workbook")
     except ReturnIdentityError as exc:
         identity = _identity_from_properties(book.custom_properties())
         if identity is None:

@@ -235,22 +235,23 @@ def write_identity(wb, identity: ReturnIdentity) -> None:
 def read_identity(source) -> ReturnIdentity:
     """The identity of a return: `source` is a path or an openpyxl workbook.
     Raises ReturnIdentityError with a plain message when it is not an xl_plan return."""
+    from ..io.values import OpenpyxlValues
     from ..io.workbook import load
 
     name = Path(source).name if isinstance(source, (str, Path)) else "the workbook"
     wb = load(Path(source)) if isinstance(source, (str, Path)) else source
-    if IDENTITY_SHEET not in wb.sheetnames:
-        raise missing_identity(name)
-    ws = wb[IDENTITY_SHEET]
-    return identity_from_rows([list(row) for row in ws.iter_rows(min_row=1, max_col=len(TABLE_HEADER), values_only=True)],
-                              name)
+    return identity_of(OpenpyxlValues(wb), name)
 
 
-def missing_identity(name: str) -> ReturnIdentityError:
-    return ReturnIdentityError(
-        f"{name} is not a return made by xl_plan (it has no hidden '{IDENTITY_SHEET}' sheet). "
-        "It may be a copy re-typed into a new workbook: ask the lead to fill in the file they were sent."
-    )
+def identity_of(book, name: str) -> ReturnIdentity:
+    """The identity held in `book` (xl_plan.io.values: ValuesReader or OpenpyxlValues); `name` names
+    the file in messages."""
+    if IDENTITY_SHEET not in book.sheetnames:
+        raise ReturnIdentityError(
+            f"{name} is not a return made by xl_plan (it has no hidden '{IDENTITY_SHEET}' sheet). "
+            "It may be a copy re-typed into a new workbook: ask the lead to fill in the file they were sent."
+        )
+    return identity_from_rows(book.sheet(IDENTITY_SHEET).rows(len(TABLE_HEADER)), name)
 
 
 def identity_from_rows(values: list[list], name: str) -> ReturnIdentity:
