@@ -47,6 +47,18 @@ _TOP = Alignment(vertical="top")
 _WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 
 
+def print_landscape(ws, title_rows: str | None = None, *, a4: bool = False) -> None:
+    """Printable: landscape, one page wide and as many long as needed, `title_rows` (e.g. "5:5")
+    repeated on every page."""
+    ws.page_setup.orientation = "landscape"
+    if a4:
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if title_rows:
+        ws.print_title_rows = title_rows
+
+
 def is_owned(ws) -> bool:
     value = ws.cell(1, 1).value
     return isinstance(value, str) and value.startswith(OWNER)

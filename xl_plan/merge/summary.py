@@ -14,7 +14,7 @@ from .. import rag
 from ..checks.timescale import action_end
 from ..model import Plan
 from ..returns.make import month_name
-from ..sheets import SEVERITY_FILL, owned_sheet, put, write_table
+from ..sheets import SEVERITY_FILL, owned_sheet, print_landscape, put, write_table
 from ..text import clean
 from .history import APPLIED, read_history
 
@@ -57,10 +57,7 @@ def movement(wb, plan: Plan, month: str) -> Counter:
 def write_summary(wb, plan: Plan, month: str, today: date, merge=None) -> str:
     """Replace xl_plan's Summary sheet; returns its name. `merge` is the MergeResult of this run."""
     ws = owned_sheet(wb, SHEET, f"Summary for {month_name(month)}")
-    # Printable for the board: landscape, one page wide.
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    print_landscape(ws)                     # printable for the board
     codes = [e.code for e in plan.rag_key.entries]
     names = {e.code: e.name for e in plan.rag_key.entries}
     colours = {e.code: e.colour for e in plan.rag_key.entries}

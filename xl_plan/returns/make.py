@@ -43,7 +43,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from ..errors import XlPlanError
 from ..model import Action, Plan
 from ..settings import SETTINGS_SHEET, settings_sheet_values
-from ..sheets import owned_sheet, put
+from ..sheets import owned_sheet, print_landscape, put
 from ..text import clean
 from .identity import (
     PLAN_ID_SETTING, IdentityRow, ReturnIdentity, key_name, new_action_key, new_plan_id, text_hash, write_identity,
@@ -388,10 +388,7 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
     if ws_m.row_dimensions[plan.header_row].height:
         ws.row_dimensions[r].height = ws_m.row_dimensions[plan.header_row].height
     ws.freeze_panes = ws.cell(r + 1, first)
-    ws.print_title_rows = f"{r}:{r}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    print_landscape(ws, f"{r}:{r}")
     r += 1
 
     # ---- sections and actions

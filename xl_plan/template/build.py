@@ -23,6 +23,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.writer.excel import ExcelWriter
 
 from xl_plan.io.package import Package, write_atomic
+from xl_plan.sheets import print_landscape
 
 from .attach import make_macro_enabled
 from .sources import REPO_ROOT
@@ -136,12 +137,7 @@ def _plan_sheet(ws) -> None:
             font=Font(color=font), stopIfTrue=True))
 
     ws.freeze_panes = f"A{HEADER_ROW + 1}"
-    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    print_landscape(ws, f"{HEADER_ROW}:{HEADER_ROW}", a4=True)
     ws.print_options.gridLines = False
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.oddFooter.center.text = "Page &P of &N"

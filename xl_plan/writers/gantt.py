@@ -20,12 +20,11 @@ from datetime import date
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.properties import PageSetupProperties
 
 from ..gantt import Gantt, GanttItem
 from ..model import RagEntry
 from ..rag import STANDARD_COLOURS
-from ..sheets import HEADER_FILL, HEADER_FONT, CellStyles, owned_sheet, put
+from ..sheets import HEADER_FILL, HEADER_FONT, CellStyles, owned_sheet, print_landscape, put
 
 SHEET = "Gantt"
 
@@ -218,13 +217,8 @@ def write_gantt(wb, gantt: Gantt) -> str:
     # view and print
     ws.freeze_panes = ws.cell(rows.first, FIRST_MONTH)
     ws.auto_filter.ref = f"A{rows.head}:{get_column_letter(FLAGS)}{last_row}"
-    ws.print_title_rows = f"{rows.year}:{rows.head}"
     ws.print_area = f"A1:{get_column_letter(last_col)}{last_row}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    print_landscape(ws, f"{rows.year}:{rows.head}", a4=True)
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.5
     ws.oddFooter.left.text = "xl_plan Gantt chart"

@@ -8,7 +8,7 @@ from openpyxl.styles import Font
 
 from ..model import Plan
 from ..report import INFO, Report
-from ..sheets import SEVERITY_FILL, CellStyles, mark_cells, owned_sheet, put, remove_marks, write_table
+from ..sheets import SEVERITY_FILL, CellStyles, mark_cells, owned_sheet, print_landscape, put, remove_marks, write_table
 
 SHEET = "Validation"
 _LINK = Font(color="0563C1", underline="single")
@@ -24,11 +24,7 @@ def write_validation(wb, plan: Plan, report: Report, today: date) -> str:
                   "Run Validate again after fixing; this sheet is replaced each time.").font = Font(italic=True)
     rows = report.rows()
     last = write_table(ws, 5, rows, widths=(10, 24, 18, 10, 30, 100), wrap_columns=(5, 6))
-    # Printable: landscape, one page wide, the header row on every page.
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = "5:5"
+    print_landscape(ws, "5:5")
     plan_ws = wb[plan.sheet]
     styles = CellStyles()
     for r, finding in zip(range(6, last + 1), report.sorted()):
