@@ -15,6 +15,7 @@ import numpy as np
 from rapidfuzz import fuzz, process, utils
 
 from .numbered import numbered_inline as _numbered_inline, numbered_lines as _numbered_lines
+from . import rag
 from .model import Action, Plan
 from .report import ERROR, INFO, WARNING, Finding, Report
 from .text import clean
@@ -134,7 +135,7 @@ class Pair:
             if a is None:
                 return None
             return {"sheet": a.sheet, "row": a.row, "ref": _ref_text(a), "text": strip_stars(a.text),
-                    "timescale": strip_stars(a.timescale_text), "status": _status_word(a), "lead": a.lead_text}
+                    "timescale": strip_stars(a.timescale_text), "status": ("complete" if a.status.complete else a.status.code) if a.status else "", "lead": a.lead_text}
         cand = self.candidate
         return {
             "new": side(self.new), "old": side(self.old),
@@ -525,12 +526,6 @@ def _letters(cell: str | None) -> str | None:
     return m.group() if m else None
 
 
-def _status_word(a: Action) -> str:
-    if a.status is None:
-        return ""
-    return "complete" if a.status.complete else a.status.code
-
-
 def _complete(a: Action) -> bool:
     return bool(a.status and a.status.complete)
 
@@ -633,7 +628,7 @@ def _compare(result: CarriedReport, today: date | None) -> None:
             j, score = matches[i]
             o = old[j]
             pair.old, pair.score = o, score
-            _check_pair(pair, n, o, stars, report, prev_name, today, threshold)
+            _check_pair(pair, n, o, stars, report, prev_name, today, threshold, result.previous.rag_key)
         else:
             weak = matching.weak_new.get(i)
             if weak is not None:
@@ -695,7 +690,7 @@ def _compare(result: CarriedReport, today: date | None) -> None:
                 c = pair.candidate
                 hint = (f" The closest action in the new plan is row {c.row} ({pair.score:.0f}% alike, below the "
                         f"threshold of {threshold:.0f}%).")
-            status = f"was {_status_word(o).capitalize()}" if o.status else "had no status"
+            status = f"was {rag.status_name(o.status, result.previous.rag_key)}" if o.status else "had no status"
             report.add(Finding(
                 "dropped", ERROR,
                 f"{_cap(_label(o, row=False))} (row {o.row} of the previous plan, {prev_name}) {status} and is not complete, "
@@ -709,12 +704,12 @@ def _compare(result: CarriedReport, today: date | None) -> None:
 
 
 def _check_pair(pair: Pair, n: Action, o: Action, stars: list[Starred], report: Report, prev_name: str,
-                today: date | None, threshold: float) -> None:
+                today: date | None, threshold: float, old_key) -> None:
     old_ts, new_ts = strip_stars(o.timescale_text), strip_stars(n.timescale_text)
     old_end, new_end = action_end_date(o, today), action_end_date(n, today)
     where = f"row {o.row} of {prev_name}"
     if not stars and not _complete(o):
-        status = f"{_status_word(o).capitalize()}" if o.status else "without a status"
+        status = rag.status_name(o.status, old_key) or "without a status"
         report.add(Finding(
             "carried-not-starred", WARNING,
             f"{_cap(_label(n))} was in the previous plan ({where}: {status}, not complete) and is carried "

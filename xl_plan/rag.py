@@ -26,7 +26,6 @@ COLOUR_WORDS = {
     GREEN: {"green", "g", "grn", "gr"},
     BLUE: {"blue", "b", "blu", "complete", "completed", "done", "closed"},
 }
-OTHER_KEY_WORDS = {"black", "purple", "grey", "gray", "white", "pink"}
 _KEY_LINE = re.compile(
     r"^\s*(red|amber|green|blue|black|purple|grey|gray|white|pink)\b\s*[:=\-–—]?\s*(.*)$", re.I | re.S
 )
@@ -283,3 +282,35 @@ def status_from_progress(update: str, key: RagKey) -> Status | None:
             colour = entry.colour if entry else STANDARD_COLOURS[code]
             return Status(code, label, colour, "progress-text", m.group(0), entry is not None, code == BLUE)
     return None
+
+
+# ---------------------------------------------------------------- a status in words (the one rule)
+
+def key_word(entry: RagEntry) -> str:
+    """How the key names an entry ('GREEN', 'Complete'); a colour-only key's code, capitalised."""
+    return entry.name if entry.name != entry.code else entry.code.capitalize()
+
+
+def status_name(status: Status | None, key: RagKey, *, derived: bool = False) -> str:
+    """The status in the key's own word, as returns, the Gantt and the Carried forward sheet show it;
+    a word outside the key as written; '' for no status. A status only read from the update text
+    counts with `derived` (the Gantt colours by it; a return leaves it for the lead to choose)."""
+    if status is None or (status.source == "progress-text" and not derived):
+        return ""
+    entry = key.entry(status.code) if status.in_key else None
+    if entry is not None:
+        return key_word(entry)
+    return clean(status.raw) if status.source == "text" else ""
+
+
+def status_as_written(status: Status | None, key: RagKey) -> str:
+    """The status as the plan's cell writes it ('Grn ', 'G'), for History and merge comparisons; the
+    key's word for a colour-only cell; '' for no status or one only read from the update text."""
+    if status is None or status.source == "progress-text":
+        return ""
+    if status.in_key:
+        entry = key.entry(status.code)
+        if status.source == "fill" and entry is not None:
+            return entry.name
+        return clean(status.raw) or (entry.name if entry else status.code)
+    return clean(status.raw)

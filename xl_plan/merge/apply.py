@@ -324,7 +324,7 @@ class _Merger:
             h = text_hash(clean(row.values.get(text_col))) if text_col else ""
             if by_hash.get(h):
                 a = by_hash[h].pop(0)
-                out.append(IdentityRow(a.key, r, a.row, a.ref or "", h, a.update, _word_of(a, self.plan)))
+                out.append(IdentityRow(a.key, r, a.row, a.ref or "", h, a.update, rag.status_name(a.status, self.plan.rag_key)))
         return out
 
     def check_protected(self, ret: ReadReturn, ir: IdentityRow, r: int, a: Action, cmap: dict[int, int]) -> None:
@@ -407,7 +407,7 @@ class _Merger:
                               f"'{word}' of {_describe(a)} is not in the plan's RAG key ({names}), so it was not "
                               "applied. Ask the lead which it is, or set it yourself.",
                               sheet=self.plan.sheet, row=a.row, column=self._status_letter(), value=word)
-                    self.keep(a.key, a.ref or "", "status", _word_of(a, self.plan), word, ident.lead, ret.name,
+                    self.keep(a.key, a.ref or "", "status", rag.status_as_written(a.status, self.plan.rag_key), word, ident.lead, ret.name,
                               "not applied: status-not-in-key")
                 else:
                     p.status_word, p.status_code = word, st.code
@@ -471,7 +471,7 @@ class _Merger:
                   f"{said}. The master keeps its {field_} until you decide; what each lead said is kept in the "
                   "History sheet.", sheet=self.plan.sheet,
                   row=a.row, column=col.letter if col else None, value=said)
-        old = a.update if field_ == "update" else _word_of(a, self.plan)
+        old = a.update if field_ == "update" else rag.status_as_written(a.status, self.plan.rag_key)
         for p in props:
             self.keep(a.key or "", a.ref or "", field_, old, p.update if field_ == "update" else p.status_word,
                       p.lead, p.source, "not applied: conflict")
@@ -504,7 +504,7 @@ class _Merger:
     def _apply_status(self, a: Action, code: str, leads: list[str], source: str) -> Change | None:
         col = self.plan.column("status")
         entry = self.plan.rag_key.entry(code)
-        old_word = _word_of(a, self.plan)
+        old_word = rag.status_as_written(a.status, self.plan.rag_key)
         if col is None:
             self.find("no-status-column", f"{Path(self.plan.path).name} has no status column, so the status "
                       f"'{entry.name}' for {_describe(a)} was kept in the History sheet only.",
@@ -534,18 +534,6 @@ class _Merger:
         self.keep(a.key or "", a.ref or "", "status", old_word, new, " / ".join(leads), source, APPLIED)
         return Change(a.key or "", a.ref or "", "status", old_word, new, leads, source, a.row, cell.coordinate,
                       a.status.code if a.status else "", code)
-
-
-def _word_of(a: Action, plan: Plan) -> str:
-    s = a.status
-    if s is None or s.source == "progress-text":
-        return ""
-    if s.in_key:
-        e = plan.rag_key.entry(s.code)
-        if s.source == "fill" and e is not None:
-            return e.name
-        return clean(s.raw) or (e.name if e else s.code)
-    return clean(s.raw)
 
 
 def master_word(plan: Plan, code: str) -> str:

@@ -40,6 +40,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from .. import rag
 from ..errors import XlPlanError
 from ..model import Action, Plan
 from ..settings import SETTINGS_SHEET, settings_sheet_values
@@ -214,21 +215,10 @@ def _hidden_columns(ws) -> set[int]:
     return out
 
 
-def _status_word(action: Action, plan: Plan) -> str:
-    s = action.status
-    if s is None or s.source == "progress-text":
-        return ""
-    if s.in_key:
-        entry = plan.rag_key.entry(s.code)
-        if entry:
-            return entry.name
-    return clean(action.raw.get("status")) if action.raw.get("status") is not None else ""
-
-
 def _rag_names(plan: Plan) -> list[str]:
     names = []
     for e in plan.rag_key.entries:
-        name = re.sub(r'[,"]', " ", e.name).strip() or e.code
+        name = re.sub(r'[,"]', " ", rag.key_word(e)).strip() or e.code
         if name not in names:
             names.append(name)
     return names
@@ -424,7 +414,7 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
             value = values.get(c)
             src = ws_m.cell(a.row, c)
             if status_col and c == status_col.index:
-                value = _status_word(a, plan)
+                value = rag.status_name(a.status, plan.rag_key)
             cell = put(ws, r, t, value)
             _copy_style(src, cell)
         model = ws_m.cell(a.row, upd.index) if upd else ws_m.cell(a.row, first)
@@ -433,7 +423,7 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
         new_cell.fill = copy(EDIT_FILL)
         new_cell.alignment = Alignment(wrap_text=True, vertical="top")
         if cols.status_added:
-            cell = put(ws, r, cols.status, _status_word(a, plan) or None)
+            cell = put(ws, r, cols.status, rag.status_name(a.status, plan.rag_key) or None)
             _copy_style(model, cell)
         status_cell = ws.cell(r, cols.status)
         status_cell.alignment = Alignment(horizontal="center", vertical="top", wrap_text=True)
@@ -448,7 +438,7 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
                 (_height(ws.cell(r, c).value, col_widths.get(c, 9.0)) for c in range(first, width + 1)), default=15)
         rows_out.append(IdentityRow(
             key=a.key or "", return_row=r, master_row=a.row, ref=a.ref or "", text_sha256=text_hash(a.text),
-            update_as_sent=a.update, status_as_sent=_status_word(a, plan),
+            update_as_sent=a.update, status_as_sent=rag.status_name(a.status, plan.rag_key),
         ))
         r += 1
 

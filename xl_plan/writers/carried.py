@@ -7,6 +7,7 @@ from pathlib import Path
 
 from openpyxl.styles import Font
 
+from .. import rag
 from ..carried import CarriedReport, strip_stars
 from ..model import Action, Plan
 from ..report import Report
@@ -49,7 +50,7 @@ def write_carried(wb, plan: Plan, result: CarriedReport, validation: Report, tod
                 "" if p.score is None else round(p.score),
                 p.old.row if p.old else (f"({p.candidate.row}?)" if p.candidate is not None and n is not None else ""),
                 strip_stars(p.old.ref or "") if p.old else "", _text(p.old),
-                strip_stars(p.old.timescale_text) if p.old else "", _status(p.old),
+                strip_stars(p.old.timescale_text) if p.old else "", rag.status_name(p.old.status, result.previous.rag_key) if p.old else "",
                 p.outcome,
             ])
         last = write_table(ws, 5, rows, widths=(8, 8, 60, 16, 8, 7, 10, 9, 60, 16, 12, 34), wrap_columns=(3, 9, 12))
@@ -78,12 +79,6 @@ def _text(a: Action | None) -> str:
         return ""
     text = strip_stars(a.text)
     return text if len(text) <= 500 else text[:499] + "…"
-
-
-def _status(a: Action | None) -> str:
-    if a is None or a.status is None:
-        return ""
-    return "Complete" if a.status.complete else a.status.code.capitalize()
 
 
 def _links(ws, plan: Plan, targets, column: int) -> None:

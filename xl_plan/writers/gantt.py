@@ -21,6 +21,7 @@ from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from .. import rag
 from ..gantt import Gantt, GanttItem
 from ..model import RagEntry
 from ..rag import STANDARD_COLOURS
@@ -265,17 +266,6 @@ def _one_line(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def status_text(item: GanttItem, gantt: Gantt) -> str:
-    """What the Status cell says: the key's own word (the bar rules match it in any case)."""
-    status = item.action.status
-    if status is None:
-        return ""
-    entry = gantt.plan.rag_key.entry(status.code) if status.in_key else None
-    if entry is not None:
-        return entry.name if entry.name != entry.code else entry.code.capitalize()
-    return status.raw.strip() if status.source == "text" and status.raw.strip() else status.code
-
-
 def _action_row(ws, r: int, item: GanttItem, gantt: Gantt, styles: CellStyles) -> None:
     a = item.action
     ref = put(ws, r, REF, a.ref or "")
@@ -284,7 +274,7 @@ def _action_row(ws, r: int, item: GanttItem, gantt: Gantt, styles: CellStyles) -
         styles.apply(ref, "overdue", font=_OVERDUE)
         styles.apply(text, "overdue", font=_OVERDUE)
     put(ws, r, LEAD, _one_line(a.lead_text, 30))
-    put(ws, r, STATUS, status_text(item, gantt))
+    put(ws, r, STATUS, rag.status_name(item.action.status, gantt.plan.rag_key, derived=True))
     put(ws, r, TIMESCALE, _one_line(a.timescale_text, 60))
     for c, d, derived in ((START, item.start, item.start_derived), (END, item.end, item.end_derived)):
         if d:
