@@ -69,6 +69,26 @@ def items_by_ref(gantt):
 
 # ---------------------------------------------------------------- the model
 
+def test_the_gantt_flags_stars_by_the_same_rules_as_carried(tmp_path):
+    from xl_plan.carried import find_stars
+
+    path = small_plan(tmp_path / "plan.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Plan"]
+    # a footnote marker, **bold** markup and a '* ' bullet list are not stars; a star after the text is
+    ws["B5"] = "Audit discussions as required*\n* required by statute"
+    ws["B6"] = "**Important** train managers"
+    ws["B7"] = "* Recruit IROs\n* Induct them"
+    ws["B8"] = "Track children (*)"
+    wb.save(path)
+    _, plan, _ = open_plan(path)
+    gantt = {i.action.ref: i.starred for i in build_gantt(plan, TODAY).items}
+    carried = {s.action.ref for s in find_stars(plan)}
+    assert {ref for ref, starred in gantt.items() if starred} == carried
+    assert not gantt["1.1"] and not gantt["1.2"] and not gantt["1.3"] and gantt["1.4"]
+
+
+
 def test_model_dates_milestones_recurrence_flags(tmp_path):
     _, plan, _ = open_plan(small_plan(tmp_path / "plan.xlsx"))
     g = build_gantt(plan, TODAY)

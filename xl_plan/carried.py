@@ -14,94 +14,19 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process, utils
 
-from .numbered import numbered_inline as _numbered_inline, numbered_lines as _numbered_lines
 from . import rag
 from .model import Action, Plan
 from .report import ERROR, INFO, WARNING, Finding, Report
-from .text import clean
-from .timescales import parse_timescale
+from .stars import Starred, find_key_note, find_stars, is_key_note, letters_of, ref_key, ref_text, strip_stars
+from .timescales import action_end
 
 DEFAULT_THRESHOLD = 80.0
 WEAK_FLOOR = 50.0            # below this a candidate is not worth naming
 REF_BONUS = 5.0              # same ref adds this to the text score (refs repeat, so never more)
 
-# Star characters plans use: ASCII, full-width, heavy/open/eight-spoked stars, low asterisk,
-# asterisk operator, small asterisk, Arabic five-pointed star.
-STAR_CHARS = "*\uff0a\u2731\u2732\u2733\u2734\u2735\u2736\u2737\u2738\u2739\u273a\u273b\u273c\u273d\u2605\u2606\u204e\u2217\ufe61\u066d"
-_S = "[" + re.escape(STAR_CHARS) + "]"
-_TOKEN = rf"\(\s*{_S}{{1,3}}\s*\)|\[\s*{_S}{{1,3}}\s*\]|{_S}{{1,3}}"
-TOKEN_RE = re.compile(_TOKEN)
-_STAR_CHAR_RE = re.compile(_S)
-# Markup left over from pasted text: **bold** and *emphasis* pairs on one line.
-_BOLD = re.compile(rf"({_S}{{2}})(?=[^\s*])([^\n]+?)(?<=[^\s*])({_S}{{2}})")
-_EMPHASIS = re.compile(rf"(?<![\w*])({_S})(?=[^\s*\d])([^\n]+?)(?<=[^\s*])({_S})(?![\w*])")
-# A star attached to the end of a word ("as required*") is a footnote reference when a later
-# line starts with a star and explains it ("* required by statute").
-_FOOTNOTE_REF = re.compile(rf"(?<=[A-Za-z)\]])({_TOKEN})")
-_FOOTNOTE_LINE = re.compile(rf"^[ \t]*({_TOKEN})[ \t]*(?=\S)", re.M)
-_REFERENCE_WORD = re.compile(r"(?:\b(?:see|note|notes|footnote|below|above|key|overleaf)\b)[\s.,:;]*$", re.I)
-_TRAIL_OK = re.compile(r"^[\s.,;:!?\-–]*$")
-_LEAD_OK = re.compile(r"^[\s\-–•:]*$")
-_REF_PREFIX = re.compile(r"^\s*\(?[A-Za-z]{0,4}\s?\d{1,3}(?:[.\-]\d{1,3}){0,3}[a-z]?\.?\)?\s*$")
-
-_STAR_WORDS = re.compile(r"\b(starred|asterisks?|stars?)\b", re.I)
-_CARRY_WORDS = re.compile(r"carr(y|ied|ies)\s+(forward|over)|brought\s+forward|rolled\s+(forward|over)|previous\s+plan|"
-                          r"last\s+plan|earlier\s+plan|amended\s+timescales?|slipp", re.I)
-_DEFINES = re.compile(rf"^\s*(?:{_TOKEN})\s*[=:\-–]?\s*(denotes|indicates|means|shows|marks|=|carried|brought|actions?)", re.I)
 
 
 # ---------------------------------------------------------------- values
-
-
-@dataclass(frozen=True)
-class StarMark:
-    """One star found in a cell."""
-
-    field: str                # "ref", "action" or "timescale" (also "start"/"end" for two-column timescales)
-    cell: str | None          # the cell it is in ("C12")
-    marker: str               # the star as written, without spaces: "*", "(*)", "**", "＊", "★"
-    where: str                # in words: "after the ref", "before the text", "after item 2", "in the timescale"
-    item: int | None = None   # the starred sub-action (numbered list item), or None for the whole action
-
-
-@dataclass
-class Starred:
-    """A starred action (or one starred item of its numbered list)."""
-
-    action: Action
-    item: int | None
-    marks: list[StarMark]
-
-    @property
-    def marker(self) -> str:
-        return self.marks[0].marker
-
-    @property
-    def cell(self) -> str | None:
-        return self.marks[0].cell
-
-    @property
-    def column(self) -> str | None:
-        return _letters(self.cell)
-
-    @property
-    def item_text(self) -> str:
-        if self.item is None:
-            return ""
-        text = self.action.text
-        for number, _, end_marker, end in _item_spans(text):
-            if number == self.item:
-                return strip_stars(text[end_marker:end]).strip()
-        return ""
-
-    def to_dict(self) -> dict:
-        a = self.action
-        return {
-            "sheet": a.sheet, "row": a.row, "cell": self.cell, "ref": _ref_text(a), "item": self.item,
-            "marker": self.marker, "where": [m.where for m in self.marks], "section": a.section,
-            "lead": a.lead_text, "timescale": strip_stars(a.timescale_text), "text": strip_stars(a.text),
-            "item_text": self.item_text or None,
-        }
 
 
 @dataclass
@@ -134,13 +59,13 @@ class Pair:
         def side(a: Action | None) -> dict | None:
             if a is None:
                 return None
-            return {"sheet": a.sheet, "row": a.row, "ref": _ref_text(a), "text": strip_stars(a.text),
+            return {"sheet": a.sheet, "row": a.row, "ref": ref_text(a), "text": strip_stars(a.text),
                     "timescale": strip_stars(a.timescale_text), "status": ("complete" if a.status.complete else a.status.code) if a.status else "", "lead": a.lead_text}
         cand = self.candidate
         return {
             "new": side(self.new), "old": side(self.old),
             "score": None if self.score is None else round(self.score, 1),
-            "candidate": None if cand is None else {"sheet": cand.sheet, "row": cand.row, "ref": _ref_text(cand)},
+            "candidate": None if cand is None else {"sheet": cand.sheet, "row": cand.row, "ref": ref_text(cand)},
             "starred": [s.marker + (f" item {s.item}" if s.item else "") for s in self.starred],
             "findings": list(self.codes), "outcome": self.outcome,
         }
@@ -180,225 +105,6 @@ class CarriedReport:
             out["threshold"] = self.threshold
             out["matches"] = [p.to_dict() for p in self.pairs]
         return out
-
-
-# ---------------------------------------------------------------- stars
-
-
-def strip_stars(text) -> str:
-    """Text without its star markers (for comparing and showing timescales and texts)."""
-    s = clean(text) if not isinstance(text, str) else text
-    if not _STAR_CHAR_RE.search(s):
-        return s
-    s = re.sub(rf"\(\s*{_S}{{1,3}}\s*\)|\[\s*{_S}{{1,3}}\s*\]", "", s)
-    s = _STAR_CHAR_RE.sub("", s)
-    return "\n".join(re.sub(r"[ \t]{2,}", " ", line).strip() for line in s.split("\n")).strip()
-
-
-def _ref_text(a: Action) -> str | None:
-    return strip_stars(a.ref) or None if a.ref else None
-
-
-def ref_key(ref: str | None) -> str:
-    """A ref as compared: no stars, spaces, case or trailing dot ('3.2*' -> '3.2', '12.' -> '12')."""
-    if not ref:
-        return ""
-    return re.sub(r"\s+", "", strip_stars(ref)).rstrip(".").lower()
-
-
-def _blank(text: str, start: int, end: int) -> str:
-    return text[:start] + " " * (end - start) + text[end:]
-
-
-def _blank_markup(text: str) -> str:
-    """Blank the stars of **bold** / *emphasis* pairs (the text inside stays): they are formatting, not stars."""
-    def repl(m):
-        return " " * len(m.group(1)) + m.group(2) + " " * len(m.group(3))
-    text = _BOLD.sub(repl, text)
-    return _EMPHASIS.sub(repl, text)
-
-
-def _blank_footnotes(text: str) -> str:
-    """'... as required*' with a later line '* required by ...': a footnote, not a star."""
-    lines = [m for m in _FOOTNOTE_LINE.finditer(text) if m.start() > 0]
-    for line in lines:
-        refs = [m for m in _FOOTNOTE_REF.finditer(text, 0, line.start())]
-        if refs:
-            for m in refs:
-                text = _blank(text, m.start(1), m.end(1))
-            text = _blank(text, line.start(1), line.end(1))
-    return text
-
-
-def _blank_star_bullets(text: str) -> str:
-    """'* Track children\\n* Report quarterly': a bulleted list, not stars."""
-    bullets = list(re.finditer(rf"^[ \t]*({_S})[ \t]+(?=\S)", text, re.M))
-    if len(bullets) >= 2:
-        for m in bullets:
-            text = _blank(text, m.start(1), m.end(1))
-    return text
-
-
-def _candidates(text: str) -> tuple[str, list[re.Match]]:
-    work = _blank_footnotes(_blank_markup(text))
-    return work, list(TOKEN_RE.finditer(work))
-
-
-def _marker(token: str) -> str:
-    return re.sub(r"\s+", "", token)
-
-
-def is_key_note(text: str) -> bool:
-    """A note explaining the star ('Actions starred* are carried forward from the previous plan ...',
-    '* = carried forward'), as opposed to an action."""
-    if not text:
-        return False
-    starry = bool(_STAR_WORDS.search(text)) or bool(_DEFINES.match(text))
-    return starry and bool(_CARRY_WORDS.search(text) or _DEFINES.match(text))
-
-
-def _item_spans(text: str) -> list[tuple[int, int, int, int]]:
-    """(number, start of the marker, end of the marker, end of the item) for a numbered list; stars blanked first
-    so that '*2. Update' still reads as item 2."""
-    blanked = _STAR_CHAR_RE.sub(" ", text)
-    if "1" not in blanked:
-        return []
-    starts = _numbered_lines(blanked) or _numbered_inline(blanked)
-    if len(starts) < 2:
-        return []
-    out = []
-    for i, (number, begin, end_marker) in enumerate(starts):
-        end = starts[i + 1][1] if i + 1 < len(starts) else len(text)
-        out.append((number, begin, end_marker, end))
-    return out
-
-
-def _action_marks(a: Action) -> list[StarMark]:
-    text = a.text or ""
-    if not _STAR_CHAR_RE.search(text):
-        return []
-    if is_key_note(text):
-        return []
-    work, tokens = _candidates(text)
-    work = _blank_star_bullets(work)
-    tokens = list(TOKEN_RE.finditer(work))
-    if not tokens:
-        return []
-    cell = a.cells.get("action")
-    spans = _item_spans(text)
-    marks: list[StarMark] = []
-    for t in tokens:
-        before, after = work[: t.start()], work[t.end():]
-        marker = _marker(t.group())
-        line_start = work.rfind("\n", 0, t.start()) + 1
-        line_end = work.find("\n", t.end())
-        line_end = len(work) if line_end < 0 else line_end
-        if not work[line_start:t.start()].strip() and not work[t.end():line_end].strip():
-            marks.append(StarMark("action", cell, marker, "on a line of its own"))
-            continue
-        if _REFERENCE_WORD.search(before):
-            continue   # "see note*": points at a note, not a carried-forward star
-        if spans:
-            mark = _item_mark(work, t, spans, cell, marker)
-            if mark:
-                marks.append(mark)
-            continue
-        if _LEAD_OK.match(before):
-            marks.append(StarMark("action", cell, marker, "before the text"))
-        elif _REF_PREFIX.match(before):
-            marks.append(StarMark("action", cell, marker, "after the ref in the text"))
-        elif _TRAIL_OK.match(after):
-            marks.append(StarMark("action", cell, marker, "after the text"))
-    return marks
-
-
-def _item_mark(work: str, t: re.Match, spans, cell, marker) -> StarMark | None:
-    first = spans[0]
-    if t.end() <= first[1]:
-        if not work[t.end():first[1]].strip():
-            return StarMark("action", cell, marker, "before item 1", first[0])
-        if _LEAD_OK.match(work[: t.start()]):
-            return StarMark("action", cell, marker, "before the text")
-        return None
-    for number, begin, end_marker, end in spans:
-        if begin <= t.start() < end:
-            if t.start() < end_marker or not work[end_marker:t.start()].strip():
-                return StarMark("action", cell, marker, f"before the text of item {number}", number)
-            nxt = [s for s in spans if s[1] >= end]
-            tail = work[t.end():end]
-            if _TRAIL_OK.match(tail):
-                # a star at the start of a line just before the next number belongs to that item ("\n*2. Update")
-                if nxt and not tail.strip() and _starts_line(work, t.start()):
-                    return StarMark("action", cell, marker, f"before item {nxt[0][0]}", nxt[0][0])
-                return StarMark("action", cell, marker, f"after item {number}", number)
-            return None
-    return None
-
-
-def _starts_line(work: str, pos: int) -> bool:
-    line_start = work.rfind("\n", 0, pos) + 1
-    return not work[line_start:pos].strip()
-
-
-def _ref_marks(a: Action) -> list[StarMark]:
-    ref = a.ref or ""
-    if not _STAR_CHAR_RE.search(ref):
-        return []
-    work = _blank_markup(ref)
-    marks = []
-    for t in TOKEN_RE.finditer(work):
-        where = "before the ref" if not work[: t.start()].strip() else "after the ref"
-        marks.append(StarMark("ref", a.cells.get("ref"), _marker(t.group()), where))
-    return marks
-
-
-def _timescale_marks(a: Action) -> list[StarMark]:
-    marks = []
-    for fld in ("timescale", "start", "end"):
-        if fld not in a.raw:
-            continue
-        text = clean(a.raw.get(fld))
-        if not _STAR_CHAR_RE.search(text) or is_key_note(text):
-            continue
-        work, tokens = _candidates(text)
-        for t in tokens:
-            marks.append(StarMark("timescale" if fld == "timescale" else fld, a.cells.get(fld), _marker(t.group()),
-                                  "in the timescale" if fld == "timescale" else f"in the {fld} date"))
-    return marks
-
-
-def find_stars(plan: Plan) -> list[Starred]:
-    """Every starred action (one entry per starred item when the star is on an item of a numbered list)."""
-    out: list[Starred] = []
-    for a in plan.actions:
-        if is_key_note(a.text):
-            continue
-        marks = _ref_marks(a) + _action_marks(a) + _timescale_marks(a)
-        if not marks:
-            continue
-        whole = [m for m in marks if m.item is None]
-        items: dict[int, list[StarMark]] = {}
-        for m in marks:
-            if m.item is not None:
-                items.setdefault(m.item, []).append(m)
-        if whole:
-            out.append(Starred(a, None, whole + [m for ms in items.values() for m in ms]))
-        else:
-            for number in sorted(items):
-                out.append(Starred(a, number, items[number]))
-    return out
-
-
-def find_key_note(plan: Plan) -> tuple[int, str] | None:
-    """The note explaining the star: above the table, or a row inside/below it that reads like one."""
-    for row, text in plan.notes:
-        if is_key_note(text) or (_STAR_CHAR_RE.search(text) and _CARRY_WORDS.search(text)):
-            return row, text
-    for a in plan.actions:
-        for text in (a.text, a.recommendation or "", a.update):
-            if text and len(text) < 400 and is_key_note(text) and _STAR_CHAR_RE.search(text):
-                return a.row, text
-    return None
 
 
 # ---------------------------------------------------------------- matching
@@ -519,13 +225,6 @@ def match_actions(new: list[Action], old: list[Action], threshold: float = DEFAU
 # ---------------------------------------------------------------- the check
 
 
-def _letters(cell: str | None) -> str | None:
-    if not cell:
-        return None
-    m = re.match(r"[A-Z]+", cell)
-    return m.group() if m else None
-
-
 def _complete(a: Action) -> bool:
     return bool(a.status and a.status.complete)
 
@@ -539,22 +238,11 @@ def _label(a: Action, row: bool = True) -> str:
 
 
 def _where_new(a: Action) -> str | None:
-    return _letters(a.cells.get("ref")) or _letters(a.cells.get("action"))
+    return letters_of(a.cells.get("ref")) or letters_of(a.cells.get("action"))
 
 
 def _timescale_cell(a: Action) -> str | None:
-    return _letters(a.cells.get("timescale") or a.cells.get("end") or a.cells.get("start"))
-
-
-def action_end_date(a: Action, today: date | None = None) -> date | None:
-    """The end date an action's timescale commits to (end column first), stars removed."""
-    raw_end = a.raw.get("end")
-    if raw_end is not None:
-        value = raw_end if not isinstance(raw_end, str) else strip_stars(raw_end)
-        end = parse_timescale(value, today=today).end
-        if end:
-            return end
-    return parse_timescale(strip_stars(a.timescale_text), today=today).end
+    return letters_of(a.cells.get("timescale") or a.cells.get("end") or a.cells.get("start"))
 
 
 def _months(old: date, new: date) -> int:
@@ -639,7 +327,7 @@ def _compare(result: CarriedReport, today: date | None) -> None:
                     f"{_cap(_label(n))} might be {_label(o)} in row {o.row} of the previous plan ({prev_name}), "
                     f"but they are only {s:.0f}% alike (below the threshold of {threshold:.0f}%), so they were not "
                     "matched. If they are the same action, lower --threshold or make the wording closer.",
-                    n.sheet, n.row, _letters(n.cells.get("action")), round(s, 1),
+                    n.sheet, n.row, letters_of(n.cells.get("action")), round(s, 1),
                 ))
                 pair.codes.append("weak-match")
             # a starred list item may have been a whole action of the previous plan
@@ -667,7 +355,7 @@ def _compare(result: CarriedReport, today: date | None) -> None:
                     "new-action", INFO,
                     f"{_cap(_label(n))} is new: nothing in the previous plan ({prev_name}) matches it with a score of "
                     f"{threshold:.0f} or more.",
-                    n.sheet, n.row, _letters(n.cells.get("action")), None,
+                    n.sheet, n.row, letters_of(n.cells.get("action")), None,
                 ))
                 pair.codes.append("new-action")
         pairs.append(pair)
@@ -696,7 +384,7 @@ def _compare(result: CarriedReport, today: date | None) -> None:
                 f"{_cap(_label(o, row=False))} (row {o.row} of the previous plan, {prev_name}) {status} and is not complete, "
                 f"but it is missing from the new plan.{hint} Carry it forward with a star and a new timescale, or "
                 "record why it was closed.",
-                prev_sheet, o.row, _letters(o.cells.get("action")) or _letters(o.cells.get("ref")), strip_stars(o.text)[:200],
+                prev_sheet, o.row, letters_of(o.cells.get("action")) or letters_of(o.cells.get("ref")), strip_stars(o.text)[:200],
             ))
             pair.codes.append("dropped")
         pairs.append(pair)
@@ -706,7 +394,7 @@ def _compare(result: CarriedReport, today: date | None) -> None:
 def _check_pair(pair: Pair, n: Action, o: Action, stars: list[Starred], report: Report, prev_name: str,
                 today: date | None, threshold: float, old_key) -> None:
     old_ts, new_ts = strip_stars(o.timescale_text), strip_stars(n.timescale_text)
-    old_end, new_end = action_end_date(o, today), action_end_date(n, today)
+    old_end, new_end = action_end(o, today), action_end(n, today)
     where = f"row {o.row} of {prev_name}"
     if not stars and not _complete(o):
         status = rag.status_name(o.status, old_key) or "without a status"

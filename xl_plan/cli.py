@@ -222,7 +222,7 @@ def carried(plan, sheet, columns_text, remember, previous, threshold, as_json, w
 
 
 def print_carried(result) -> None:
-    from .carried import strip_stars
+    from .stars import strip_stars
 
     echo = click.echo
     short = lambda text, n: textwrap.shorten(" ".join(strip_stars(text or "").split()), n, placeholder="…") or "-"  # noqa: E731

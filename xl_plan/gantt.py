@@ -16,7 +16,7 @@ Rules (what the sheet shows, and why):
   there; a quarterly or annual one with no date names no months and is not guessed.
 * Undated actions (the timescale commits to no date) are listed apart with the parser's reason.
 * Overdue: the written end is before `today` and the status is not a complete one.
-* Starred (carried forward): a `*` in the ref, the action text or the timescale.
+* Starred (carried forward): the same star rules as `xl-plan carried` (xl_plan/stars.py).
 """
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ from itertools import groupby
 from dateutil.relativedelta import relativedelta
 
 from .model import Action, Plan, RagKey
-from .timescales import Timescale, parse_timescale
+from .stars import is_starred
+from .timescales import Timescale, action_timescale
 
 # Months between two recurrences.
 RECURRENCE_MONTHS = {"weekly": 1, "monthly": 1, "bimonthly": 2, "quarterly": 3, "six-monthly": 6, "annual": 12}
@@ -102,27 +103,6 @@ class Gantt:
 
 def month_start(d: date) -> date:
     return d.replace(day=1)
-
-
-def is_starred(a: Action) -> bool:
-    return any("*" in (s or "") for s in (a.ref, a.text, a.timescale_text))
-
-
-def action_timescale(a: Action, today: date | None = None) -> Timescale:
-    """The action's timescale; a plan with separate Start / End columns is read from those cells."""
-    ts = parse_timescale(a.timescale_text, today=today)
-    raw_start, raw_end = a.raw.get("start"), a.raw.get("end")
-    if raw_start is None and raw_end is None:
-        return ts
-    start = parse_timescale(raw_start, today=today).start if raw_start is not None else None
-    end = parse_timescale(raw_end, today=today).end if raw_end is not None else None
-    if start is None and end is None:
-        return ts
-    start, end = start or ts.start, end or ts.end
-    if start and end and start > end:
-        start, end = end, start
-    return Timescale(text=ts.text, start=start, end=end, milestones=ts.milestones,
-                     recurrence=ts.recurrence, undated=False, reason="")
 
 
 def _recurrences(every: int, first: date, last: date, anchor: date, backwards: bool) -> list[date]:

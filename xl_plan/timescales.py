@@ -586,3 +586,29 @@ def parse_timescale(text, today: date | None = None) -> Timescale:
         undated=undated,
         reason=reason,
     )
+
+
+# ---------------------------------------------------------------- an action's timescale (the one rule)
+
+def action_timescale(a, today: date | None = None) -> Timescale:
+    """The action's timescale; a plan with separate Start / End columns is read from those cells."""
+    ts = parse_timescale(a.timescale_text, today=today)
+    raw_start, raw_end = a.raw.get("start"), a.raw.get("end")
+    if raw_start is None and raw_end is None:
+        return ts
+    start = parse_timescale(raw_start, today=today).start if raw_start is not None else None
+    end = parse_timescale(raw_end, today=today).end if raw_end is not None else None
+    if start is None and end is None:
+        return ts
+    start, end = start or ts.start, end or ts.end
+    if start and end and start > end:
+        start, end = end, start
+    return Timescale(text=ts.text, start=start, end=end, milestones=ts.milestones,
+                     recurrence=ts.recurrence, undated=False, reason="")
+
+
+def action_end(a, today: date | None = None) -> date | None:
+    """The last date an action commits to (its End column first, else its timescale text): what
+    'overdue', the Summary, the Gantt and the carried-forward slippage check all use."""
+    return action_timescale(a, today).end
+

@@ -3,19 +3,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..model import AMBER, GREEN, Action, Plan
+from ..model import AMBER, GREEN, Plan
 from ..report import WARNING, Finding
-from ..timescales import parse_timescale
-
-
-def action_end(a: Action, today: date | None = None) -> date | None:
-    """The last date an action's timescale commits to (end column first, else the timescale text)."""
-    raw_end = a.raw.get("end")
-    if raw_end is not None:
-        end = parse_timescale(raw_end, today=today).end
-        if end:
-            return end
-    return parse_timescale(a.timescale_text, today=today).end
+from ..timescales import action_end
 
 
 def check_timescales(plan: Plan, today: date) -> list[Finding]:

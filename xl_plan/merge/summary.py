@@ -11,7 +11,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from .. import rag
-from ..checks.timescale import action_end
+from ..timescales import action_end
 from ..model import Plan
 from ..returns.make import month_name
 from ..sheets import SEVERITY_FILL, owned_sheet, print_landscape, put, write_table

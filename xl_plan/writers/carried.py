@@ -8,7 +8,8 @@ from pathlib import Path
 from openpyxl.styles import Font
 
 from .. import rag
-from ..carried import CarriedReport, strip_stars
+from ..carried import CarriedReport
+from ..stars import strip_stars
 from ..model import Action, Plan
 from ..report import Report
 from ..sheets import OWNER, SEVERITY_FILL, mark_cells, owned_sheet, put, write_table
