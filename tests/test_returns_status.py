@@ -85,6 +85,29 @@ def test_status_from_folder_and_master(cycle):
         returns_status_file(sent, returned=sent, today=date(2026, 12, 1))
 
 
+def test_a_return_that_came_back_in_a_saved_email_counts_as_returned(cycle):
+    """The same collector as consolidate: an .eml in a sub-folder carrying DM's return is DM's return,
+    dated by the email; it is not missing and gets no reminder."""
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    master, sent, back, made = cycle
+    dm = {f.lead: f.path for f in made.returns}["DM"]
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "Dee Moss <dm@council.gov.uk>", "team@council.gov.uk", "Return"
+    msg["Date"] = format_datetime(datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc))
+    msg.set_content("Attached.")
+    msg.add_attachment(dm.read_bytes(), maintype="application",
+                       subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename=dm.name)
+    (back / "inbox" / "Re return.eml").write_bytes(bytes(msg))
+    s = returns_status_file(master, returned=back, today=date(2026, 12, 10))
+    by = {x.lead: x for x in s.leads}
+    assert by["DM"].state == "returned"
+    assert by["DM"].latest.path.name == "Re return.eml" and "(in email Re return.eml)" in by["DM"].latest.name
+    assert by["DM"].latest.saved_at.date() == date(2026, 12, 2)
+    assert "DM" not in {x.lead for x in s.missing}
+
+
 def test_status_cli(cycle):
     master, sent, back, made = cycle
     out = CliRunner().invoke(cli, ["returns", "status", str(master), "--returned", str(back), "--today", "2026-12-10"])

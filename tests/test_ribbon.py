@@ -194,3 +194,35 @@ def test_consolidate_button_merges_returns_into_the_open_workbook(sample, monkey
     assert any(op[3].startswith("Update November 2026: =Done and evidenced") for op in written)
     assert {op[1] for op in book.ops.of("copy-sheet")} >= {"History", "Summary", "Validation"}
     assert "See the 'Summary'" in book.app.alerts[-1]
+
+
+def test_merge_button_finds_returns_as_consolidate_does(sample, monkeypatch, tmp_path):
+    """Merge returns looks in sub-folders and in saved emails, by the one collector (returns/collect.py)."""
+    import openpyxl
+    from email.message import EmailMessage
+
+    from xl_plan.jobs import make_returns_file
+    from xl_plan.returns.identity import read_identity
+
+    path = sample("city")
+    made = make_returns_file(path, "2026-11", tmp_path / "out")
+    ret = made.returns[0].path
+    wb = openpyxl.load_workbook(ret)
+    ident = read_identity(wb)
+    wb[ident.return_sheet][f"{ident.update_column}{ident.rows[0].return_row}"] = "Filled in by the lead"
+    filled = tmp_path / ret.name
+    wb.save(filled)
+    back = tmp_path / "back"
+    (back / "inbox").mkdir(parents=True)
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "Lead <lead@example.org>", "team@example.org", "Return"
+    msg.set_content("Attached.")
+    msg.add_attachment(filled.read_bytes(), maintype="application",
+                       subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename=ret.name)
+    (back / "inbox" / "return.eml").write_bytes(bytes(msg))
+
+    book = FakeBook(path, answers={"XlPlanPickFolder": str(back)})
+    install(monkeypatch, book)
+    ribbon.dispatch("merge")
+    written = [op for op in book.ops.of("value") if op[1] == "Improvement Plan"]
+    assert any(str(op[3]).startswith("Update November 2026: Filled in by the lead") for op in written)

@@ -383,7 +383,7 @@ def returns_status(source, returned, month, today):
         back = st.latest
         extra = ""
         if back:
-            extra = f"  {back.path.name}, saved {back.saved_at:%d/%m/%Y %H:%M}, {back.filled} update(s) written"
+            extra = f"  {back.name}, saved {back.saved_at:%d/%m/%Y %H:%M}, {back.filled} update(s) written"
             if len(st.returned) > 1:
                 extra += f" ({len(st.returned)} files came back; the newest is shown)"
         click.echo(f"  {st.lead:<32} {words.get(st.state, st.state)}{extra}")

@@ -255,7 +255,7 @@ def merge_returns(master, returns, month: str | None = None, today: date | None 
     from datetime import datetime
 
     from .merge.apply import merge_into
-    from .merge.sources import collect_files
+    from .returns.collect import collect_files
 
     master = Path(master)
     refuse_if_open(master)
@@ -307,7 +307,7 @@ def consolidate(master, returns_dir, month: str | None = None, today: date | Non
     from .errors import XlPlanError
     from .layout.detect import reread_actions
     from .merge.apply import merge_into
-    from .merge.sources import collect_folder
+    from .returns.collect import collect_folder
     from .merge.summary import write_summary
     from .validate import validate
     from .writers.validation import write_validation

@@ -147,9 +147,6 @@ def _returns_send(book) -> str:
     return f"{result.summary()} The emails are in {drafts}: open each one and press Send."
 
 
-RETURN_SUFFIXES = {".xlsx", ".xlsm", ".eml", ".msg"}
-
-
 def _merge(book) -> str:
     from pathlib import Path
 
@@ -159,11 +156,7 @@ def _merge(book) -> str:
     folder = _pick_folder(book, "Choose the folder holding the returned workbooks (or the emails they came in)")
     if not folder:
         return "Nothing merged: no folder was chosen."
-    files = sorted(p for p in Path(folder).iterdir()
-                   if p.suffix.lower() in RETURN_SUFFIXES and not p.name.startswith(("~$", "~xl_plan")))
-    if not files:
-        return f"There are no returned workbooks or saved emails in {folder}."
-    result = _on_copy(book, lambda path: merge_returns(path, files))
+    result = _on_copy(book, lambda path: merge_returns(path, [Path(folder)]))
     return "\n".join(summary_lines(result))
 
 

@@ -47,6 +47,7 @@ from openpyxl.utils import get_column_letter
 from .. import rag
 from ..model import Action, Plan
 from ..report import ERROR, INFO, WARNING, Finding, Report
+from ..returns.collect import Source
 from ..returns.directory import lookup_key
 from ..returns.identity import IdentityRow, text_hash
 from ..returns.make import LOG_HEADER, month_name, read_returns_log
@@ -65,15 +66,6 @@ SEVERITY = {
     "row-added": WARNING, "status-not-in-key": WARNING,
     "empty-return": INFO, "no-update-column": INFO, "no-status-column": INFO, "no-returns-log": INFO,
 }
-
-
-@dataclass
-class Source:
-    """A returned workbook to merge: a file, or an attachment saved out of an email."""
-
-    path: Path
-    name: str = ""
-    saved_at: datetime | None = None      # None: the file's modification time
 
 
 @dataclass

@@ -2,23 +2,24 @@
 or late), and which are still missing.
 
 What was sent comes from the master's hidden `Returns log` sheet or from the folder the
-returns were made into (each return's identity). What came back is every .xlsx/.xlsm in
-the returned folder (and its sub-folders) whose identity names the same plan and month,
-whatever the file is called now. A file's return time is its modification time (when it
+returns were made into (each return's identity). What came back is every return in the
+returned folder (and its sub-folders), saved emails included, whose identity names the same plan
+and month, whatever the file is called now (xl_plan/returns/collect.py finds them). A file's return time is its modification time (when it
 was saved), the best a folder can tell; late means returned after the deadline's day.
 """
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 from ..errors import XlPlanError
 from ..text import clean
+from .collect import collect_folder
 from .directory import lookup_key
 from .identity import ReturnIdentity, ReturnIdentityError, read_identity
 
-RETURN_SUFFIXES = {".xlsx", ".xlsm"}
 
 
 @dataclass
@@ -33,7 +34,8 @@ class Sent:
 
 @dataclass
 class Returned:
-    path: Path
+    path: Path                  # the file in the returned folder (the email, for an attachment)
+    name: str                   # the file, or "GT.xlsx (in email Re return.eml)"
     identity: ReturnIdentity
     saved_at: datetime
     filled: int                 # action rows with this month's update written
@@ -78,21 +80,14 @@ def _date(text: str) -> date | None:
         return None
 
 
-def return_files(folder: Path, recursive: bool = False):
-    """Workbooks in `folder` that may be returns (no Excel lock files, backups or temporary files)."""
-    pattern = "**/*" if recursive else "*"
-    for p in sorted(Path(folder).glob(pattern)):
-        if not p.is_file() or p.suffix.lower() not in RETURN_SUFFIXES:
-            continue
-        if p.name.startswith(("~$", "~xl_plan-", ".")) or "backups" in p.relative_to(folder).parts[:-1]:
-            continue
-        yield p
-
-
 def sent_returns(folder: Path) -> tuple[list[tuple[Path, ReturnIdentity]], list[tuple[Path, str]]]:
     """Identities of the returns `returns make` wrote into `folder` (not its sub-folders)."""
+    from .collect import WORKBOOK_SUFFIXES, candidate_files
+
     found, ignored = [], []
-    for p in return_files(folder):
+    for p in candidate_files(folder, recursive=False):
+        if p.suffix.lower() not in WORKBOOK_SUFFIXES:
+            continue
         try:
             found.append((p, read_identity(p)))
         except ReturnIdentityError as exc:
@@ -169,21 +164,23 @@ def returns_status(source, *, returned=None, month: str | None = None, today: da
                 f"{returned} is the folder the returns were made into, so every return would look sent back. "
                 "Save the returns that come back by email into a folder of their own and give that folder."
             )
-        for p in return_files(returned, recursive=True):
-            try:
-                ident = read_identity(p)
-            except XlPlanError as exc:
-                ignored.append((p, str(exc)))
-                continue
-            if ident.plan_id != plan_id:
-                ignored.append((p, f"a return for another plan ({ident.plan_file})"))
-                continue
-            if ident.month != month:
-                ignored.append((p, f"a return for {ident.month}, not {month}"))
-                continue
-            saved_at = datetime.fromtimestamp(p.stat().st_mtime)
-            st = statuses.setdefault(lookup_key(ident.lead), LeadStatus(ident.lead, None, state="not-sent"))
-            st.returned.append(Returned(p, ident, saved_at, _filled(p, ident)))
+        with tempfile.TemporaryDirectory(prefix="xl_plan-status-") as tmp:
+            collected = collect_folder(returned, Path(tmp))
+            ignored += [(Path(name), why) for name, why in collected.unreadable + collected.skipped]
+            for src in collected.sources:
+                try:
+                    ident = read_identity(src.path)
+                except XlPlanError as exc:
+                    ignored.append((Path(src.name), str(exc)))
+                    continue
+                if ident.plan_id != plan_id:
+                    ignored.append((Path(src.name), f"a return for another plan ({ident.plan_file})"))
+                    continue
+                if ident.month != month:
+                    ignored.append((Path(src.name), f"a return for {ident.month}, not {month}"))
+                    continue
+                st = statuses.setdefault(lookup_key(ident.lead), LeadStatus(ident.lead, None, state="not-sent"))
+                st.returned.append(Returned(src.origin or src.path, src.name, ident, src.when, _filled(src.path, ident)))
     for st in statuses.values():
         st.returned.sort(key=lambda x: x.saved_at, reverse=True)
         dl = st.sent.deadline if st.sent and st.sent.deadline else deadline

@@ -1,5 +1,7 @@
-"""Where returns come from: workbooks in a folder, and Excel attachments of saved emails
-(.eml, read with the standard library's email parser; Outlook .msg, read with extract-msg).
+"""Where returns are found (the one rule, used by merge, consolidate, `returns status`, reminders
+and the ribbon): workbooks in a folder and its sub-folders, and the Excel attachments of saved
+emails (.eml, read with the standard library's email parser; Outlook .msg, read with extract-msg).
+Backups, hidden folders, Excel's lock files and xl_plan's temporary files are never candidates.
 
 Attachments are written into a temporary folder (file names made safe, never outside it) and
 merged from there. A return's time for "the later of two returns wins" is the file's
@@ -12,12 +14,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..returns.make import safe_name
-from .apply import Source
+from .make import safe_name
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xltx", ".xltm"}
 EMAIL_SUFFIXES = {".eml", ".msg"}
 _SPREADSHEET_TYPES = re.compile(r"spreadsheetml|ms-excel", re.I)
+
+
+@dataclass
+class Source:
+    """A returned workbook: a file, or an attachment saved out of an email."""
+
+    path: Path
+    name: str = ""
+    saved_at: datetime | None = None      # None: the file's modification time
+    origin: Path | None = None            # the file in the folder it came from (the email, for an attachment)
+
+    @property
+    def when(self) -> datetime:
+        return self.saved_at or datetime.fromtimestamp(self.path.stat().st_mtime)
 
 
 @dataclass
@@ -84,7 +99,7 @@ def _eml_message(msg, writer, out, label, path, parse_date) -> int:
         data = part.get_payload(decode=True) or b""
         saved = writer.save(name or "attachment.xlsx", data)
         out.sources.append(Source(saved, f"{name or 'attachment'} (in email {label})",
-                                  when or datetime.fromtimestamp(path.stat().st_mtime)))
+                                  when or datetime.fromtimestamp(path.stat().st_mtime), path))
         found += 1
     return found
 
@@ -116,13 +131,16 @@ def _msg_message(msg, writer, out, label, path) -> int:
             continue
         saved = writer.save(name or "attachment.xlsx", bytes(data))
         out.sources.append(Source(saved, f"{name or 'attachment'} (in email {label})",
-                                  when or datetime.fromtimestamp(path.stat().st_mtime)))
+                                  when or datetime.fromtimestamp(path.stat().st_mtime), path))
         found += 1
     return found
 
 
-def _candidates(folder: Path, exclude: set[Path]):
-    for p in sorted(folder.rglob("*")):
+def candidate_files(folder: Path, *, recursive: bool = True, exclude=()):
+    """The files in `folder` (and its sub-folders) that may be returns, in name order."""
+    folder = Path(folder)
+    exclude = {Path(x).resolve() for x in exclude}
+    for p in sorted(folder.rglob("*") if recursive else folder.iterdir()):
         if not p.is_file():
             continue
         rel = p.relative_to(folder).parts
@@ -136,11 +154,18 @@ def _candidates(folder: Path, exclude: set[Path]):
 
 
 def collect_files(paths, tmp: Path, *, exclude=()) -> Collected:
-    """Sources from a list of files: workbooks as they are, emails opened for their attachments."""
+    """Sources from a list of files: workbooks as they are, emails opened for their attachments; a
+    folder in the list stands for every return in it (as `collect_folder`)."""
     out = Collected()
     writer = _Writer(tmp)
     for p in paths:
         p = Path(p)
+        if p.is_dir():
+            found = collect_folder(p, tmp / f"folder-{len(out.sources):04d}", exclude=exclude)
+            out.sources += found.sources
+            out.unreadable += found.unreadable
+            out.skipped += found.skipped
+            continue
         suffix = p.suffix.lower()
         if suffix in EMAIL_SUFFIXES:
             try:
@@ -152,16 +177,15 @@ def collect_files(paths, tmp: Path, *, exclude=()) -> Collected:
             if not n:
                 out.skipped.append((p.name, "an email with no Excel attachment"))
         else:                 # a workbook, or anything else named on the command line: read_return says why not
-            out.sources.append(Source(p, p.name, None))
+            out.sources.append(Source(p, p.name, None, p))
     return out
 
 
 def collect_folder(folder: Path, tmp: Path, *, exclude=()) -> Collected:
     """Every workbook and saved email in `folder` (sub-folders included; backups, Excel lock
     files and xl_plan's temporary files left out). Other files are listed as skipped."""
-    exclude = {Path(x).resolve() for x in exclude}
     files, skipped = [], []
-    for p in _candidates(Path(folder), exclude):
+    for p in candidate_files(Path(folder), exclude=exclude):
         if p.suffix.lower() in WORKBOOK_SUFFIXES | EMAIL_SUFFIXES:
             files.append(p)
         else:
