@@ -120,7 +120,7 @@ def test_ref_stars_and_json(sample, tmp_path):
 def test_note_without_stars_is_an_info_finding(sample):
     result = carried_forward(read_plan(sample("birmingham")), today=TODAY)
     assert result.starred == []
-    assert [(f.code, f.severity, f.row) for f in result.findings] == [("star-note-without-stars", "info", 7)]
+    assert [(f.code, f.severity, f.row) for f in result.report.sorted()] == [("star-note-without-stars", "info", 7)]
 
 
 def test_timescale_star_in_start_end_columns(sample):
@@ -184,7 +184,7 @@ def test_each_finding_pinned(sample, tmp_path):
         ("carried-not-starred", 60),
         ("stars-without-note", 4),
     }
-    by = {(f.code, f.row): f for f in result.findings}
+    by = {(f.code, f.row): f for f in result.report.findings}
     slip = by[("slippage", 4)]
     assert slip.value == "Jan-17 to Feb-17 -> Jan-17 to Jun-17 (4 months)" and slip.column == "E"
     assert "4 months" in slip.message and "February 2017" in slip.message and "June 2017" in slip.message
@@ -202,7 +202,7 @@ def test_each_finding_pinned(sample, tmp_path):
     # moved rows: new row 60 holds old 7.1 (row 59), the swapped complete actions pair up crosswise
     assert next(p for p in result.pairs if p.new is not None and p.new.row == 60).old.row == 59
     assert next(p for p in result.pairs if p.new is not None and p.new.row == 5).old.row == 6
-    assert not result.valid
+    assert not result.report.valid
 
 
 def test_threshold_decides_weak_matches(sample, tmp_path):
@@ -248,7 +248,7 @@ def test_starred_item_checked_against_previous(sample, tmp_path):
     assert ("slippage", 13) in got and ("starred-not-found", 14) in got and ("timescale-not-amended", 20) in got
     assert ("carried-not-starred", 13) not in got and ("timescale-not-amended", 13) not in got
     assert ("carried-not-starred", 11) in got        # not complete in the previous plan (no status), no star
-    slip = next(f for f in result.findings if f.code == "slippage" and f.row == 13)
+    slip = next(f for f in result.report.findings if f.code == "slippage" and f.row == 13)
     assert "6 months" in slip.message
 
 

@@ -5,7 +5,6 @@ save killed half-way leaves the old or the new master, never a broken one."""
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 import shutil

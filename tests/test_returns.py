@@ -55,7 +55,7 @@ def test_one_return_per_lead_with_that_leads_actions(made):
     assert {f.lead: f.action_count for f in result.returns} == expected
     for f in result.returns:
         assert f.path.exists() and f.path.name == return_filename("2026-11", f.lead, master)
-        assert f.path.name.startswith(f"2026-11 return - ")
+        assert f.path.name.startswith("2026-11 return - ")
         ident = read_identity(f.path)
         assert len(ident.rows) == expected[f.lead]
         ws = openpyxl.load_workbook(f.path)[ident.return_sheet]

@@ -4,7 +4,6 @@ import re
 import sys
 from pathlib import Path
 
-import pytest
 
 from xl_plan.excel import ribbon
 from xl_plan.excel.bridge import _write_cell

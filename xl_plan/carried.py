@@ -3,7 +3,7 @@ them against the previous plan (matched by ref + text similarity, one-to-one, ne
 a threshold the user sets).
 
 Core on plain data: `carried_forward(plan, previous=None, today=None, threshold=80)`
-takes Plan objects (from `read_plan`) and returns a CarriedReport of values."""
+takes Plan objects (from `read_plan`) and returns a CarriedForward of values."""
 from __future__ import annotations
 
 import re
@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process, utils
 
 from . import rag
 from .model import Action, Plan
-from .report import ERROR, INFO, WARNING, Finding, Report
+from .report import Finding, Report
 from .stars import Starred, find_key_note, find_stars, is_key_note, letters_of, ref_key, ref_text, strip_stars
 from .timescales import action_end
 
@@ -72,7 +72,10 @@ class Pair:
 
 
 @dataclass
-class CarriedReport:
+class CarriedForward:
+    """What `carried_forward` found: the starred actions, the pairs matched with the previous plan,
+    and its findings as a Report (the one report type)."""
+
     plan: Plan
     starred: list[Starred]
     report: Report
@@ -80,18 +83,6 @@ class CarriedReport:
     pairs: list[Pair] = field(default_factory=list)
     threshold: float = DEFAULT_THRESHOLD
     note: tuple[int, str] | None = None       # the plan's note explaining the star: (row, text)
-
-    @property
-    def findings(self) -> list[Finding]:
-        return self.report.sorted()
-
-    @property
-    def errors(self) -> list[Finding]:
-        return self.report.errors
-
-    @property
-    def valid(self) -> bool:
-        return self.report.valid
 
     def to_dict(self) -> dict:
         out = {
@@ -254,7 +245,7 @@ def _norm_timescale(text: str) -> str:
 
 
 def carried_forward(plan: Plan, previous: Plan | None = None, today: date | None = None,
-                    threshold: float = DEFAULT_THRESHOLD) -> CarriedReport:
+                    threshold: float = DEFAULT_THRESHOLD) -> CarriedForward:
     """Starred actions of `plan`, the note explaining the star, and (with `previous`) each action
     matched to the previous plan: carried-not-starred, starred-not-found, timescale-not-amended,
     slippage, dropped, new-action and weak-match findings."""
@@ -262,11 +253,11 @@ def carried_forward(plan: Plan, previous: Plan | None = None, today: date | None
     starred = find_stars(plan)
     note = find_key_note(plan)
     report = Report(title="Carried forward")
-    result = CarriedReport(plan, starred, report, previous, threshold=threshold, note=note)
+    result = CarriedForward(plan, starred, report, previous, threshold=threshold, note=note)
 
     if note and not starred:
         report.add(Finding(
-            "star-note-without-stars", INFO,
+            "star-note-without-stars",
             f"The plan says '{_shorten(note[1], 90)}' (row {note[0]}) but no action is starred. If actions were "
             "carried forward from the previous plan, star them (e.g. '3.2*'); otherwise remove the note.",
             plan.sheet, note[0], None, note[1],
@@ -274,7 +265,7 @@ def carried_forward(plan: Plan, previous: Plan | None = None, today: date | None
     if starred and not note:
         first = starred[0]
         report.add(Finding(
-            "stars-without-note", INFO,
+            "stars-without-note",
             f"{len(starred)} action{'s are' if len(starred) != 1 else ' is'} starred (first: row {first.action.row}) but "
             "the plan has no note saying what the star means. Add one above the table, e.g. 'Actions starred* are "
             "carried forward from the previous plan with amended timescales'.",
@@ -295,7 +286,7 @@ def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _compare(result: CarriedReport, today: date | None) -> None:
+def _compare(result: CarriedForward, today: date | None) -> None:
     plan, previous, report, threshold = result.plan, result.previous, result.report, result.threshold
     new = [a for a in plan.actions if not is_key_note(a.text)]
     old = [a for a in previous.actions if not is_key_note(a.text)]
@@ -323,7 +314,7 @@ def _compare(result: CarriedReport, today: date | None) -> None:
                 o, s = old[weak[0]], weak[1]
                 pair.candidate, pair.score = o, s
                 report.add(Finding(
-                    "weak-match", WARNING,
+                    "weak-match",
                     f"{_cap(_label(n))} might be {_label(o)} in row {o.row} of the previous plan ({prev_name}), "
                     f"but they are only {s:.0f}% alike (below the threshold of {threshold:.0f}%), so they were not "
                     "matched. If they are the same action, lower --threshold or make the wording closer.",
@@ -342,7 +333,7 @@ def _compare(result: CarriedReport, today: date | None) -> None:
             if unfound:
                 item_note = "".join(f" (item {s.item})" for s in unfound if s.item)
                 report.add(Finding(
-                    "starred-not-found", WARNING,
+                    "starred-not-found",
                     f"{_cap(_label(n))} is starred{item_note} as carried forward, but nothing like it is in the "
                     f"previous plan ({prev_name}). Check the star, or the action's wording against the previous plan.",
                     n.sheet, n.row, unfound[0].column, unfound[0].marker,
@@ -352,7 +343,7 @@ def _compare(result: CarriedReport, today: date | None) -> None:
                 pair.codes.append("items-carried")
             else:
                 report.add(Finding(
-                    "new-action", INFO,
+                    "new-action",
                     f"{_cap(_label(n))} is new: nothing in the previous plan ({prev_name}) matches it with a score of "
                     f"{threshold:.0f} or more.",
                     n.sheet, n.row, letters_of(n.cells.get("action")), None,
@@ -380,7 +371,7 @@ def _compare(result: CarriedReport, today: date | None) -> None:
                         f"threshold of {threshold:.0f}%).")
             status = f"was {rag.status_name(o.status, result.previous.rag_key)}" if o.status else "had no status"
             report.add(Finding(
-                "dropped", ERROR,
+                "dropped",
                 f"{_cap(_label(o, row=False))} (row {o.row} of the previous plan, {prev_name}) {status} and is not complete, "
                 f"but it is missing from the new plan.{hint} Carry it forward with a star and a new timescale, or "
                 "record why it was closed.",
@@ -399,7 +390,7 @@ def _check_pair(pair: Pair, n: Action, o: Action, stars: list[Starred], report: 
     if not stars and not _complete(o):
         status = rag.status_name(o.status, old_key) or "without a status"
         report.add(Finding(
-            "carried-not-starred", WARNING,
+            "carried-not-starred",
             f"{_cap(_label(n))} was in the previous plan ({where}: {status}, not complete) and is carried "
             f"forward without a star (match score {pair.score:.0f}). Star it so the board sees it carried forward.",
             n.sheet, n.row, _where_new(n), round(pair.score, 1),
@@ -410,7 +401,7 @@ def _check_pair(pair: Pair, n: Action, o: Action, stars: list[Starred], report: 
         same_end = old_end is not None and old_end == new_end
         if same_text or same_end or (not old_ts and not new_ts):
             report.add(Finding(
-                "timescale-not-amended", WARNING,
+                "timescale-not-amended",
                 f"{_cap(_label(n))} is starred as carried forward, but its timescale '{new_ts or '(none)'}' is "
                 f"the same as in the previous plan ('{old_ts or '(none)'}', {where}). Give it the amended timescale.",
                 n.sheet, n.row, _timescale_cell(n), new_ts,
@@ -419,7 +410,7 @@ def _check_pair(pair: Pair, n: Action, o: Action, stars: list[Starred], report: 
         for s in stars:
             if s.item is not None and s.item_text and item_score(s.item_text, o) < threshold:
                 report.add(Finding(
-                    "starred-not-found", WARNING,
+                    "starred-not-found",
                     f"Item {s.item} of {_label(n)} is starred as carried forward, but the matching action in the "
                     f"previous plan ({where}) has nothing like '{_shorten(s.item_text, 60)}'. Check the star.",
                     n.sheet, n.row, s.column, s.marker,
@@ -428,7 +419,7 @@ def _check_pair(pair: Pair, n: Action, o: Action, stars: list[Starred], report: 
     if old_end and new_end and new_end > old_end:
         months = _months(old_end, new_end)
         report.add(Finding(
-            "slippage", WARNING,
+            "slippage",
             f"{_cap(_label(n))} slipped {months} month{'s' if months != 1 else ''}: timescale '{old_ts}' "
             f"(end {old_end:%B %Y}) in the previous plan, now '{new_ts}' (end {new_end:%B %Y}).",
             n.sheet, n.row, _timescale_cell(n), f"{old_ts} -> {new_ts} ({months} months)",

@@ -218,7 +218,7 @@ def carried(plan, sheet, columns_text, remember, previous, threshold, as_json, w
     if out.saved:
         click.echo(f"Wrote the '{out.sheet}' sheet, the findings on the '{out.validation_sheet}' sheet and comments "
                    f"on the starred cells into {plan} (backup: {out.saved.backup}).", err=True)
-    sys.exit(0 if result.valid else 1)
+    sys.exit(0 if result.report.valid else 1)
 
 
 def print_carried(result) -> None:
@@ -248,7 +248,7 @@ def print_carried(result) -> None:
                  f"{(o.row if o else (p.candidate.row if p.candidate is not None and n is None else '-')):<6}"
                  f"{short(o.ref, 8) if o else '-':<9}{ts:<40}{p.outcome}")
     echo("")
-    for f in result.findings:
+    for f in result.report.sorted():
         echo(f"{f.severity.upper():<8}{f.sheet}!{f.cell or f.row or ''}  {f.code}")
         echo(textwrap.fill(f.message, 100, initial_indent="        ", subsequent_indent="        "))
     echo(f"\n{len(result.starred)} starred. {result.report.summary_line()}.")

@@ -38,7 +38,7 @@ def run_demo(directory: Path, today: date, echo=print) -> Path:
     starred = carried_file(plan, today=today).result
     note = f"its note at row {starred.note[0]} explains the star" if starred.note else "no note explains the star"
     echo(f"4. Looked for carried-forward (starred) actions: {len(starred.starred)} starred; {note}.")
-    for f in starred.findings:
+    for f in starred.report.sorted():
         echo(textwrap.fill(f"{f.code}: {f.message}", 100, initial_indent="     ", subsequent_indent="       "))
 
     from .jobs import gantt_file

@@ -76,7 +76,7 @@ def unmark_file(path, *, sheet=None, columns=None) -> tuple[int, SaveResult | No
 @dataclass
 class CarriedResult:
     plan: Plan
-    result: "CarriedReport"  # noqa: F821 (xl_plan.carried.CarriedReport)
+    result: "CarriedForward"  # noqa: F821 (xl_plan.carried.CarriedForward)
     previous: Plan | None = None
     saved: SaveResult | None = None
     sheet: str | None = None

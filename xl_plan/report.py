@@ -7,21 +7,34 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
-ERROR = "error"
-WARNING = "warning"
-INFO = "info"
-SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
+from .finding_codes import ERROR, INFO, SEVERITIES, WARNING, finding_type
+
+SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
+__all__ = ["ERROR", "WARNING", "INFO", "SEVERITY_ORDER", "Finding", "Report"]
 
 
 @dataclass(frozen=True)
 class Finding:
+    """One finding. Its severity comes from the catalogue (xl_plan/finding_codes.py), never from
+    the call site; `softer` picks the catalogue's softer severity for the one case it names."""
+
     code: str
-    severity: str
     message: str
     sheet: str | None = None
     row: int | None = None
     column: str | None = None
     value: Any = None
+    softer: bool = False
+
+    def __post_init__(self):
+        t = finding_type(self.code)          # an unknown code is a bug: fail where it is made
+        if self.softer and t.softer is None:
+            raise ValueError(f"{self.code} has no softer severity in the catalogue")
+
+    @property
+    def severity(self) -> str:
+        t = finding_type(self.code)
+        return t.softer if self.softer else t.severity
 
     @property
     def cell(self) -> str | None:
@@ -31,6 +44,8 @@ class Finding:
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        del data["softer"]
+        data["severity"] = self.severity
         if data["value"] is not None and not isinstance(data["value"], (str, int, float, bool)):
             data["value"] = str(data["value"])
         return data

@@ -4,7 +4,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..model import Plan
-from ..report import WARNING, Finding
+from ..stars import strip_stars
+from ..report import Finding
 
 
 def check_refs(plan: Plan) -> list[Finding]:
@@ -14,10 +15,10 @@ def check_refs(plan: Plan) -> list[Finding]:
     groups: dict[tuple[str | None, str], list] = defaultdict(list)
     for a in plan.actions:
         if a.ref:
-            groups[(a.section, a.ref.strip().rstrip("*").strip())].append(a)
+            groups[(a.section, strip_stars(a.ref).strip())].append(a)
         if a.ref and not a.text.strip() and action_col:
             out.append(Finding(
-                "action-without-text", WARNING,
+                "action-without-text",
                 f"Action {a.ref} has a ref but no action text. Write the action, or delete the row if it is not needed.",
                 a.sheet, a.row, action_col.letter,
             ))
@@ -27,7 +28,7 @@ def check_refs(plan: Plan) -> list[Finding]:
             where = f" in section '{section[:60]}'" if section else ""
             for a in actions:
                 out.append(Finding(
-                    "duplicate-ref", WARNING,
+                    "duplicate-ref",
                     f"Ref {ref} is used by {len(actions)} actions{where} (rows {rows}). Give each action its own ref "
                     "so that updates and returns cannot be mixed up.",
                     a.sheet, a.row, ref_col.letter if ref_col else None, ref,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from ..model import AMBER, GREEN, Plan
-from ..report import WARNING, Finding
+from ..report import Finding
 from ..timescales import action_end
 
 
@@ -16,7 +16,7 @@ def check_timescales(plan: Plan, today: date) -> list[Finding]:
         if not a.timescale_text.strip():
             if col:
                 out.append(Finding(
-                    "missing-timescale", WARNING,
+                    "missing-timescale",
                     f"Action {a.ref or 'in row ' + str(a.row)} ('{a.short_text(50)}') has no timescale. Add the date it will be done by.",
                     a.sheet, a.row, letter,
                 ))
@@ -26,7 +26,7 @@ def check_timescales(plan: Plan, today: date) -> list[Finding]:
         end = action_end(a, today)
         if end and end < today:
             out.append(Finding(
-                "overdue-on-track", WARNING,
+                "overdue-on-track",
                 f"Action {a.ref or 'in row ' + str(a.row)} ('{a.short_text(50)}') was due by {end:%d %B %Y} "
                 f"(timescale '{a.timescale_text}') but is still {a.status.code.capitalize()}. Update its status, "
                 "or agree a new timescale and mark it carried forward.",

@@ -46,7 +46,7 @@ from openpyxl.utils import get_column_letter
 
 from .. import rag
 from ..model import Action, Plan
-from ..report import ERROR, INFO, WARNING, Finding, Report
+from ..report import Finding, Report
 from ..returns.collect import Source
 from ..returns.directory import lookup_key
 from ..returns.identity import IdentityRow, text_hash
@@ -59,13 +59,6 @@ from .read import ReadReturn, cell_text, same_text
 
 EXCEL_CELL_LIMIT = 32767
 
-SEVERITY = {
-    "unreadable-return": ERROR, "wrong-plan": ERROR, "wrong-lead": ERROR, "conflict": ERROR,
-    "unknown-action": ERROR, "row-deleted": ERROR,
-    "stale-return": WARNING, "wrong-month": WARNING, "duplicate-return": WARNING, "proposed-change": WARNING,
-    "row-added": WARNING, "status-not-in-key": WARNING,
-    "empty-return": INFO, "no-update-column": INFO, "no-status-column": INFO, "no-returns-log": INFO,
-}
 
 
 @dataclass
@@ -141,7 +134,7 @@ class _Proposal:
 
 
 def _finding(code: str, message: str, *, sheet=None, row=None, column=None, value=None) -> Finding:
-    return Finding(code, SEVERITY.get(code, WARNING), message, sheet, row, column, value)
+    return Finding(code, message, sheet, row, column, value)
 
 
 def _describe(a: Action) -> str:

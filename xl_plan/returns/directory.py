@@ -19,7 +19,7 @@ from email.utils import parseaddr
 
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from ..report import ERROR, WARNING, Finding
+from ..report import Finding
 from ..sheets import put
 from ..text import clean, norm
 
@@ -99,7 +99,7 @@ def read_directory(wb) -> Directory:
     found = _find_header(ws)
     if found is None:
         return Directory({}, [Finding(
-            "leads-no-header", ERROR,
+            "leads-no-header",
             f"The '{SHEET}' sheet has no header 'As written in plan' in its first {_HEADER_SCAN} rows, so "
             f"xl_plan cannot read it. Put the headers {', '.join(repr(h) for h in HEADERS)} in a row above the leads.",
             sheet=SHEET)], sheet=SHEET)
@@ -121,7 +121,7 @@ def read_directory(wb) -> Directory:
         key = lookup_key(lead)
         if key in d.entries:
             d.findings.append(Finding(
-                "leads-duplicate", WARNING,
+                "leads-duplicate",
                 f"'{lead}' is listed twice in the '{SHEET}' sheet (rows {d.entries[key].row} and {r}); "
                 f"xl_plan uses row {d.entries[key].row}. Delete the row you do not want.",
                 sheet=SHEET, row=r, column=letter("lead"), value=lead))
@@ -130,7 +130,7 @@ def read_directory(wb) -> Directory:
         email = valid_email(email_text) if email_text else None
         if email_text and not email:
             d.findings.append(Finding(
-                "leads-bad-email", ERROR,
+                "leads-bad-email",
                 f"The email address {email_text!r} for '{lead}' (sheet '{SHEET}', row {r}) is not a valid "
                 "address. It should look like name@council.gov.uk, one address only. Correct it.",
                 sheet=SHEET, row=r, column=letter("email"), value=email_text))
@@ -151,7 +151,7 @@ def read_directory(wb) -> Directory:
                     entry.cc.append(address)
             else:
                 d.findings.append(Finding(
-                    "leads-bad-cc", ERROR,
+                    "leads-bad-cc",
                     f"The deputy / cc {item!r} for '{entry.written}' (sheet '{SHEET}', row {r}) is neither a valid "
                     "email address nor a lead in this sheet with an email address. Correct it.",
                     sheet=SHEET, row=r, column=letter("cc"), value=item))

@@ -8,19 +8,18 @@ from pathlib import Path
 from openpyxl.styles import Font
 
 from .. import rag
-from ..carried import CarriedReport
+from ..carried import CarriedForward
 from ..stars import strip_stars
+from ..finding_codes import CATALOGUE
 from ..model import Action, Plan
 from ..report import Report
 from ..sheets import OWNER, SEVERITY_FILL, mark_cells, owned_sheet, put, write_table
 from .validation import write_validation
 
 SHEET = "Carried forward"
-_SEVERITY = {"dropped": "error", "carried-not-starred": "warning", "starred-not-found": "warning",
-             "timescale-not-amended": "warning", "slippage": "warning", "weak-match": "warning", "new-action": "info"}
 
 
-def write_carried(wb, plan: Plan, result: CarriedReport, validation: Report, today: date) -> tuple[str, str]:
+def write_carried(wb, plan: Plan, result: CarriedForward, validation: Report, today: date) -> tuple[str, str]:
     """Write the Validation sheet (validation + carried findings, with its cell marks), mark every starred
     cell, and replace xl_plan's Carried forward sheet. Returns (carried sheet name, validation sheet name)."""
     merged = Report(list(validation.findings) + list(result.report.findings),
@@ -58,14 +57,14 @@ def write_carried(wb, plan: Plan, result: CarriedReport, validation: Report, tod
         links = [(r, p.new.row, p.new.cells.get("action")) for r, p in zip(range(6, last + 1), result.pairs) if p.new]
         _links(ws, plan, links, column=1)
         for r, p in zip(range(6, last + 1), result.pairs):
-            severities = [_SEVERITY[c] for c in p.codes if c in _SEVERITY]
+            severities = [CATALOGUE[c].severity for c in p.codes if c in CATALOGUE]
             if severities:
                 worst = min(severities, key=lambda sev: ("error", "warning", "info").index(sev))
                 ws.cell(r, 12).fill = SEVERITY_FILL[worst]
     return ws.title, validation_sheet
 
 
-def _summary(plan: Plan, result: CarriedReport) -> str:
+def _summary(plan: Plan, result: CarriedForward) -> str:
     starred = f"{len(result.starred)} starred action{'s' if len(result.starred) != 1 else ''} in '{plan.sheet}'"
     note = f"; note at row {result.note[0]}" if result.note else "; no note explains the star"
     counts = ", ".join(f"{code} {n}" for code, n in result.report.counts_by_code().items())
@@ -89,7 +88,7 @@ def _links(ws, plan: Plan, targets, column: int) -> None:
         c.font = Font(color="0563C1", underline="single")
 
 
-def _mark_stars(plan_ws, result: CarriedReport) -> None:
+def _mark_stars(plan_ws, result: CarriedForward) -> None:
     """A comment on each starred cell, kept together with any comment xl_plan already put there."""
     notes: dict[str, list[str]] = {}
     for s in result.starred:
