@@ -52,7 +52,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .. import months
 from ..errors import XlPlanError
+from ..months import deadline_words
 
 __all__ = [
     "MailError",
@@ -131,10 +133,6 @@ MIME_TYPES = {
     ".xlsm": ("application", "vnd.ms-excel.sheet.macroEnabled.12"),
 }
 
-NO_DEADLINE = "as soon as you can"
-_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July",
-           "August", "September", "October", "November", "December"]
 _REMINDER_MARK = re.compile(r"^[ \t]*=+[ \t]*reminder[ \t]*=*[ \t]*$", re.I | re.M)
 _SUBJECT_LINE = re.compile(r"^subject[ \t]*:[ \t]?(.*)$", re.I)
 # Excel treats a CSV cell starting with one of these as a formula.
@@ -152,20 +150,13 @@ def _one_line(text: object) -> str:
 
 
 def month_name(month: str) -> str:
-    """'2026-11' -> 'November 2026'."""
-    m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", str(month))
-    if not m or not 1 <= int(m.group(2)) <= 12:
+    """'2026-11' -> 'November 2026'; a month not in that form is a MailError."""
+    try:
+        return months.month_name(month)
+    except XlPlanError:
         raise MailError(
             f"The month {month!r} is not in the form YYYY-MM (for example 2026-11). "
-            "Correct the month and try again.")
-    return f"{_MONTHS[int(m.group(2)) - 1]} {m.group(1)}"
-
-
-def deadline_text(deadline: date | None) -> str:
-    """date(2026, 12, 4) -> 'Friday 4 December 2026'; None -> 'as soon as you can'."""
-    if deadline is None:
-        return NO_DEADLINE
-    return f"{_DAYS[deadline.weekday()]} {deadline.day} {_MONTHS[deadline.month - 1]} {deadline.year}"
+            "Correct the month and try again.") from None
 
 
 def _who(out: Outgoing) -> str:
@@ -358,7 +349,7 @@ def _values(out: Outgoing, sender: Address, attachment_name: str) -> dict[str, s
         "lead": _one_line(out.lead),
         "month_name": month_name(out.month),
         "month": _one_line(out.month),
-        "deadline": deadline_text(out.deadline),
+        "deadline": deadline_words(out.deadline),
         "action_count": str(n),
         "actions": f"{n} action" if n == 1 else f"{n} actions",
         "plan_name": _one_line(out.plan_name),

@@ -42,6 +42,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..errors import XlPlanError
 from ..model import Action, Plan
+from ..months import deadline_words, month_name, parse_month
 from ..settings import SETTINGS_SHEET, settings_sheet_values
 from ..sheets import owned_sheet, print_landscape, put
 from ..text import clean
@@ -53,8 +54,6 @@ LOG_SHEET = "Returns log"
 LOG_TITLE = "returns sent (used by xl-plan returns status; do not edit)"
 LOG_HEADER = ["month", "lead", "file", "folder", "return_id", "actions", "deadline", "created", "master_sha256", "plan_id"]
 EDIT_FILL = PatternFill("solid", fgColor="FFF2CC")
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"]
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
 
@@ -82,24 +81,6 @@ class MakeResult:
 
 
 # ---------------------------------------------------------------- small helpers
-
-def parse_month(text: str) -> str:
-    m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", str(text or ""))
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise XlPlanError(f"The month {text!r} is not in the form YYYY-MM (for example 2026-11). Give it again.")
-    return f"{m.group(1)}-{int(m.group(2)):02d}"
-
-
-def month_name(month: str) -> str:
-    year, mon = parse_month(month).split("-")
-    return f"{_MONTHS[int(mon) - 1]} {year}"
-
-
-def deadline_words(deadline: date | None) -> str:
-    if deadline is None:
-        return "as soon as you can"
-    return f"{deadline.strftime('%A')} {deadline.day} {_MONTHS[deadline.month - 1]} {deadline.year}"
-
 
 def safe_name(text: str, limit: int = 60) -> str:
     """Text usable in a file name on Windows, macOS and Linux."""

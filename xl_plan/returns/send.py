@@ -42,7 +42,7 @@ def plan_sending(folder, *, master=None, month: str | None = None, reminders: bo
     from ..io.workbook import load
     from ..settings import settings_sheet_values
     from .mail import Outgoing
-    from .make import parse_month
+    from ..months import parse_month
     from .status import returns_status
 
     folder = Path(folder)
