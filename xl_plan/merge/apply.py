@@ -50,7 +50,7 @@ from ..months import month_name, month_of, parse_month
 from ..report import ERROR, INFO, WARNING, Finding, Report
 from ..returns.directory import lookup_key
 from ..returns.identity import IdentityRow, text_hash
-from ..returns.make import LOG_HEADER, read_returns_log
+from ..returns.log import LOG_HEADER, read_returns_log
 from ..settings import settings_sheet_values
 from ..sheets import put
 from ..text import clean, norm

@@ -125,7 +125,7 @@ def returns_status(source, *, returned=None, month: str | None = None, today: da
     made into or the master workbook (its Returns log)."""
     from ..io.workbook import load
     from ..months import parse_month
-    from .make import read_returns_log
+    from .log import read_returns_log
 
     source = Path(source)
     month = parse_month(month) if month else None
