@@ -41,7 +41,6 @@ import smtplib
 import socket
 import ssl
 import string
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.headerregistry import Address
@@ -54,6 +53,7 @@ from typing import Callable, Iterable
 
 from .. import months
 from ..errors import XlPlanError
+from ..io.files import UNSAFE_CHAR, write_atomic
 from ..months import deadline_words
 
 __all__ = [
@@ -490,11 +490,9 @@ class SendResult:
 
 # --------------------------------------------------------------------------- drafts
 
-_UNSAFE_FILENAME = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
-
-
 def _safe(text: str) -> str:
-    s = _UNSAFE_FILENAME.sub("_", _one_line(text))
+    """Each character a file name cannot hold becomes "_" (the name of a draft keeps its shape)."""
+    s = UNSAFE_CHAR.sub("_", _one_line(text))
     return " ".join(s.split()).strip(" .")
 
 
@@ -506,22 +504,6 @@ def draft_filename(out: Outgoing, reminder: bool = False) -> str:
     month = _safe(out.month)[:20]
     who = f"{name} ({lead})" if name and name != lead else (lead or name or "lead")
     return f"{month} {kind} - {who}.eml"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".~", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _prepare(outgoing: Iterable[Outgoing], sender: str, template, kind: str
@@ -576,7 +558,7 @@ def write_drafts(outgoing: list[Outgoing], out_dir: Path, sender: str,
         used.add(name.lower())
         path = out_dir / name
         try:
-            _atomic_write(path, _message_bytes(msg))
+            write_atomic(path, _message_bytes(msg))
         except OSError as exc:
             result.failed.append((out.lead, f"the draft {path} could not be written: "
                                             f"{exc.strerror or exc}"))

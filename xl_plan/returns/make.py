@@ -41,6 +41,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..errors import XlPlanError
+from ..io.files import safe_name
 from ..model import Action, Plan
 from ..months import deadline_words, month_name, parse_month
 from ..settings import SETTINGS_SHEET, settings_sheet_values
@@ -52,7 +53,6 @@ from .identity import (
 from .log import write_returns_log
 
 EDIT_FILL = PatternFill("solid", fgColor="FFF2CC")
-_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
 
 @dataclass
@@ -79,12 +79,6 @@ class MakeResult:
 
 
 # ---------------------------------------------------------------- small helpers
-
-def safe_name(text: str, limit: int = 60) -> str:
-    """Text usable in a file name on Windows, macOS and Linux."""
-    text = _UNSAFE.sub("-", " ".join(str(text).split())).strip(" .-")
-    return (text[:limit].rstrip(" .-") or "lead")
-
 
 def return_filename(month: str, lead: str, plan_path) -> str:
     return f"{month} return - {safe_name(lead)} - {safe_name(Path(plan_path).stem, 80)}.xlsx"
