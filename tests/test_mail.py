@@ -21,7 +21,6 @@ from xl_plan.returns.mail import (
     Outgoing,
     SmtpSettings,
     check_template,
-    deadline_text,
     default_template,
     draft_filename,
     month_name,
@@ -30,6 +29,7 @@ from xl_plan.returns.mail import (
     send_smtp,
     write_drafts,
 )
+from xl_plan.months import deadline_words as deadline_text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLSM = "application/vnd.ms-excel.sheet.macroenabled.12"  # get_content_type() lowercases

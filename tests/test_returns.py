@@ -21,7 +21,8 @@ from xl_plan.jobs import make_returns_file
 from xl_plan.returns.identity import (
     IDENTITY_SHEET, identity_from_properties, is_action_key, key_from_name, read_identity, text_hash,
 )
-from xl_plan.returns.make import LOG_SHEET, read_returns_log, return_filename
+from xl_plan.returns.log import LOG_SHEET, read_returns_log
+from xl_plan.returns.make import return_filename
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
 SAMPLE_NAMES = ["birmingham", "barking", "city"]

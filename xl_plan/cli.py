@@ -403,7 +403,7 @@ def returns_status(source, returned, month, today):
 @click.option("--dry-run", is_flag=True, help="With --smtp: build every email and check, but send nothing.")
 @click.option("--retry-failed", is_flag=True, help="With --smtp: send only to the leads whose last try failed.")
 @click.option("--template", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="Your own email template (see xl_plan/returns/mail_template.txt).")
+              help="Your own email template (see xl_plan/returns/mail/mail_template.txt).")
 @click.option("--reminders", is_flag=True, help="Remind the leads whose return is still missing (needs --returned).")
 @click.option("--returned", type=click.Path(path_type=Path, file_okay=False),
               help="The folder of returns that came back (for --reminders).")

@@ -58,10 +58,11 @@ def _demo_returns(directory: Path, plan: Path, today: date, echo) -> None:
     from datetime import timedelta
 
     from .jobs import leads_file, make_returns_file, send_returns
+    from .months import month_of
     from .returns.directory import read_directory
     from .io.workbook import load
 
-    month = today.strftime("%Y-%m")
+    month = month_of(today)
     made = make_returns_file(plan, month, directory / "returns", deadline=today + timedelta(days=14))
     echo(f"6. Made {len(made.returns)} returns for {month}, one per lead, in {directory / 'returns'}:")
     for f in made.returns[:5]:

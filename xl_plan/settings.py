@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import re
-import os
-import tempfile
 from pathlib import Path
 
 from .errors import XlPlanError
+from .io.files import write_atomic
 from .text import clean
 
 SETTINGS_SHEET = "xl_plan"
@@ -62,10 +61,7 @@ def remember_columns(workbook_path, columns: dict[str, str]) -> Path:
     data = read_sidecar(workbook_path)
     data.setdefault("columns", {}).update(columns)
     path = sidecar_path(workbook_path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".xl_plan-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2)
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=2).encode("utf-8"))
     return path
 
 

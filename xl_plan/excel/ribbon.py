@@ -127,9 +127,10 @@ def _gantt(book) -> str:
 
 def _returns_make(book) -> str:
     from ..jobs import make_returns_file
+    from ..months import month_of
 
     path = _path(book)
-    month = date.today().strftime("%Y-%m")
+    month = month_of(date.today())
     folder = returns_folder(path, month)
     result = _on_copy(book, lambda copy: make_returns_file(copy, month, folder, master_path=path))
     return (f"Made {len(result.returns)} return workbooks for {month} in {folder}. Next: click 'Email returns' "
@@ -138,9 +139,10 @@ def _returns_make(book) -> str:
 
 def _returns_send(book) -> str:
     from ..jobs import send_returns
+    from ..months import month_of
 
     path = _path(book)
-    month = date.today().strftime("%Y-%m")
+    month = month_of(date.today())
     folder = returns_folder(path, month)
     drafts = folder / "emails"
     _, result = send_returns(folder, drafts=drafts, master=path, month=month)

@@ -8,8 +8,8 @@ relationship of a 2009 ``customUI/customUI14.xml`` part, so the ribbon disappear
 
 Files are read with defusedxml. Changes are made as small text edits of the XML
 (new elements are serialised with ElementTree), so everything else in a part stays
-byte for byte as it was. Files are rewritten to a temporary file in the same folder and
-then moved into place with ``os.replace``: never a half-written file.
+byte for byte as it was. Files are rewritten with :func:`xl_plan.io.files.write_atomic`:
+never a half-written file.
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ import html
 import os
 import posixpath
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from defusedxml import ElementTree as SafeET
+
+from .files import write_atomic
 
 # Content types
 CT_WORKBOOK = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
@@ -128,33 +129,6 @@ class Package:
 
     def write(self, dest: str | os.PathLike, compress_type: int | None = None) -> None:
         write_atomic(dest, self.to_bytes(compress_type))
-
-
-def write_atomic(dest: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``dest``, then move it into place."""
-    dest = Path(dest)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp makes the file private (0600): give it the mode the file had, or the
-        # mode a new file would get
-        try:
-            mode = os.stat(dest).st_mode & 0o777
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 # --------------------------------------------------------------------------------------

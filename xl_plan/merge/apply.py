@@ -46,11 +46,12 @@ from openpyxl.utils import get_column_letter
 
 from .. import rag
 from ..model import Action, Plan
+from ..months import month_name, month_of, parse_month
 from ..report import Finding, Report
 from ..returns.collect import Source
 from ..returns.directory import lookup_key
 from ..returns.identity import IdentityRow, text_hash
-from ..returns.make import LOG_HEADER, month_name, read_returns_log
+from ..returns.log import LOG_HEADER, read_returns_log
 from ..settings import settings_sheet_values
 from ..sheets import put
 from ..text import clean, norm
@@ -547,8 +548,6 @@ def merge_into(wb, plan: Plan, returns: list[ReadReturn | tuple[str, str, str]],
     """Merge the returns into the open master `wb` (nothing is saved here).
 
     `returns` holds ReadReturn objects and, for files that could not be read, (name, lead, message)."""
-    from ..returns.make import parse_month
-
     say = progress or (lambda text: None)
     log = read_returns_log(wb)
     readable = [r for r in returns if isinstance(r, ReadReturn)]
@@ -556,7 +555,7 @@ def merge_into(wb, plan: Plan, returns: list[ReadReturn | tuple[str, str, str]],
         month = parse_month(month)
     else:
         months = [r["month"] for r in log if r.get("month")] or [r.identity.month for r in readable]
-        month = max(months) if months else datetime.now().strftime("%Y-%m")
+        month = max(months) if months else month_of(datetime.now())
     m = _Merger(wb, plan, month, now)
     result = MergeResult(Path(plan.path), month, plan, m.report)
     plan_id = settings_sheet_values(wb).get("plan_id")

@@ -13,7 +13,7 @@ from openpyxl.utils import get_column_letter
 from .. import rag
 from ..timescales import action_end
 from ..model import Plan
-from ..returns.make import month_name
+from ..months import month_name
 from ..sheets import SEVERITY_FILL, owned_sheet, print_landscape, put, write_table
 from ..text import clean
 from .history import APPLIED, read_history

@@ -42,21 +42,18 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from .. import rag
 from ..errors import XlPlanError
+from ..io.files import safe_name
 from ..model import Action, Plan
+from ..months import deadline_words, month_name, parse_month
 from ..settings import SETTINGS_SHEET, settings_sheet_values
-from ..sheets import owned_sheet, print_landscape, put
+from ..sheets import print_landscape, put
 from ..text import clean
 from .identity import (
     PLAN_ID_SETTING, IdentityRow, ReturnIdentity, key_name, new_action_key, new_plan_id, text_hash, write_identity,
 )
+from .log import write_returns_log
 
-LOG_SHEET = "Returns log"
-LOG_TITLE = "returns sent (used by xl-plan returns status; do not edit)"
-LOG_HEADER = ["month", "lead", "file", "folder", "return_id", "actions", "deadline", "created", "master_sha256", "plan_id"]
 EDIT_FILL = PatternFill("solid", fgColor="FFF2CC")
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"]
-_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
 
 @dataclass
@@ -83,30 +80,6 @@ class MakeResult:
 
 
 # ---------------------------------------------------------------- small helpers
-
-def parse_month(text: str) -> str:
-    m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", str(text or ""))
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise XlPlanError(f"The month {text!r} is not in the form YYYY-MM (for example 2026-11). Give it again.")
-    return f"{m.group(1)}-{int(m.group(2)):02d}"
-
-
-def month_name(month: str) -> str:
-    year, mon = parse_month(month).split("-")
-    return f"{_MONTHS[int(mon) - 1]} {year}"
-
-
-def deadline_words(deadline: date | None) -> str:
-    if deadline is None:
-        return "as soon as you can"
-    return f"{deadline.strftime('%A')} {deadline.day} {_MONTHS[deadline.month - 1]} {deadline.year}"
-
-
-def safe_name(text: str, limit: int = 60) -> str:
-    """Text usable in a file name on Windows, macOS and Linux."""
-    text = _UNSAFE.sub("-", " ".join(str(text).split())).strip(" .-")
-    return (text[:limit].rstrip(" .-") or "lead")
-
 
 def return_filename(month: str, lead: str, plan_path) -> str:
     return f"{month} return - {safe_name(lead)} - {safe_name(Path(plan_path).stem, 80)}.xlsx"
@@ -162,28 +135,6 @@ def ensure_plan_id(wb) -> str:
     put(ws, row, 1, PLAN_ID_SETTING)
     put(ws, row, 2, plan_id)
     return plan_id
-
-
-def read_returns_log(wb) -> list[dict[str, str]]:
-    for name in (LOG_SHEET, f"{LOG_SHEET} (xl_plan)"):
-        if name in wb.sheetnames:
-            ws = wb[name]
-            rows = list(ws.iter_rows(min_row=2, values_only=True))
-            if not rows or [clean(v) for v in rows[0][: len(LOG_HEADER)]] != LOG_HEADER:
-                continue
-            return [{h: clean(v) for h, v in zip(LOG_HEADER, row)} for row in rows[1:] if any(v is not None for v in row)]
-    return []
-
-
-def write_returns_log(wb, new_rows: list[dict[str, str]]) -> None:
-    rows = read_returns_log(wb) + new_rows
-    ws = owned_sheet(wb, LOG_SHEET, LOG_TITLE)
-    for c, h in enumerate(LOG_HEADER, 1):
-        put(ws, 2, c, h).font = Font(bold=True)
-    for r, row in enumerate(rows, 3):
-        for c, h in enumerate(LOG_HEADER, 1):
-            put(ws, r, c, row.get(h, ""))
-    ws.sheet_state = "hidden"
 
 
 # ---------------------------------------------------------------- one return workbook

@@ -1,5 +1,5 @@
 """Sending the returns made by `returns make`: find them in their folder, look up each lead's
-address in the master's `Leads` sheet, and hand them to mail.py as drafts (.eml) or by SMTP.
+address in the master's `Leads` sheet, and hand them to the mail package as drafts (.eml) or by SMTP.
 
 SMTP settings come from the master's hidden `xl_plan` settings sheet (rows `smtp_host`,
 `smtp_port`, `smtp_starttls`, `smtp_user`, `from_address`), options override them; the
@@ -22,7 +22,7 @@ SEND_LOG = "send log.csv"
 
 @dataclass
 class SendPlan:
-    """What `returns send` found before handing over to mail.py."""
+    """What `returns send` found before handing over to the mail package."""
     month: str
     master: Path
     outgoing: list                                  # mail.Outgoing
@@ -42,7 +42,7 @@ def plan_sending(folder, *, master=None, month: str | None = None, reminders: bo
     from ..io.workbook import load
     from ..settings import settings_sheet_values
     from .mail import Outgoing
-    from .make import parse_month
+    from ..months import parse_month
     from .status import returns_status
 
     folder = Path(folder)

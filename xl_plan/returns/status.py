@@ -119,7 +119,8 @@ def returns_status(source, *, returned=None, month: str | None = None, today: da
     """Per lead: sent, returned (on time or late), missing. `source` is the folder the returns were
     made into or the master workbook (its Returns log)."""
     from ..io.workbook import load
-    from .make import parse_month, read_returns_log
+    from ..months import parse_month
+    from .log import read_returns_log
 
     source = Path(source)
     month = parse_month(month) if month else None

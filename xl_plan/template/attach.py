@@ -20,7 +20,9 @@ from xl_plan.io.package import (CT_MACRO_WORKBOOK, CT_VBA, CT_WORKBOOK, CT_CUSTO
                                 _decode, _encode, _root_prefix, add_relationship,
                                 content_type_of, element_xml, find_start_tag, parse,
                                 relationships, set_attribute, set_override, tag_attributes,
-                                vba_part, workbook_part, write_atomic)
+                                vba_part, workbook_part)
+
+from xl_plan.io.files import write_atomic
 
 from . import TemplateError
 from .sources import ribbon_xml, vba_project

@@ -22,7 +22,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.writer.excel import ExcelWriter
 
-from xl_plan.io.package import Package, write_atomic
+from xl_plan.io.files import write_atomic
+from xl_plan.io.package import Package
 from xl_plan.sheets import print_landscape
 
 from .attach import make_macro_enabled
