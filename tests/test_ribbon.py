@@ -34,13 +34,13 @@ def test_validate_button_writes_into_the_open_workbook(sample, monkeypatch):
     book = FakeBook(path)
     install(monkeypatch, book)
     ribbon.dispatch("validate")
-    ops = book.ops
+    ops = book._ops
     assert ops[0] == ("save", str(path))                          # the job reads what the user sees
     assert ("copy-sheet", "Validation", 2) in ops                  # the Validation sheet, copied whole
     notes = {(op[1], op[2]) for op in ops.of("note")}
     assert ("Improvement Plan", "G11") in notes                    # a comment on the offending cell
     assert not ops.of("value")                                     # the user's cells are not rewritten
-    message = book.app.alerts[-1]
+    message = book.app._alerts[-1]
     assert message.startswith("Checked 27 actions: 27 errors") and "'Validation' sheet" in message
     assert book.app.status_bar is False and book.app.screen_updating is True
     assert list((path.parent / "backups").iterdir())               # a copy of the saved workbook
@@ -56,19 +56,18 @@ def test_second_click_replaces_the_sheet(sample, monkeypatch):
     from xl_plan.jobs import validate_file
     validate_file(path, write=True, today=date(2017, 1, 1))
     ribbon.dispatch("validate")
-    assert book.ops.of("copy-sheet") == [("copy-sheet", "Validation", 2)]
-    assert ("delete-sheet", "Validation") in book.ops
+    assert book._ops.of("copy-sheet") == [("copy-sheet", "Validation", 2)]
+    assert ("delete-sheet", "Validation") in book._ops
     assert [s.name for s in book.sheets] == ["Improvement Plan", "Validation"]
 
 
 def test_errors_become_a_message_box(tmp_path, monkeypatch):
-    book = FakeBook.__new__(FakeBook)
-    FakeBook.__init__(book, _blank(tmp_path))
-    book.fullname = str(tmp_path / "never saved.xlsx")
+    book = FakeBook(_blank(tmp_path))
+    book._fullname = str(tmp_path / "never saved.xlsx")   # as xlwings gives an unsaved book
     install(monkeypatch, book)
     ribbon.dispatch("validate")
-    assert "Save this workbook first" in book.app.alerts[-1]
-    assert "Traceback" not in book.app.alerts[-1]
+    assert "Save this workbook first" in book.app._alerts[-1]
+    assert "Traceback" not in book.app._alerts[-1]
 
 
 def test_unexpected_errors_are_logged(sample, monkeypatch, tmp_path):
@@ -81,7 +80,7 @@ def test_unexpected_errors_are_logged(sample, monkeypatch, tmp_path):
 
     monkeypatch.setattr(xl_plan.jobs, "validate_file", boom)
     ribbon.dispatch("validate")
-    assert "disk on fire" in book.app.alerts[-1] and "send that file to support" in book.app.alerts[-1]
+    assert "disk on fire" in book.app._alerts[-1] and "send that file to support" in book.app._alerts[-1]
     assert "Traceback" in (tmp_path / "xl_plan.log").read_text()
 
 
@@ -89,9 +88,9 @@ def test_unknown_tag_and_help(sample, monkeypatch):
     book = FakeBook(sample("city"))
     install(monkeypatch, book)
     ribbon.dispatch("frobnicate")
-    assert "not known" in book.app.alerts[-1]
+    assert "not known" in book.app._alerts[-1]
     ribbon.dispatch("help")
-    assert "Validate RAG" in book.app.alerts[-1]
+    assert "Validate RAG" in book.app._alerts[-1]
 
 
 def test_text_that_looks_like_a_formula_stays_text(sample):
@@ -127,12 +126,12 @@ def test_returns_button_makes_returns_and_keys(sample, monkeypatch):
     month = date.today().strftime("%Y-%m")
     folder = path.parent / "returns" / month
     files = sorted(folder.glob("*.xlsx"))
-    assert files and f"Made {len(files)} return workbooks" in book.app.alerts[-1]
+    assert files and f"Made {len(files)} return workbooks" in book.app._alerts[-1]
     ident = read_identity(files[0])
     assert ident.metadata()["plan_path"] == str(path.resolve())     # the master, not the working copy
-    added = [op for op in book.ops.of("name-add") if op[1].startswith("_xlp_")]
+    added = [op for op in book._ops.of("name-add") if op[1].startswith("_xlp_")]
     assert len(added) == 55                                        # a stable key per action, as names
-    assert {op[1] for op in book.ops.of("copy-sheet")} >= {"Returns log"}
+    assert {op[1] for op in book._ops.of("copy-sheet")} >= {"Returns log"}
 
 
 def test_gantt_button(sample, monkeypatch):
@@ -140,8 +139,8 @@ def test_gantt_button(sample, monkeypatch):
     book = FakeBook(path)
     install(monkeypatch, book)
     ribbon.dispatch("gantt")
-    assert ("copy-sheet", "Gantt", 2) in book.ops
-    assert book.app.alerts[-1] == "Built the 'Gantt' sheet for 61 actions."
+    assert ("copy-sheet", "Gantt", 2) in book._ops
+    assert book.app._alerts[-1] == "Built the 'Gantt' sheet for 61 actions."
 
 
 def test_carried_button_asks_for_the_previous_plan(sample, monkeypatch):
@@ -150,9 +149,9 @@ def test_carried_button_asks_for_the_previous_plan(sample, monkeypatch):
     book = FakeBook(path, answers={"XlPlanPickFile": str(previous)})
     install(monkeypatch, book)
     ribbon.dispatch("carried")
-    message = book.app.alerts[-1]
+    message = book.app._alerts[-1]
     assert "starred actions" in message and "'Carried forward' sheet" in message
-    assert {op[1] for op in book.ops.of("copy-sheet")} >= {"Carried forward", "Validation"}
+    assert {op[1] for op in book._ops.of("copy-sheet")} >= {"Carried forward", "Validation"}
 
 
 def test_every_button_job_exists():
@@ -189,8 +188,8 @@ def test_consolidate_button_merges_returns_into_the_open_workbook(sample, monkey
     book = FakeBook(path, answers={"XlPlanPickFolder": str(back)})
     install(monkeypatch, book)
     ribbon.dispatch("consolidate")
-    written = [op for op in book.ops.of("value") if op[1] == "Improvement Plan"]
+    written = [op for op in book._ops.of("value") if op[1] == "Improvement Plan"]
     assert written and all(isinstance(op[3], str) for op in written)
     assert any(op[3].startswith("Update November 2026: =Done and evidenced") for op in written)
-    assert {op[1] for op in book.ops.of("copy-sheet")} >= {"History", "Summary", "Validation"}
-    assert "See the 'Summary'" in book.app.alerts[-1]
+    assert {op[1] for op in book._ops.of("copy-sheet")} >= {"History", "Summary", "Validation"}
+    assert "See the 'Summary'" in book.app._alerts[-1]
