@@ -384,3 +384,21 @@ def test_open_log_on_each_platform(sample, monkeypatch, tmp_path, platform, open
     ribbon.dispatch("open_log")
     assert opened == [(opener, str(log_path()))]
     assert book.app._alerts[-1] == f"Opened the log {log_path()}."
+
+
+def test_readme_lists_each_platform_function():
+    """The README's platform table names every call that differs between Windows and macOS."""
+    import inspect
+
+    from xl_plan.excel import platforms
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Windows and macOS"):readme.index("## How plans are read")]
+    chosen = [name for name, f in vars(platforms).items() if inspect.isfunction(f) and f.__module__ == platforms.__name__
+              and callable(getattr(platforms, name + "_mac", None))]
+    assert sorted(chosen) == ["openable_folder", "very_hide"]
+    for name in chosen:
+        assert f"platforms.{name}" in section, name
+    for call in ("add_note", "sheet.visible", "book.macro", "app.books.open", "Book.caller", "Interpreter_Mac",
+                 "xlwings runpython install"):
+        assert call in readme, call
