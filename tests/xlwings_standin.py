@@ -91,7 +91,7 @@ class AppleScriptProperty:
     def get(self):
         return self._get()
 
-    def set(self, value):  # noqa: A003 - appscript's name
+    def set(self, value):
         self._set(value)
 
 
@@ -150,11 +150,11 @@ class ComSheet:
         self._sheet = sheet
 
     @property
-    def Visible(self):  # noqa: N802 - COM's name
+    def Visible(self):
         return {"visible": -1, "hidden": 0, "veryHidden": 2}[self._sheet._state]
 
     @Visible.setter
-    def Visible(self, value):  # noqa: N802
+    def Visible(self, value):
         if value not in COM_VISIBILITY:
             raise ValueError(f"Excel's Visible takes an XlSheetVisibility, not {value!r}")
         self._sheet._set_state(COM_VISIBILITY[value])
@@ -168,7 +168,7 @@ class ComRange:
     def __init__(self, rng):
         self._range = rng
 
-    def AddComment(self, text):  # noqa: N802 - COM's name
+    def AddComment(self, text):
         self._range._store_note(text)
 
 
@@ -355,7 +355,7 @@ class FakeBooks:
     def __init__(self, app):
         self._app = app
 
-    def open(self, fullname=None):  # noqa: A003 - xlwings' name
+    def open(self, fullname=None):
         book = self._app._book
         source = FakeBook(fullname, ops=book._ops, app=self._app, platform=book._platform)
         book._ops.append(("open", str(fullname)))

@@ -25,7 +25,8 @@ def very_hide_windows(sheet) -> None:
 
 
 def very_hide_mac(sheet) -> None:
-    from appscript import k   # installed with xlwings on macOS; xlwings' _xlmac uses the same constants
+    # appscript comes with xlwings on macOS; xlwings' _xlmac.py uses the same constants
+    from appscript import k
 
     sheet.api.visible.set(k.sheet_very_hidden)
 
