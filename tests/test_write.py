@@ -192,6 +192,6 @@ def test_ribbon_works_on_a_workbook_with_a_form_control(sample, monkeypatch):
     book = FakeBook(path)
     install(monkeypatch, book)
     ribbon.dispatch("validate")
-    assert book.app.alerts[-1].startswith("Checked 55 actions")
-    assert ("copy-sheet", "Validation", 2) in book.ops
-    assert not book.ops.of("delete-sheet")
+    assert book.app._alerts[-1].startswith("Checked 55 actions")
+    assert ("copy-sheet", "Validation", 2) in book._ops
+    assert not book._ops.of("delete-sheet")

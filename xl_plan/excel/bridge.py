@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from .platforms import openable_folder, very_hide
+
 FORMULA_START = ("=", "+", "-", "@")
-VERY_HIDDEN = 2   # Excel's xlSheetVeryHidden
 
 
 def book_path(book) -> Path:
@@ -60,7 +61,7 @@ def apply_changes(book, changes, after: Path) -> None:
         for name, state in changes.hidden_sheets.items():
             sheet = book.sheets[name]
             if state == "veryHidden":
-                sheet.api.Visible = VERY_HIDDEN
+                very_hide(sheet)
             else:
                 sheet.visible = state == "visible"
         for name in changes.names_removed:
@@ -81,7 +82,7 @@ def _copy_sheets(book, names: list[str], after: Path) -> None:
     """Copy xl_plan's sheets whole from the job's result: Excel copies formats, conditional
     formatting, charts and print settings itself."""
     # Excel cannot open two workbooks of the same name: open the result under another name.
-    source_path = after.with_name(f"xl_plan result{after.suffix}")
+    source_path = openable_folder(after.parent) / f"xl_plan result{after.suffix}"
     shutil.copy2(after, source_path)
     source = book.app.books.open(str(source_path))
     try:
@@ -98,6 +99,8 @@ def _copy_sheets(book, names: list[str], after: Path) -> None:
                 source.sheets[name].copy(after=sheets[len(sheets) - 1])
     finally:
         source.close()
+        with suppress(OSError):   # on macOS it is not in the temporary folder
+            source_path.unlink()
 
 
 def _write_cell(rng, change) -> None:
@@ -116,4 +119,4 @@ def _write_cell(rng, change) -> None:
         elif note is not None:
             note.text = change.note
         else:
-            rng.api.AddComment(change.note)
+            rng.add_note(change.note)
