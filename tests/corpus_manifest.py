@@ -2,8 +2,27 @@
 
     python tests/corpus_manifest.py [FOLDER]   # default tests/fixtures/excel_made
 
-Each tag is derived from part names, content types and a few marker elements, never from
-the file name, so the manifest says what a file really holds.
+Each tag is derived from part names and a few marker elements, never from the file name, so
+the manifest says what a file really holds:
+
+  chart             xl/charts/chart*.xml (or chartEx)
+  picture           xl/media/* placed by a drawing's <xdr:pic>
+  pivot             xl/pivotTables/* with xl/pivotCache/pivotCacheRecords*
+  slicer            xl/slicers/* or xl/slicerCaches/*
+  threaded-comment  xl/threadedComments/* with xl/persons/*
+  note              xl/comments*.xml (legacy notes)
+  sparkline         <x14:sparklineGroups> in a sheet
+  x14-cf / x14-dv   <x14:conditionalFormatting> / <x14:dataValidation(s)> in a sheet's extLst
+  table             xl/tables/*
+  control           a form control: xl/ctrlProps/* or a VML ObjectType other than Note and Pict
+  activex           xl/activeX/*
+  textbox           a drawing shape (<xdr:sp>) holding text: text boxes, and Excel's form-control shapes
+  query             xl/queryTables/* or xl/connections.xml
+  printer-settings  xl/printerSettings/*
+  vba               xl/vbaProject.bin
+  formula-cache     a sheet cell with <f> and a cached <v>
+  custom-properties custom sheet properties (<customProperties>, xl/customProperty*.bin)
+  ole-object        xl/embeddings/* (embedded documents)
 """
 from __future__ import annotations
 
@@ -18,7 +37,7 @@ DEFAULT_FOLDER = HERE / "fixtures" / "excel_made"
 
 TAGS = ("chart", "picture", "pivot", "slicer", "threaded-comment", "note", "sparkline",
         "x14-cf", "x14-dv", "table", "control", "activex", "textbox", "query",
-        "printer-settings", "vba", "formula-cache", "custom-properties")
+        "printer-settings", "vba", "formula-cache", "custom-properties", "ole-object")
 
 
 def application(path: Path) -> str:
@@ -73,10 +92,13 @@ def features(path: Path) -> list[str]:
         if any_part("xl/tables/"):
             has.add("table")
         object_types = {t for v in vml for t in re.findall(r'ObjectType="(\w+)"', v)}
-        if any_part("xl/ctrlprops/") or object_types - {"Note"}:
+        # Note = a legacy note; Pict = the preview of an OLE object or ActiveX control.
+        if any_part("xl/ctrlprops/") or object_types - {"Note", "Pict"}:
             has.add("control")
         if any_part("xl/activex/"):
             has.add("activex")
+        if any_part("xl/embeddings/"):
+            has.add("ole-object")
         if any("<xdr:sp>" in d or "<xdr:sp " in d for d in drawings) and any("txBody" in d for d in drawings):
             has.add("textbox")
         if any_part("xl/querytables/", "xl/connections.xml"):
