@@ -341,3 +341,45 @@ def add_plan_sheet(src: Path, dest: Path, *, name: str = PLAN_SHEET) -> str:
             zout.writestr(wb_rels, changed[wb_rels])
         zout.writestr(sheet_part, plan_sheet_xml())
     return sheet_part
+
+
+# ---------------------------------------------------------------- the Excel-made fixtures
+
+EXCEL_MADE_NOTES = Path(__file__).resolve().parent / "fixtures" / "excel_made"
+
+
+def excel_made_folder() -> Path | None:
+    """Where the Excel-made fixtures are: $XL_PLAN_EXCEL_MADE, ../shared/excel-made beside the
+    checkout, or tests/fixtures/excel_made; None when no folder holds any of them."""
+    import os
+
+    root = Path(__file__).resolve().parent.parent
+    candidates = [Path(os.environ["XL_PLAN_EXCEL_MADE"])] if os.environ.get("XL_PLAN_EXCEL_MADE") else []
+    candidates += [root.parent / "shared" / "excel-made", EXCEL_MADE_NOTES]
+    for folder in candidates:
+        if any(folder.glob("*.xls[xm]")):
+            return folder
+    return None
+
+
+def excel_made_files() -> dict[str, Path]:
+    """name -> path of each Excel-made fixture found (see LICENCES.md), each checked against the
+    sha256 in sources.json so a fixture is the file as fetched, never an edited copy."""
+    import hashlib
+    import json
+
+    folder = excel_made_folder()
+    if folder is None:
+        return {}
+    sources = json.loads((EXCEL_MADE_NOTES / "sources.json").read_text(encoding="utf-8"))
+    found = {}
+    for name, source in sources.items():
+        path = folder / name
+        if not path.exists():
+            continue
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != source["sha256"]:
+            raise AssertionError(f"{path} is not the file fetched from {source['repository']} "
+                                 f"{source['path']} (sha256 {digest}, expected {source['sha256']})")
+        found[name] = path
+    return found
