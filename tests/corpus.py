@@ -237,7 +237,7 @@ def plan_sheet_xml() -> bytes:
     last = f"{_col(len(HEADERS) - 1)}{LAST_ACTION_ROW}"
     return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             f'<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_R}"><dimension ref="A1:{last}"/>'
-            f'<sheetData>{"".join(out)}</sheetData></worksheet>').encode("utf-8")
+            f'<sheetData>{"".join(out)}</sheetData></worksheet>').encode()
 
 
 def _rels_name(part: str) -> str:
@@ -246,15 +246,15 @@ def _rels_name(part: str) -> str:
 
 
 def _attr(tag: str, name: str) -> str | None:
-    m = re.search(r'\s%s\s*=\s*("([^"]*)"|\'([^\']*)\')' % re.escape(name), tag)
+    m = re.search(rf"""\s{re.escape(name)}\s*=\s*("([^"]*)"|'([^']*)')""", tag)
     return None if m is None else (m.group(2) if m.group(2) is not None else m.group(3))
 
 
 def _insert_before_close(xml: str, local: str, text: str, where: str) -> str:
     """Put `text` just before the closing tag of the first `local` element (any prefix)."""
-    m = re.search(r"</((?:[\w.-]+:)?%s)\s*>" % re.escape(local), xml)
+    m = re.search(rf"</((?:[\w.-]+:)?{re.escape(local)})\s*>", xml)
     if m is None:
-        m2 = re.search(r"<((?:[\w.-]+:)?%s)(\s[^>]*)?/>" % re.escape(local), xml)
+        m2 = re.search(rf"<((?:[\w.-]+:)?{re.escape(local)})(\s[^>]*)?/>", xml)
         if m2 is None:
             raise ValueError(f"{where} has no <{local}> element")
         opened = m2.group(0)[:-2] + ">"

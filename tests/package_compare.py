@@ -51,7 +51,7 @@ def _is_xml(name: str, content_type: str | None) -> bool:
     low = name.lower()
     if low.endswith((".xml", ".rels")):
         return True
-    return bool(content_type) and (content_type.endswith("+xml") or content_type.endswith("/xml"))
+    return bool(content_type) and (content_type.endswith(("+xml", "/xml")))
 
 
 def _first_difference(a: bytes, b: bytes) -> int:

@@ -12,11 +12,15 @@ import shutil
 import zipfile
 from pathlib import Path
 
-import pytest
-
 import corpus
+import pytest
 from corpus_manifest import features
-from package_compare import assert_preserved, part_bytes, parts_of, preservation_problems
+from package_compare import (
+    assert_preserved,
+    part_bytes,
+    parts_of,
+    preservation_problems,
+)
 
 WORKBOOK_PARTS = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"}
 
@@ -296,3 +300,10 @@ def test_add_plan_sheet_on_a_prefixed_package(built, tmp_path):
     part = corpus.add_plan_sheet(moved, out, name="Plan 2")
     assert_preserved(moved, out, extended=WORKBOOK_PARTS, owned_prefixes=(part,))
     assert '<x:sheet name="Plan 2"' in part_bytes(out, "xl/workbook.xml").decode()
+
+
+@pytest.mark.xfail(strict=True, reason="read_plan reads a formula cell's formula text, not its cached value: "
+                   "the RAG cell =IF(1>0,\"Green\",\"Red\") (cached Green) reads as status text '=IF(...)'")
+def test_a_rag_formula_reads_as_its_cached_value(built):
+    _, actions = open_and_read(built["formulas"])
+    assert actions[0].status.code == "green"
