@@ -30,7 +30,7 @@ from xl_plan import consolidate, merge_returns, read_plan
 from xl_plan.cli import cli
 from xl_plan.errors import WorkbookLockedError
 from xl_plan.merge.apply import master_word
-from xl_plan.merge.history import HEADER as HISTORY_HEADER, find_sheet, read_history
+from xl_plan.writers.history import HEADER as HISTORY_HEADER, find_sheet, read_history
 from xl_plan.returns.identity import IDENTITY_SHEET, read_identity
 from xl_plan.returns.make import make_returns
 

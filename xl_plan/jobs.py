@@ -51,20 +51,18 @@ def validate_file(path, *, sheet=None, columns=None, today: date | None = None, 
 
 
 def unmark_file(path, *, sheet=None, columns=None) -> tuple[int, SaveResult | None]:
-    """Remove xl_plan's cell comments and its Validation sheet."""
-    from .sheets import is_owned, remove_marks
-    from .writers.carried import SHEET as CARRIED_SHEET
-    from .writers.validation import SHEET
+    """Remove xl_plan's cell comments and the sheets `unmark` takes away (Validation, Carried forward)."""
+    from .owned import REGISTRY, find_owned
+    from .sheets import remove_marks
 
     path = Path(path)
     refuse_if_open(path)
     wb, plan, stamp = open_plan(path, sheet, columns)
     removed = remove_marks(wb[plan.sheet])
-    owned = [SHEET, f"{SHEET} (xl_plan)"]
-    owned += [CARRIED_SHEET, f"{CARRIED_SHEET} (xl_plan)"]
-    for name in owned:
-        if name in wb.sheetnames and is_owned(wb[name]):
-            wb.remove(wb[name])
+    for kind in REGISTRY:
+        ws = find_owned(wb, kind) if kind.unmark else None
+        if ws is not None:
+            wb.remove(ws)
             removed += 1
     if not removed:
         return 0, None
@@ -134,7 +132,8 @@ class LeadsResult:
 def leads_file(path, *, sheet=None, columns=None, write: bool = False) -> LeadsResult:
     """Every lead named in the plan, with its entry in the master's Leads sheet; with `write`,
     add the leads the sheet does not list (backup + atomic save)."""
-    from .returns.directory import add_missing_leads, read_directory
+    from .returns.directory import read_directory
+    from .writers.leads import add_missing_leads
     from .returns.make import leads_of
 
     path = Path(path)
@@ -283,15 +282,12 @@ class ConsolidateResult:
 
 
 def refresh_gantt(wb, plan: Plan, today: date) -> str | None:
-    """Rewrite xl_plan's Gantt sheet when the workbook has one (and the Gantt writer is installed)."""
-    try:
-        from .gantt import build_gantt
-        from .writers.gantt import SHEET as GANTT, write_gantt
-    except ImportError:
-        return None
-    from .sheets import is_owned
+    """Rewrite xl_plan's Gantt sheet when the workbook has one."""
+    from .gantt import build_gantt
+    from .owned import GANTT, find_owned
+    from .writers.gantt import write_gantt
 
-    if not any(n in wb.sheetnames and is_owned(wb[n]) for n in (GANTT, f"{GANTT} (xl_plan)")):
+    if find_owned(wb, GANTT) is None:
         return None
     return write_gantt(wb, build_gantt(plan, today))
 
@@ -308,8 +304,10 @@ def consolidate(master, returns_dir, month: str | None = None, today: date | Non
     from .layout.detect import reread_actions
     from .merge.apply import merge_into
     from .returns.collect import collect_folder
-    from .merge.summary import write_summary
+    from .merge.summary import summarise
     from .validate import validate
+    from .writers.history import read_history
+    from .writers.summary import write_summary
     from .writers.validation import write_validation
 
     master, returns_dir = Path(master), Path(returns_dir)
@@ -328,7 +326,7 @@ def consolidate(master, returns_dir, month: str | None = None, today: date | Non
     report = validate(after, today)
     validation_sheet = write_validation(wb, after, report, today)
     gantt_sheet = refresh_gantt(wb, after, today)
-    summary_sheet = write_summary(wb, after, result.month, today, result)
+    summary_sheet = write_summary(wb, summarise(after, read_history(wb), result.month, today, result))
     out = ConsolidateResult(result, after, report, summary_sheet, validation_sheet, gantt_sheet, collected.skipped)
     out.saved = result.saved = save_workbook(wb, master, read_stamp=stamp)
     return out

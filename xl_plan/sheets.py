@@ -1,6 +1,7 @@
-"""Sheets and cell marks that xl_plan owns inside a user's workbook. A writer replaces
-only what xl_plan created before: its sheets carry a title starting with OWNER in A1,
-its cell comments carry the author OWNER."""
+"""Writing the sheets and cell marks xl_plan owns inside a user's workbook (which sheets those
+are, and how they are recognised, is xl_plan/owned.py). A writer replaces only what xl_plan
+created before: its sheets carry the marker 'xl_plan · <title>' in A1, its cell comments the
+author 'xl_plan'."""
 from __future__ import annotations
 
 from copy import copy
@@ -10,7 +11,8 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-OWNER = "xl_plan"
+from .owned import MARK, OWNER, OwnedSheet, find_owned
+
 TITLE_FONT = Font(bold=True, size=14)
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F3864")
@@ -59,28 +61,21 @@ def print_landscape(ws, title_rows: str | None = None, *, a4: bool = False) -> N
         ws.print_title_rows = title_rows
 
 
-def is_owned(ws) -> bool:
-    value = ws.cell(1, 1).value
-    return isinstance(value, str) and value.startswith(OWNER)
-
-
-def owned_sheet(wb, name: str, title: str):
-    """A fresh sheet `name` for xl_plan, replacing xl_plan's previous one in the same tab position.
-    A user's own sheet of that name is left alone and ours is called '<name> (xl_plan)'."""
+def owned_sheet(wb, kind: OwnedSheet, title: str):
+    """A fresh sheet for xl_plan, replacing xl_plan's previous one of that kind in the same tab
+    position. A user's own sheet of that name is left alone and ours is called '<name> (xl_plan)'."""
     index = None
-    target = name
-    if name in wb.sheetnames:
-        old = wb[name]
-        if is_owned(old):
-            index = wb.sheetnames.index(name)
-            wb.remove(old)
-        else:
-            target = f"{name} ({OWNER})"
-            if target in wb.sheetnames:
-                index = wb.sheetnames.index(target)
-                wb.remove(wb[target])
+    old = find_owned(wb, kind)
+    if old is not None:
+        target = old.title
+        index = wb.sheetnames.index(target)
+        wb.remove(old)
+    else:
+        target = kind.names[0] if kind.names[0] not in wb.sheetnames else kind.names[-1]
     ws = wb.create_sheet(target, index)
-    ws.cell(1, 1, f"{OWNER} · {title}").font = TITLE_FONT
+    ws.cell(1, 1, f"{MARK}{title}").font = TITLE_FONT
+    if kind.state != "visible":
+        ws.sheet_state = kind.state
     return ws
 
 

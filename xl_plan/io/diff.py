@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..sheets import OWNER, is_owned
+from ..owned import OWNER, is_owned
 from .workbook import load
 
 

@@ -14,12 +14,10 @@ from ..io.grid import rows_of
 from ..errors import LayoutError
 from ..leads import known_leads, split_leads
 from ..model import Action, Column, Plan, Section
+from ..owned import kind_of
 from ..text import clean, norm
 from .headers import expected_headers, match_header
 
-# Sheets xl_plan writes: never taken for the plan itself.
-OWNED_SHEETS = {"validation", "gantt", "history", "summary", "leads", "xl_plan", "carried forward", "returns",
-                "returns log", "xl_plan_return"}
 HEADER_SCAN_ROWS = 150
 BLANK_RUN_END = 200          # this many blank rows in a row end the table
 _SECTION_TEXT = re.compile(
@@ -196,8 +194,8 @@ def _choose_sheet(wb, path, sheet, columns):
             )
         candidates = [wb[sheet]]
     else:
-        candidates = [ws for ws in wb.worksheets if ws.title.strip().lower() not in OWNED_SHEETS and ws.sheet_state == "visible"]
-        candidates = candidates or [ws for ws in wb.worksheets if ws.title.strip().lower() not in OWNED_SHEETS]
+        theirs = [ws for ws in wb.worksheets if kind_of(ws) is None]     # xl_plan's own sheets are never the plan
+        candidates = [ws for ws in theirs if ws.sheet_state == "visible"] or theirs
     best = None
     for ws in candidates:
         header = _best_header(_scan_headers(ws))

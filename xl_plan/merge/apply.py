@@ -55,7 +55,7 @@ from ..returns.log import LOG_HEADER, read_returns_log
 from ..settings import settings_sheet_values
 from ..sheets import put
 from ..text import clean, norm
-from .history import APPLIED, HistoryRow, append_history, read_history
+from ..writers.history import APPLIED, HistoryRow, append_history, read_history
 from .read import ReadReturn, cell_text, same_text
 
 EXCEL_CELL_LIMIT = 32767

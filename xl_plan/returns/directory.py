@@ -17,14 +17,12 @@ from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.utils import parseaddr
 
-from openpyxl.styles import Alignment, Font, PatternFill
-
+from ..owned import LEADS, LEADS_FIRST_HEADER
 from ..report import Finding
-from ..sheets import put
 from ..text import clean, norm
 
-SHEET = "Leads"
-HEADERS = ["As written in plan", "Full name", "Email", "Deputy / cc"]
+SHEET = LEADS.name
+HEADERS = [LEADS_FIRST_HEADER, "Full name", "Email", "Deputy / cc"]
 _FIELD_OF = {"as written in plan": "lead", "full name": "full_name", "email": "email", "deputy cc": "cc"}
 _HEADER_SCAN = 10
 _CC_SPLIT = re.compile(r"\s*[;,\n]\s*")
@@ -156,41 +154,3 @@ def read_directory(wb) -> Directory:
                     "email address nor a lead in this sheet with an email address. Correct it.",
                     sheet=SHEET, row=r, column=letter("cc"), value=item))
     return d
-
-
-def add_missing_leads(wb, leads: list[str]) -> list[str]:
-    """Add a row for each of `leads` the `Leads` sheet does not list (creating the sheet when the
-    workbook has none), below the manager's last row. Returns the leads added."""
-    if SHEET not in wb.sheetnames:
-        ws = wb.create_sheet(SHEET)
-        for c, h in enumerate(HEADERS, 1):
-            cell = put(ws, 1, c, h)
-            cell.font = Font(bold=True, color="FFFFFF")
-            cell.fill = PatternFill("solid", fgColor="1F3864")
-            cell.alignment = Alignment(vertical="top", wrap_text=True)
-        for letter_, width in zip("ABCD", (28, 30, 36, 36)):
-            ws.column_dimensions[letter_].width = width
-        ws.freeze_panes = "A2"
-    directory = read_directory(wb)
-    ws = wb[SHEET]
-    if directory.header_row is None:
-        from ..errors import XlPlanError
-
-        raise XlPlanError(directory.findings[0].message + " Nothing was changed.")
-    col = directory.columns["lead"]
-    last = directory.header_row
-    for r in range((ws.max_row or 1), directory.header_row, -1):
-        if any(clean(v) for v in next(ws.iter_rows(min_row=r, max_row=r, values_only=True))):
-            last = r
-            break
-    added = []
-    seen = set(directory.entries)
-    for lead in leads:
-        key = lookup_key(lead)
-        if not key or key in seen:
-            continue
-        last += 1
-        put(ws, last, col, lead)
-        seen.add(key)
-        added.append(lead)
-    return added

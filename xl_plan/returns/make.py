@@ -51,7 +51,7 @@ from ..text import clean
 from .identity import (
     PLAN_ID_SETTING, IdentityRow, ReturnIdentity, key_name, new_action_key, new_plan_id, text_hash, write_identity,
 )
-from .log import write_returns_log
+from ..writers.returns_log import write_returns_log
 
 EDIT_FILL = PatternFill("solid", fgColor="FFF2CC")
 

@@ -12,11 +12,13 @@ from ..carried import CarriedForward
 from ..stars import strip_stars
 from ..finding_codes import CATALOGUE
 from ..model import Action, Plan
+from ..owned import CARRIED
 from ..report import Report
-from ..sheets import OWNER, SEVERITY_FILL, mark_cells, owned_sheet, put, write_table
+from ..owned import OWNER
+from ..sheets import SEVERITY_FILL, mark_cells, owned_sheet, put, write_table
 from .validation import write_validation
 
-SHEET = "Carried forward"
+SHEET = CARRIED.name
 
 
 def write_carried(wb, plan: Plan, result: CarriedForward, validation: Report, today: date) -> tuple[str, str]:
@@ -26,7 +28,7 @@ def write_carried(wb, plan: Plan, result: CarriedForward, validation: Report, to
                     counts_by_status=dict(validation.counts_by_status), title="Validation")
     validation_sheet = write_validation(wb, plan, merged, today)
     _mark_stars(wb[plan.sheet], result)
-    ws = owned_sheet(wb, SHEET, "Carried-forward (starred) actions")
+    ws = owned_sheet(wb, CARRIED, "Carried-forward (starred) actions")
     put(ws, 2, 1, _summary(plan, result))
     put(ws, 3, 1, "Starred cells carry a comment by xl_plan; `xl-plan unmark` removes them and this sheet. "
                   "Run the check again after changes: this sheet is replaced each time.").font = Font(italic=True)

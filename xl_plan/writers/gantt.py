@@ -24,10 +24,11 @@ from openpyxl.utils import get_column_letter
 from .. import rag
 from ..gantt import Gantt, GanttItem
 from ..model import RagEntry
+from ..owned import GANTT
 from ..rag import STANDARD_COLOURS
 from ..sheets import HEADER_FILL, HEADER_FONT, CellStyles, owned_sheet, print_landscape, put
 
-SHEET = "Gantt"
+SHEET = GANTT.name
 
 # Columns of the labels, then the month grid.
 COLUMNS = [  # (heading, width)
@@ -128,7 +129,7 @@ def write_gantt(wb, gantt: Gantt) -> str:
     """Replace xl_plan's Gantt sheet in `wb` with the chart of `gantt`; returns the sheet's name."""
     plan = gantt.plan
     rows = gantt_rows(gantt)
-    ws = owned_sheet(wb, SHEET, "Gantt chart (made again each time; edits here are not kept)")
+    ws = owned_sheet(wb, GANTT, "Gantt chart (made again each time; edits here are not kept)")
     months = gantt.months
     last_col = FIRST_MONTH + len(months) - 1 if months else FLAGS
     col_of = {m: FIRST_MONTH + i for i, m in enumerate(months)}

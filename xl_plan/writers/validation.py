@@ -7,16 +7,17 @@ from datetime import date
 from openpyxl.styles import Font
 
 from ..model import Plan
+from ..owned import VALIDATION
 from ..report import INFO, Report
 from ..sheets import SEVERITY_FILL, CellStyles, mark_cells, owned_sheet, print_landscape, put, remove_marks, write_table
 
-SHEET = "Validation"
+SHEET = VALIDATION.name
 _LINK = Font(color="0563C1", underline="single")
 
 
 def write_validation(wb, plan: Plan, report: Report, today: date) -> str:
     """Replace xl_plan's Validation sheet and cell marks in `wb`; returns the sheet's name."""
-    ws = owned_sheet(wb, SHEET, "Validation report")
+    ws = owned_sheet(wb, VALIDATION, "Validation report")
     counts = ", ".join(f"{code.capitalize()}: {n}" for code, n in report.counts_by_status.items())
     put(ws, 2, 1, f"Plan sheet '{plan.sheet}', {len(plan.actions)} actions, checked {today:%d %B %Y}. "
                   f"{report.summary_line()}. Statuses: {counts or 'none'}.")

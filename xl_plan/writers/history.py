@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 from openpyxl.styles import Alignment, Font
 
-from ..sheets import HEADER_FILL, HEADER_FONT, OWNER, CellStyles, TITLE_FONT, is_owned, put
+from ..owned import HISTORY, MARK, find_owned
+from ..sheets import HEADER_FILL, HEADER_FONT, CellStyles, TITLE_FONT, put
 from ..text import clean
 
-SHEET = "History"
-TITLE = f"{OWNER} · History (every change merged from the leads' returns; xl_plan only adds rows, never removes any)"
+SHEET = HISTORY.name
+TITLE = f"{MARK}History (every change merged from the leads' returns; xl_plan only adds rows, never removes any)"
 HEADER = ["month", "action key", "ref", "field", "old value", "new value", "lead", "source file", "time", "outcome"]
 WIDTHS = (9, 12, 8, 12, 50, 50, 14, 40, 18, 40)
 APPLIED = "applied"
@@ -49,10 +50,7 @@ class HistoryRow:
 
 def find_sheet(wb):
     """xl_plan's History sheet, or None. A user's own sheet called History is never taken."""
-    for name in (SHEET, f"{SHEET} ({OWNER})"):
-        if name in wb.sheetnames and is_owned(wb[name]):
-            return wb[name]
-    return None
+    return find_owned(wb, HISTORY)
 
 
 def read_history(wb) -> list[HistoryRow]:
@@ -69,7 +67,7 @@ def read_history(wb) -> list[HistoryRow]:
 
 
 def _create(wb):
-    name = SHEET if SHEET not in wb.sheetnames else f"{SHEET} ({OWNER})"
+    name = HISTORY.names[0] if HISTORY.names[0] not in wb.sheetnames else HISTORY.names[-1]
     ws = wb.create_sheet(name)
     ws.cell(1, 1, TITLE).font = TITLE_FONT
     for c, h in enumerate(HEADER, 1):

@@ -1,0 +1,52 @@
+"""The one registry of xl_plan's sheets (xl_plan/owned.py): xl_plan knows its sheets by its own
+marker, never by name alone, so a council's own sheet called Summary, Gantt or Validation is theirs."""
+from __future__ import annotations
+
+import openpyxl
+
+from tests.conftest import SAMPLES
+from xl_plan import read_plan
+from xl_plan.jobs import gantt_file, unmark_file, validate_file
+from xl_plan.owned import LEADS, REGISTRY, SETTINGS, VALIDATION, owned_kind
+
+
+def _renamed(src, dest, name):
+    wb = openpyxl.load_workbook(src)
+    wb[read_plan(src).sheet].title = name
+    wb.save(dest)
+    return dest
+
+
+def test_a_councils_own_plan_sheet_called_summary_is_read(tmp_path):
+    path = _renamed(SAMPLES["city"], tmp_path / "plan.xlsx", "Summary")
+    plan = read_plan(path)
+    assert plan.sheet == "Summary" and len(plan.actions) == 55
+
+
+def test_xl_plan_writes_its_own_sheet_beside_a_users_sheet_of_that_name(tmp_path):
+    path = _renamed(SAMPLES["city"], tmp_path / "plan.xlsx", "Gantt")
+    result = gantt_file(path, today=None)
+    assert result.plan.sheet == "Gantt" and result.sheet == "Gantt (xl_plan)"
+    again = gantt_file(path)                       # the second run replaces xl_plan's, not the plan
+    assert again.plan.sheet == "Gantt" and again.sheet == "Gantt (xl_plan)"
+    assert openpyxl.load_workbook(path).sheetnames.count("Gantt (xl_plan)") == 1
+
+
+def test_unmark_removes_what_the_registry_says_and_only_xl_plans(tmp_path):
+    path = _renamed(SAMPLES["city"], tmp_path / "plan.xlsx", "Validation")
+    validate_file(path, write=True)
+    assert "Validation (xl_plan)" in openpyxl.load_workbook(path).sheetnames
+    unmark_file(path)
+    names = openpyxl.load_workbook(path).sheetnames
+    assert "Validation" in names and "Validation (xl_plan)" not in names
+    assert {k.name for k in REGISTRY if k.unmark} == {"Validation", "Carried forward"}
+
+
+def test_kinds_are_told_by_marker_not_name():
+    assert owned_kind("Validation", ["xl_plan · Validation report"]) is VALIDATION
+    assert owned_kind("Validation (xl_plan)", ["xl_plan · Validation report"]) is VALIDATION
+    assert owned_kind("Validation", ["Our own validation notes"]) is None
+    assert owned_kind("Summary", ["Improvement plan summary"]) is None
+    assert owned_kind("xl_plan", ["plan_id"]) is SETTINGS
+    assert owned_kind("Leads", ["As written in plan"]) is LEADS and not LEADS.whole
+    assert owned_kind("Leads", ["Our lead officers"]) is None
