@@ -105,10 +105,11 @@ def test_write_refused_when_open_in_excel(sample):
 def test_write_refused_when_changed_on_disk(sample, monkeypatch):
     """If someone saves the file between our read and our write, nothing is written."""
     import xl_plan.jobs as jobs
+    import xl_plan.plan_file as plan_file
     from xl_plan.errors import WorkbookLockedError
 
     path = sample("city")
-    real_open = jobs.open_plan
+    real_open = plan_file.open_plan
 
     def open_then_someone_saves(*a, **k):
         out = real_open(*a, **k)
@@ -117,7 +118,7 @@ def test_write_refused_when_changed_on_disk(sample, monkeypatch):
         os.utime(path, ns=(time.time_ns(), time.time_ns() + 10_000_000))
         return out
 
-    monkeypatch.setattr(jobs, "open_plan", open_then_someone_saves)
+    monkeypatch.setattr(plan_file, "open_plan", open_then_someone_saves)
     digest = sha(path)
     try:
         jobs.validate_file(path, write=True)

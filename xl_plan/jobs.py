@@ -7,22 +7,13 @@ from datetime import date
 from pathlib import Path
 
 from .errors import XlPlanError
-from .io.save import SaveResult, save_workbook
-from .io.workbook import file_stamp, load, refuse_if_open
-from .layout.detect import plan_from_workbook
+from .io.save import DEFAULT_POLICY, SavePolicy, SaveResult
 from .model import Plan
+from .plan_file import edit_plan, open_plan
 from .report import Report
-from .settings import remembered_columns
 
-
-def open_plan(path, sheet: str | None = None, columns: dict | None = None):
-    """(workbook, plan, stamp): the workbook is kept so writers can save into it."""
-    path = Path(path)
-    wb = load(path)
-    stamp = file_stamp(path)
-    overrides = dict(remembered_columns(path, wb))
-    overrides.update(columns or {})
-    return wb, plan_from_workbook(wb, str(path), sheet=sheet, columns=overrides), stamp
+__all__ = ["open_plan", "validate_file", "unmark_file", "carried_file", "leads_file", "make_returns_file",
+           "returns_status_file", "send_returns", "gantt_file", "merge_returns", "consolidate"]
 
 
 @dataclass
@@ -33,40 +24,38 @@ class ValidateResult:
     sheet: str | None = None
 
 
-def validate_file(path, *, sheet=None, columns=None, today: date | None = None, write: bool = False) -> ValidateResult:
+def validate_file(path, *, sheet=None, columns=None, today: date | None = None, write: bool = False,
+                  policy: SavePolicy = DEFAULT_POLICY) -> ValidateResult:
     from .validate import validate
     from .writers.validation import write_validation
 
-    path = Path(path)
-    if write:
-        refuse_if_open(path)
-    wb, plan, stamp = open_plan(path, sheet, columns)
     today = today or date.today()
-    report = validate(plan, today)
-    result = ValidateResult(plan, report)
-    if write:
-        result.sheet = write_validation(wb, plan, report, today)
-        result.saved = save_workbook(wb, path, read_stamp=stamp)
+    if not write:
+        _, plan, _ = open_plan(path, sheet, columns)
+        return ValidateResult(plan, validate(plan, today))
+    edit = edit_plan(path, sheet=sheet, columns=columns, policy=policy)
+    result = ValidateResult(edit.plan, validate(edit.plan, today))
+    result.sheet = write_validation(edit.wb, edit.plan, result.report, today)
+    result.saved = edit.save()
     return result
 
 
-def unmark_file(path, *, sheet=None, columns=None) -> tuple[int, SaveResult | None]:
+def unmark_file(path, *, sheet=None, columns=None,
+                policy: SavePolicy = DEFAULT_POLICY) -> tuple[int, SaveResult | None]:
     """Remove xl_plan's cell comments and the sheets `unmark` takes away (Validation, Carried forward)."""
     from .owned import REGISTRY, find_owned
     from .sheets import remove_marks
 
-    path = Path(path)
-    refuse_if_open(path)
-    wb, plan, stamp = open_plan(path, sheet, columns)
-    removed = remove_marks(wb[plan.sheet])
+    edit = edit_plan(path, sheet=sheet, columns=columns, policy=policy)
+    removed = remove_marks(edit.wb[edit.plan.sheet])
     for kind in REGISTRY:
-        ws = find_owned(wb, kind) if kind.unmark else None
+        ws = find_owned(edit.wb, kind) if kind.unmark else None
         if ws is not None:
-            wb.remove(ws)
+            edit.wb.remove(ws)
             removed += 1
     if not removed:
         return 0, None
-    return removed, save_workbook(wb, path, read_stamp=stamp)
+    return removed, edit.save()
 
 
 # ---------------------------------------------------------------- carried forward
@@ -82,7 +71,8 @@ class CarriedResult:
 
 
 def carried_file(path, *, previous=None, sheet=None, columns=None, today: date | None = None,
-                 threshold: float | None = None, write: bool = False) -> CarriedResult:
+                 threshold: float | None = None, write: bool = False,
+                 policy: SavePolicy = DEFAULT_POLICY) -> CarriedResult:
     """Flag the starred actions of the plan at `path` and, with `previous` (the previous plan's path),
     check them against it. With `write`: mark starred cells, add the Carried forward sheet and the
     findings to the Validation sheet (backup first, atomic save)."""
@@ -91,10 +81,8 @@ def carried_file(path, *, previous=None, sheet=None, columns=None, today: date |
     from .validate import validate
     from .writers.carried import write_carried
 
-    path = Path(path)
-    if write:
-        refuse_if_open(path)
-    wb, plan, stamp = open_plan(path, sheet, columns)
+    edit = edit_plan(path, sheet=sheet, columns=columns, policy=policy) if write else None
+    plan = edit.plan if edit else open_plan(path, sheet, columns)[1]
     old = None
     if previous is not None:
         try:
@@ -104,9 +92,9 @@ def carried_file(path, *, previous=None, sheet=None, columns=None, today: date |
     today = today or date.today()
     result = carried_forward(plan, old, today=today, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
     out = CarriedResult(plan, result, old)
-    if write:
-        out.sheet, out.validation_sheet = write_carried(wb, plan, result, validate(plan, today), today)
-        out.saved = save_workbook(wb, path, read_stamp=stamp)
+    if edit:
+        out.sheet, out.validation_sheet = write_carried(edit.wb, plan, result, validate(plan, today), today)
+        out.saved = edit.save()
     return out
 
 
@@ -129,17 +117,16 @@ class LeadsResult:
     saved: SaveResult | None = None
 
 
-def leads_file(path, *, sheet=None, columns=None, write: bool = False) -> LeadsResult:
+def leads_file(path, *, sheet=None, columns=None, write: bool = False,
+               policy: SavePolicy = DEFAULT_POLICY) -> LeadsResult:
     """Every lead named in the plan, with its entry in the master's Leads sheet; with `write`,
     add the leads the sheet does not list (backup + atomic save)."""
     from .returns.directory import read_directory
     from .writers.leads import add_missing_leads
     from .returns.make import leads_of
 
-    path = Path(path)
-    if write:
-        refuse_if_open(path)
-    wb, plan, stamp = open_plan(path, sheet, columns)
+    edit = edit_plan(path, sheet=sheet, columns=columns, policy=policy) if write else None
+    wb, plan = (edit.wb, edit.plan) if edit else open_plan(path, sheet, columns)[:2]
     by_lead = leads_of(plan)
     directory = read_directory(wb)
     bad = {f.row for f in directory.findings if f.code == "leads-bad-email"}
@@ -149,21 +136,21 @@ def leads_file(path, *, sheet=None, columns=None, write: bool = False) -> LeadsR
         problem = "no entry" if entry is None else ("bad email" if entry.row in bad else ("no email" if not entry.email else ""))
         rows.append(LeadRow(lead, len(actions), entry, problem))
     result = LeadsResult(plan, rows, directory.findings, [])
-    if write:
+    if edit:
         had_sheet = "Leads" in wb.sheetnames
         result.added = add_missing_leads(wb, [r.lead for r in rows if r.entry is None])
         if result.added or not had_sheet:
-            result.saved = save_workbook(wb, path, read_stamp=stamp)
+            result.saved = edit.save()
     return result
 
 
 def make_returns_file(path, month: str, out_dir, *, deadline: date | None = None, sheet=None, columns=None,
-                      leads: list[str] | None = None, now=None, master_path=None):
+                      leads: list[str] | None = None, now=None, master_path=None, policy: SavePolicy = DEFAULT_POLICY):
     """`returns make`: one return workbook per lead (see xl_plan/returns/make.py)."""
     from .returns.make import make_returns
 
     return make_returns(path, month, out_dir, deadline=deadline, sheet=sheet, columns=columns, leads=leads, now=now,
-                        master_path=master_path)
+                        master_path=master_path, policy=policy)
 
 
 def returns_status_file(source, *, returned=None, month: str | None = None, today: date | None = None):
@@ -214,18 +201,16 @@ class GanttResult:
     sheet: str
 
 
-def gantt_file(path, *, sheet=None, columns=None, today: date | None = None) -> GanttResult:
+def gantt_file(path, *, sheet=None, columns=None, today: date | None = None,
+               policy: SavePolicy = DEFAULT_POLICY) -> GanttResult:
     """Write (or replace) the Gantt sheet in the workbook at `path`; backup first, atomic save."""
     from .gantt import build_gantt
     from .writers.gantt import write_gantt
 
-    path = Path(path)
-    refuse_if_open(path)
-    wb, plan, stamp = open_plan(path, sheet, columns)
-    gantt = build_gantt(plan, today or date.today())
-    name = write_gantt(wb, gantt)
-    saved = save_workbook(wb, path, read_stamp=stamp)
-    return GanttResult(plan, gantt, saved, name)
+    edit = edit_plan(path, sheet=sheet, columns=columns, policy=policy)
+    gantt = build_gantt(edit.plan, today or date.today())
+    name = write_gantt(edit.wb, gantt)
+    return GanttResult(edit.plan, gantt, edit.save(), name)
 
 
 # ---- merge (merge returns into the master; monthly consolidation)
@@ -246,7 +231,7 @@ def _read_sources(sources, progress):
 
 
 def merge_returns(master, returns, month: str | None = None, today: date | None = None, *, now=None,
-                  sheet=None, columns=None, progress=None):
+                  sheet=None, columns=None, progress=None, policy: SavePolicy = DEFAULT_POLICY):
     """`merge`: apply the returns (workbooks, or saved emails carrying them) to the master's update and
     status cells, append to its History sheet and save it once (backup + atomic save). Returns a
     merge.apply.MergeResult; nothing is saved when nothing changed (merging twice changes nothing)."""
@@ -256,16 +241,14 @@ def merge_returns(master, returns, month: str | None = None, today: date | None 
     from .merge.apply import merge_into
     from .returns.collect import collect_files
 
-    master = Path(master)
-    refuse_if_open(master)
-    wb, plan, stamp = open_plan(master, sheet, columns)
+    edit = edit_plan(master, sheet=sheet, columns=columns, policy=policy)
     with tempfile.TemporaryDirectory(prefix="xl_plan-merge-") as tmp:
         collected = collect_files([Path(p) for p in returns], Path(tmp))
         read = _read_sources(collected.sources, progress) + collected.unreadable
-        result = merge_into(wb, plan, read, month=month, now=now or datetime.now(), progress=progress)
+        result = merge_into(edit.wb, edit.plan, read, month=month, now=now or datetime.now(), progress=progress)
     result.skipped = collected.skipped
     if result.changed:
-        result.saved = save_workbook(wb, master, read_stamp=stamp)
+        result.saved = edit.save()
     return result
 
 
@@ -293,7 +276,7 @@ def refresh_gantt(wb, plan: Plan, today: date) -> str | None:
 
 
 def consolidate(master, returns_dir, month: str | None = None, today: date | None = None, *, now=None,
-                sheet=None, columns=None, progress=None) -> ConsolidateResult:
+                sheet=None, columns=None, progress=None, policy: SavePolicy = DEFAULT_POLICY) -> ConsolidateResult:
     """`consolidate`: the monthly run. Merge every return in `returns_dir` (workbooks, and the Excel
     attachments of saved .eml/.msg emails), then rewrite the Summary, Validation and (when present)
     Gantt sheets, all in ONE save of the master (backup + atomic save)."""
@@ -314,9 +297,9 @@ def consolidate(master, returns_dir, month: str | None = None, today: date | Non
     if not returns_dir.is_dir():
         raise XlPlanError(f"{returns_dir} is not a folder. Give the folder where you saved the returns (and the "
                           "emails they came in).")
-    refuse_if_open(master)
     today = today or date.today()
-    wb, plan, stamp = open_plan(master, sheet, columns)
+    edit = edit_plan(master, sheet=sheet, columns=columns, policy=policy)
+    wb, plan = edit.wb, edit.plan
     with tempfile.TemporaryDirectory(prefix="xl_plan-consolidate-") as tmp:
         collected = collect_folder(returns_dir, Path(tmp), exclude=[master])
         read = _read_sources(collected.sources, progress) + collected.unreadable
@@ -328,5 +311,5 @@ def consolidate(master, returns_dir, month: str | None = None, today: date | Non
     gantt_sheet = refresh_gantt(wb, after, today)
     summary_sheet = write_summary(wb, summarise(after, read_history(wb), result.month, today, result))
     out = ConsolidateResult(result, after, report, summary_sheet, validation_sheet, gantt_sheet, collected.skipped)
-    out.saved = result.saved = save_workbook(wb, master, read_stamp=stamp)
+    out.saved = result.saved = edit.save()
     return out

@@ -27,7 +27,7 @@ def book_path(book) -> Path:
 @contextmanager
 def working_copy(book):
     """Save the open workbook, keep a backup of it, and yield (plan path, copy to run the job on)."""
-    from ..io.save import WORKING_COPIES, make_backup
+    from ..io.save import make_backup
 
     book.save()   # the job reads the file: it must hold what the user sees
     path = book_path(book)
@@ -38,11 +38,7 @@ def working_copy(book):
         for target in (before, after):
             target.parent.mkdir()
             shutil.copy2(path, target)
-        WORKING_COPIES.add(after.resolve())
-        try:
-            yield path, before, after
-        finally:
-            WORKING_COPIES.discard(after.resolve())
+        yield path, before, after
 
 
 def apply_changes(book, changes, after: Path) -> None:

@@ -104,7 +104,7 @@ def help() -> None:  # noqa: A001 - the button is called Help
 def _validate(book) -> str:
     from ..jobs import validate_file
 
-    result = _on_copy(book, lambda path: validate_file(path, write=True))
+    result = _on_copy(book, lambda path, policy: validate_file(path, write=True, policy=policy))
     return (f"Checked {len(result.plan.actions)} actions: {result.report.summary_line()}. "
             f"See the '{result.sheet}' sheet; cells with a problem have a comment from xl_plan.")
 
@@ -113,7 +113,8 @@ def _carried(book) -> str:
     from ..jobs import carried_file
 
     previous = _pick_file(book, "Choose the PREVIOUS plan to compare with (Cancel: only list the starred actions)")
-    result = _on_copy(book, lambda path: carried_file(path, previous=previous or None, write=True))
+    result = _on_copy(book, lambda path, policy: carried_file(path, previous=previous or None, write=True,
+                                                                       policy=policy))
     return (f"{len(result.result.starred)} starred actions. {result.result.report.summary_line()}. "
             f"See the '{result.sheet}' sheet.")
 
@@ -121,7 +122,7 @@ def _carried(book) -> str:
 def _gantt(book) -> str:
     from ..jobs import gantt_file
 
-    result = _on_copy(book, lambda path: gantt_file(path))
+    result = _on_copy(book, lambda path, policy: gantt_file(path, policy=policy))
     return f"Built the '{result.sheet}' sheet for {len(result.plan.actions)} actions."
 
 
@@ -132,7 +133,8 @@ def _returns_make(book) -> str:
     path = _path(book)
     month = month_of(date.today())
     folder = returns_folder(path, month)
-    result = _on_copy(book, lambda copy: make_returns_file(copy, month, folder, master_path=path))
+    result = _on_copy(book, lambda copy, policy: make_returns_file(copy, month, folder, master_path=path,
+                                                                         policy=policy))
     return (f"Made {len(result.returns)} return workbooks for {month} in {folder}. Next: click 'Email returns' "
             "to prepare one email per lead.")
 
@@ -158,7 +160,7 @@ def _merge(book) -> str:
     folder = _pick_folder(book, "Choose the folder holding the returned workbooks (or the emails they came in)")
     if not folder:
         return "Nothing merged: no folder was chosen."
-    result = _on_copy(book, lambda path: merge_returns(path, [Path(folder)]))
+    result = _on_copy(book, lambda path, policy: merge_returns(path, [Path(folder)], policy=policy))
     return "\n".join(summary_lines(result))
 
 
@@ -169,7 +171,7 @@ def _consolidate(book) -> str:
     folder = _pick_folder(book, "Choose the folder holding this month's returns (workbooks or saved emails)")
     if not folder:
         return "Nothing done: no folder was chosen."
-    result = _on_copy(book, lambda path: consolidate(path, folder))
+    result = _on_copy(book, lambda path, policy: consolidate(path, folder, policy=policy))
     lines = summary_lines(result.merge)
     lines.append(f"See the '{result.summary_sheet}' and '{result.validation_sheet}' sheets.")
     return "\n".join(lines)
@@ -230,12 +232,13 @@ def _run(book, doing: str, action) -> None:
 
 
 def _on_copy(book, job):
-    """Run `job(path_of_copy)` on a saved copy of the workbook and write its changes back."""
+    """Run `job(path_of_copy, save_policy)` on a saved copy of the workbook and write its changes back."""
     from ..io.diff import diff_workbooks
+    from ..io.save import WORKING_COPY
     from .bridge import apply_changes, working_copy
 
     with working_copy(book) as (_, before, after):
-        result = job(after)
+        result = job(after, WORKING_COPY)
         apply_changes(book, diff_workbooks(before, after), after)
     return result
 

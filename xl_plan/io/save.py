@@ -30,9 +30,18 @@ _KEPT_PARTS = {
 }
 
 
-# Copies the ribbon works on (xl_plan.excel.bridge): only xl_plan's sheets and changed cells are
-# taken from them into the open workbook, so parts openpyxl cannot keep do not matter there.
-WORKING_COPIES: set[Path] = set()
+@dataclass(frozen=True)
+class SavePolicy:
+    """How a save is checked, passed in by whoever asks for the save (never set globally)."""
+
+    backup: bool = True                 # keep a timestamped copy in backups/ first
+    refuse_lost_parts: bool = True      # refuse when openpyxl would drop charts, pictures, ...
+
+
+DEFAULT_POLICY = SavePolicy()
+# The ribbon's working copy (xl_plan.excel.bridge): only xl_plan's sheets and the changed cells are
+# taken from it into the open workbook, which keeps everything, and the ribbon backs up the real file.
+WORKING_COPY = SavePolicy(backup=False, refuse_lost_parts=False)
 
 
 @dataclass
@@ -64,7 +73,8 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f"~xl_plan-{os.getpid()}-{path.name}")
 
 
-def save_workbook(wb, path, *, read_stamp: tuple[int, int] | None = None, backup: bool = True) -> SaveResult:
+def save_workbook(wb, path, *, read_stamp: tuple[int, int] | None = None,
+                  policy: SavePolicy = DEFAULT_POLICY) -> SaveResult:
     """Save openpyxl workbook `wb` over `path` safely. `read_stamp` is file_stamp(path) taken when
     the workbook was read: if the file changed since, nothing is written."""
     path = Path(path)
@@ -81,10 +91,10 @@ def save_workbook(wb, path, *, read_stamp: tuple[int, int] | None = None, backup
             wb.save(tmp)
         _pause("after-temp-write")
         if path.exists():
-            _repair_and_check(path, tmp)
+            _repair_and_check(path, tmp, policy)
         _fsync(tmp)
         _pause("after-check")
-        saved_backup = make_backup(path) if backup and path.exists() else None
+        saved_backup = make_backup(path) if policy.backup and path.exists() else None
         _pause("after-backup")
         os.replace(tmp, path)
         _pause("after-rename")
@@ -108,16 +118,7 @@ def _pause(point: str) -> None:
     time.sleep(600)
 
 
-def replace_file(new_file: Path, path: Path) -> SaveResult:
-    """Put an already written `new_file` in place of `path` with a backup (used for zip-level edits)."""
-    refuse_if_open(path)
-    _fsync(new_file)
-    saved_backup = make_backup(path) if path.exists() else None
-    os.replace(new_file, path)
-    return SaveResult(path, saved_backup)
-
-
-def _repair_and_check(original: Path, saved: Path) -> None:
+def _repair_and_check(original: Path, saved: Path, policy: SavePolicy) -> None:
     if _has_part(original, "customUI"):
         from .package import check_macros_and_ribbon, restore_ribbon
 
@@ -127,7 +128,7 @@ def _repair_and_check(original: Path, saved: Path) -> None:
             raise WriteError(
                 f"Saving {original.name} would lose part of it ({'; '.join(problems)}). Nothing was changed."
             )
-    if original.resolve() in WORKING_COPIES:
+    if not policy.refuse_lost_parts:
         return
     lost = lost_parts(original, saved)
     if lost:

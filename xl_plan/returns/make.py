@@ -429,7 +429,8 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
 # ---------------------------------------------------------------- the job
 
 def make_returns(path, month: str, out_dir, *, deadline: date | None = None, sheet=None, columns=None,
-                 now: datetime | None = None, leads: list[str] | None = None, master_path=None) -> MakeResult:
+                 now: datetime | None = None, leads: list[str] | None = None, master_path=None,
+                 policy=None) -> MakeResult:
     """Write one return per lead into `out_dir`, give actions their stable keys in the master and
     record what was sent in the master's hidden `Returns log` sheet (backup + atomic save).
     `master_path`: the master's real path when `path` is a working copy (the ribbon)."""
@@ -438,18 +439,17 @@ def make_returns(path, month: str, out_dir, *, deadline: date | None = None, she
     import warnings
 
     from .. import __version__
-    from ..io.save import make_backup, save_workbook
-    from ..io.workbook import refuse_if_open
-    from ..jobs import open_plan
+    from ..io.save import DEFAULT_POLICY, make_backup
+    from ..plan_file import edit_plan
     from .directory import lookup_key
     from .identity import file_sha256
 
     month = parse_month(month)
     path = Path(path)
     out_dir = Path(out_dir)
-    refuse_if_open(path)
+    edit = edit_plan(path, sheet=sheet, columns=columns, policy=policy or DEFAULT_POLICY)
     master_sha = file_sha256(path)
-    wb, plan, stamp = open_plan(path, sheet, columns)
+    wb, plan = edit.wb, edit.plan
     now = (now or datetime.now()).astimezone()
     by_lead = leads_of(plan)
     if leads:
@@ -498,7 +498,7 @@ def make_returns(path, month: str, out_dir, *, deadline: date | None = None, she
             "master_sha256": master_sha, "plan_id": plan_id,
         } for f in made]
         write_returns_log(wb, log_rows)
-        saved = save_workbook(wb, path, read_stamp=stamp)
+        saved = edit.save()
         for f in made:
             if f.path.exists():
                 f.replaced = make_backup(f.path)
