@@ -23,10 +23,14 @@ def colour_key_plan(path: Path) -> Path:
     ws.title = "Plan 2024"
     ws["A1"] = "Anytown Council - Children's Services Improvement Plan"
     ws["A2"] = "Updated monthly"
-    ws["B4"].fill = solid("0070C0"); ws["C4"] = "Action completed"
-    ws["B5"].fill = solid("00B050"); ws["C5"] = "On track to be completed within timescale"
-    ws["B6"].fill = solid("FFC000"); ws["C6"] = "In progress, however, too early to demonstrate impact"
-    ws["B7"].fill = solid("FF0000"); ws["C7"] = "Not on track as required and / or 'at risk' in some way"
+    ws["B4"].fill = solid("0070C0")
+    ws["C4"] = "Action completed"
+    ws["B5"].fill = solid("00B050")
+    ws["C5"] = "On track to be completed within timescale"
+    ws["B6"].fill = solid("FFC000")
+    ws["C6"] = "In progress, however, too early to demonstrate impact"
+    ws["B7"].fill = solid("FF0000")
+    ws["C7"] = "Not on track as required and / or 'at risk' in some way"
     ws["C9"] = "Actions starred* are carried forward from the previous plan with amended timescales"
     headers = ["ID", "Area for Improvement", "Action:", "Lead officer", "Timescale", "Key points to note", "RAG"]
     for i, h in enumerate(headers):

@@ -8,10 +8,10 @@ from datetime import date
 import openpyxl
 from click.testing import CliRunner
 
+from tests.workbook_compare import snapshot
 from xl_plan import carried_forward, read_plan
 from xl_plan.cli import cli
 from xl_plan.jobs import carried_file
-from tests.workbook_compare import snapshot
 
 TODAY = date(2017, 6, 1)
 

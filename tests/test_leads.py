@@ -5,9 +5,9 @@ from functools import lru_cache
 import openpyxl
 import pytest
 from click.testing import CliRunner
-
 from conftest import SAMPLES
 from workbook_compare import snapshot
+
 from xl_plan import read_plan
 from xl_plan.cli import cli
 from xl_plan.jobs import leads_file

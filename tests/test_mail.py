@@ -15,6 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
+from xl_plan.months import deadline_words as deadline_text
 from xl_plan.returns.mail import (
     LOG_FIELDS,
     MailError,
@@ -29,7 +30,6 @@ from xl_plan.returns.mail import (
     send_smtp,
     write_drafts,
 )
-from xl_plan.months import deadline_words as deadline_text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLSM = "application/vnd.ms-excel.sheet.macroenabled.12"  # get_content_type() lowercases

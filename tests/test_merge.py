@@ -22,17 +22,18 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
-
 from builders import colour_key_plan
+from click.testing import CliRunner
 from workbook_compare import snapshot
+
 from xl_plan import consolidate, merge_returns, read_plan
 from xl_plan.cli import cli
 from xl_plan.errors import WorkbookLockedError
 from xl_plan.merge.apply import master_word
-from xl_plan.writers.history import HEADER as HISTORY_HEADER, find_sheet, read_history
 from xl_plan.returns.identity import IDENTITY_SHEET, read_identity
 from xl_plan.returns.make import make_returns
+from xl_plan.writers.history import HEADER as HISTORY_HEADER
+from xl_plan.writers.history import find_sheet, read_history
 
 MONTH = "2026-11"
 SENT = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)

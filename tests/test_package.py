@@ -12,11 +12,25 @@ import openpyxl
 import pytest
 
 from xl_plan.io.files import write_atomic
-from xl_plan.io.package import (REL_UI_2006, REL_UI_2009, Package, PackageError,
-                                add_relationship, check_macros_and_ribbon, content_type_of,
-                                ensure_default, find_start_tag, has_macros, insert_child,
-                                relationships, restore_ribbon, ribbon_parts, set_attribute,
-                                set_override, tag_attributes)
+from xl_plan.io.package import (
+    REL_UI_2006,
+    REL_UI_2009,
+    Package,
+    PackageError,
+    add_relationship,
+    check_macros_and_ribbon,
+    content_type_of,
+    ensure_default,
+    find_start_tag,
+    has_macros,
+    insert_child,
+    relationships,
+    restore_ribbon,
+    ribbon_parts,
+    set_attribute,
+    set_override,
+    tag_attributes,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "workbook_template.xlsm"

@@ -2,11 +2,11 @@
 import openpyxl
 import pytest
 
+from tests.builders import colour_key_plan, misleading_plan
+from tests.conftest import SAMPLES
 from xl_plan import read_plan
 from xl_plan.errors import LayoutError
 from xl_plan.numbered import sub_actions
-from tests.builders import colour_key_plan, misleading_plan
-from tests.conftest import SAMPLES
 
 
 def _rows(path, sheet):
@@ -205,7 +205,9 @@ def test_sub_actions(text, numbers):
 ])
 def test_inspect_prints_the_layout(name, sheet, header, sections, actions):
     import json
+
     from click.testing import CliRunner
+
     from xl_plan.cli import cli
 
     result = CliRunner().invoke(cli, ["inspect", str(SAMPLES[name])])

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
 from builders import colour_key_plan
+
 from xl_plan import consolidate, read_plan
 from xl_plan.jobs import open_plan
 from xl_plan.layout.detect import plan_from_workbook, reread_actions

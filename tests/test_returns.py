@@ -12,14 +12,19 @@ import pytest
 from click.testing import CliRunner
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
-
 from workbook_compare import snapshot
+
 from xl_plan import read_plan
 from xl_plan.cli import cli
 from xl_plan.errors import WorkbookLockedError, XlPlanError
 from xl_plan.jobs import make_returns_file
 from xl_plan.returns.identity import (
-    IDENTITY_SHEET, identity_from_properties, is_action_key, key_from_name, read_identity, text_hash,
+    IDENTITY_SHEET,
+    identity_from_properties,
+    is_action_key,
+    key_from_name,
+    read_identity,
+    text_hash,
 )
 from xl_plan.returns.log import LOG_SHEET, read_returns_log
 from xl_plan.returns.make import return_filename

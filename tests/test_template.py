@@ -13,11 +13,10 @@ import re
 import shutil
 import struct
 import subprocess
+import warnings
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
-
-import warnings
 
 import olefile
 import openpyxl
@@ -28,11 +27,20 @@ with warnings.catch_warnings():  # oletools 0.60 uses deprecated pyparsing names
     from oletools.olevba import VBA_Parser, decompress_stream
 
 import xl_plan.template as template
-from xl_plan.io.package import (CT_MACRO_WORKBOOK, CT_VBA, REL_UI_2009, REL_VBA, Package,
-                                content_type_of, has_macros, relationships, ribbon_parts)
+from xl_plan.io.package import (
+    CT_MACRO_WORKBOOK,
+    CT_VBA,
+    REL_UI_2009,
+    REL_VBA,
+    Package,
+    content_type_of,
+    has_macros,
+    relationships,
+    ribbon_parts,
+)
 from xl_plan.template import BUTTON_TAGS, TemplateError, ovba
 from xl_plan.template.attach import attach, new_plan
-from xl_plan.template.build import (DEFAULT_OUT, RAG, SETTINGS, build_template, template_bytes)
+from xl_plan.template.build import DEFAULT_OUT, RAG, SETTINGS, build_template, template_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 MACROS = ROOT / "macros"
@@ -206,8 +214,11 @@ def test_vba_project_is_deterministic_and_rejects_bad_modules():
 
 
 def test_rebuild_needs_the_pinned_xlwings(monkeypatch):
-    import xlwings
-    monkeypatch.setattr(xlwings, "__version__", "0.30.0")
+    """The installed distribution's version is read without importing xlwings."""
+    import importlib.metadata
+
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.30.0" if name == "xlwings" else real(name))
     with pytest.raises(TemplateError, match="rebuild needs xlwings 0.37.8"):
         template_bytes()
 

@@ -9,8 +9,8 @@ from datetime import date, datetime
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from timescale_corpus import CORPUS
+
 from xl_plan.timescales import Timescale, parse_timescale
 
 D = date

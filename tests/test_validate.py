@@ -5,10 +5,10 @@ from datetime import date
 import openpyxl
 from click.testing import CliRunner
 
-from xl_plan import read_plan, validate
-from xl_plan.cli import cli
 from tests.builders import colour_key_plan, solid
 from tests.conftest import SAMPLES
+from xl_plan import read_plan, validate
+from xl_plan.cli import cli
 
 
 def _plan_with(tmp_path, rows, key=True, fills=None):

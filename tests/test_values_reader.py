@@ -14,9 +14,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import SAMPLES
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
-from conftest import SAMPLES
 from xl_plan.errors import XlPlanError
 from xl_plan.io.values import OpenpyxlValues, ValuesReader
 from xl_plan.merge import read as merge_read

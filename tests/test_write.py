@@ -8,12 +8,12 @@ from click.testing import CliRunner
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import PatternFill
-from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
 
+from tests.workbook_compare import snapshot
 from xl_plan.cli import cli
 from xl_plan.jobs import validate_file
-from tests.workbook_compare import snapshot
 
 
 def decorate(path):
@@ -114,7 +114,8 @@ def test_write_refused_when_changed_on_disk(sample, monkeypatch):
     def open_then_someone_saves(*a, **k):
         out = real_open(*a, **k)
         path.write_bytes(path.read_bytes() + b"")   # same bytes, new mtime
-        import os, time
+        import os
+        import time
         os.utime(path, ns=(time.time_ns(), time.time_ns() + 10_000_000))
         return out
 
@@ -186,8 +187,8 @@ def test_write_refused_when_it_would_lose_a_form_control(sample):
 
 def test_ribbon_works_on_a_workbook_with_a_form_control(sample, monkeypatch):
     """In Excel the form control is never at risk: only xl_plan's sheet and changed cells go back."""
-    from xl_plan.excel import ribbon
     from tests.xlwings_standin import FakeBook, install
+    from xl_plan.excel import ribbon
 
     path = add_form_control(sample("city"))
     book = FakeBook(path)

@@ -26,7 +26,7 @@ def parse_day(ctx, param, value):
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2026-11-30.")
+        raise click.BadParameter(f"{value!r} is not a date like 2026-11-30.") from None
 
 
 def columns_option(f):

@@ -122,8 +122,8 @@ def leads_file(path, *, sheet=None, columns=None, write: bool = False,
     """Every lead named in the plan, with its entry in the master's Leads sheet; with `write`,
     add the leads the sheet does not list (backup + atomic save)."""
     from .returns.directory import read_directory
-    from .writers.leads import add_missing_leads
     from .returns.make import leads_of
+    from .writers.leads import add_missing_leads
 
     edit = edit_plan(path, sheet=sheet, columns=columns, policy=policy) if write else None
     wb, plan = (edit.wb, edit.plan) if edit else open_plan(path, sheet, columns)[:2]
@@ -286,8 +286,8 @@ def consolidate(master, returns_dir, month: str | None = None, today: date | Non
     from .errors import XlPlanError
     from .layout.detect import reread_actions
     from .merge.apply import merge_into
-    from .returns.collect import collect_folder
     from .merge.summary import summarise
+    from .returns.collect import collect_folder
     from .validate import validate
     from .writers.history import read_history
     from .writers.summary import write_summary

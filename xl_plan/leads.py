@@ -64,7 +64,7 @@ _ROLE_WORDS = {
     "chair", "chairman", "chairperson", "vice", "board", "head", "heads", "director", "directors", "deputy",
     "assistant", "manager", "managers", "officer", "officers", "lead", "leads", "team", "teams", "service",
     "services", "group", "panel", "committee", "council", "corporate", "parenting", "partnership",
-    "safeguarding", "children", "children's", "childrens", "social", "care", "care", "principal",
+    "safeguarding", "children", "children's", "childrens", "social", "care", "principal",
     "executive", "chief", "member", "members", "cabinet", "portfolio", "holder", "commissioner",
     "commissioning", "quality", "assurance", "practice", "independent", "reviewing", "virtual", "school",
     "health", "police", "designated", "nurse", "doctor", "forum", "unit", "hub", "strategic", "operational",

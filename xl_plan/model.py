@@ -9,13 +9,6 @@ from typing import Any
 
 # Canonical RAG codes. Plans name them differently; the key maps names to these.
 RED, AMBER, GREEN, BLUE = "red", "amber", "green", "blue"
-RAG_CODES = (RED, AMBER, GREEN, BLUE)
-
-# The fields a plan column can hold.
-FIELDS = (
-    "recommendation", "ref", "action", "lead", "timescale", "start", "end",
-    "measure", "update", "status",
-)
 
 
 @dataclass(frozen=True)
@@ -109,10 +102,6 @@ class Action:
 
             self._sub_actions = sub_actions(self.text)
         return self._sub_actions
-
-    @property
-    def position(self) -> str:
-        return f"{self.sheet}!{self.row}"
 
     def short_text(self, width: int = 80) -> str:
         text = " ".join(self.text.split())

@@ -15,7 +15,7 @@ def sub_actions(text: str) -> list[SubAction]:
         return []
     starts = numbered_lines(text) or numbered_inline(text)
     items = []
-    for i, (number, begin, end_of_marker) in enumerate(starts):
+    for i, (number, _begin, end_of_marker) in enumerate(starts):
         end = starts[i + 1][1] if i + 1 < len(starts) else len(text)
         items.append(SubAction(number, text[end_of_marker:end].strip()))
     return items

@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass
 
 from .model import Action, Plan
-from .numbered import numbered_inline as _numbered_inline, numbered_lines as _numbered_lines
+from .numbered import numbered_inline as _numbered_inline
+from .numbered import numbered_lines as _numbered_lines
 from .text import clean
 
 # Star characters plans use: ASCII, full-width, heavy/open/eight-spoked stars, low asterisk,

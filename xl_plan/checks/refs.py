@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..model import Plan
-from ..stars import strip_stars
 from ..report import Finding
+from ..stars import strip_stars
 
 
 def check_refs(plan: Plan) -> list[Finding]:

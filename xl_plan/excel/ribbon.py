@@ -15,20 +15,6 @@ from datetime import date
 
 TITLE = "xl_plan"
 
-# Button tag (customUI14.xml) -> function name here.
-BUTTONS = {
-    "validate": "validate",
-    "carried": "carried",
-    "gantt": "gantt",
-    "consolidate": "consolidate",
-    "returns_make": "returns_make",
-    "returns_send": "returns_send",
-    "merge": "merge",
-    "open_log": "open_log",
-    "help": "help",
-}
-
-
 def _xlwings():
     """Import xlwings (and openpyxl) without letting them import pandas and numpy, which they
     load when present and the buttons do not need: that saves most of the wait on every click.
@@ -53,12 +39,13 @@ def caller():
 
 def dispatch(tag: str) -> None:
     """Run the button with this tag; unknown tags and every error end in a plain message box."""
-    name = BUTTONS.get(tag)
-    if name is None:
+    from ..template import BUTTON_TAGS  # the one list of tags, shared with customUI14.xml
+
+    if tag not in BUTTON_TAGS:
         _alert(caller(), f"This button ({tag!r}) is not known to this version of xl_plan. "
                          "Rebuild the workbook's ribbon with `xl-plan template attach`.")
         return
-    globals()[name]()
+    globals()[tag]()
 
 
 # ---------------------------------------------------------------- the buttons

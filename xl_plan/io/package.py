@@ -14,8 +14,6 @@ never a half-written file.
 
 from __future__ import annotations
 
-from ..errors import XlPlanError
-
 import html
 import os
 import posixpath
@@ -27,6 +25,7 @@ from xml.etree import ElementTree as ET
 
 from defusedxml import ElementTree as SafeET
 
+from ..errors import XlPlanError
 from .files import write_atomic
 
 # Content types

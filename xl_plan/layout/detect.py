@@ -10,8 +10,8 @@ from pathlib import Path
 from openpyxl.utils import get_column_letter
 
 from .. import rag
-from ..io.grid import rows_of
 from ..errors import LayoutError
+from ..io.grid import rows_of
 from ..leads import known_leads, split_leads
 from ..model import Action, Column, Plan, Section
 from ..owned import kind_of

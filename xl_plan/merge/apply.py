@@ -577,7 +577,7 @@ def merge_into(wb, plan: Plan, returns: list[ReadReturn | tuple[str, str, str]],
 
     proposals: list[_Proposal] = []
     per_file: dict[str, FileOutcome] = {}
-    for lead_key, items in accepted.items():
+    for items in accepted.values():
         items.sort(key=lambda x: (x[0].saved_at, x[0].name))
         latest, outcome = items[-1]
         for earlier, o in items[:-1]:

@@ -20,7 +20,11 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 
 from ..errors import XlPlanError
 from ..returns.identity import (
-    IdentityRow, ReturnIdentity, ReturnIdentityError, identity_from_properties, identity_of, text_hash,
+    IdentityRow,
+    ReturnIdentity,
+    ReturnIdentityError,
+    identity_from_properties,
+    identity_of,
 )
 from ..text import clean
 
@@ -234,7 +238,4 @@ def same_text(a, b) -> bool:
     """Equal as a person reads them (spacing and line breaks aside)."""
     return " ".join(clean(a).split()) == " ".join(clean(b).split())
 
-
-def text_matches(value, sha: str) -> bool:
-    return bool(sha) and text_hash(clean(value)) == sha
 

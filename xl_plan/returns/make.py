@@ -48,10 +48,17 @@ from ..months import deadline_words, month_name, parse_month
 from ..settings import SETTINGS_SHEET, settings_sheet_values
 from ..sheets import print_landscape, put
 from ..text import clean
-from .identity import (
-    PLAN_ID_SETTING, IdentityRow, ReturnIdentity, key_name, new_action_key, new_plan_id, text_hash, write_identity,
-)
 from ..writers.returns_log import write_returns_log
+from .identity import (
+    PLAN_ID_SETTING,
+    IdentityRow,
+    ReturnIdentity,
+    key_name,
+    new_action_key,
+    new_plan_id,
+    text_hash,
+    write_identity,
+)
 
 EDIT_FILL = PatternFill("solid", fgColor="FFF2CC")
 
@@ -287,7 +294,7 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
         ws.merge_cells(start_row=r, start_column=first, end_row=r, end_column=width)
         ws.row_dimensions[r].height = _height(line, table_width)
         r += 1
-    for row_no, text in plan.notes:
+    for _row, text in plan.notes:
         if re.search(r"starred|carried forward", text, re.I):
             put(ws, r, first, text).font = Font(italic=True)
             r += 1

@@ -40,9 +40,9 @@ def _truthy(text: str) -> bool:
 def plan_sending(folder, *, master=None, month: str | None = None, reminders: bool = False, returned=None,
                  today: date) -> SendPlan:
     from ..io.workbook import load
+    from ..months import parse_month
     from ..settings import settings_sheet_values
     from .mail import Outgoing
-    from ..months import parse_month
     from .status import returns_status
 
     folder = Path(folder)

@@ -21,7 +21,6 @@ from .directory import lookup_key
 from .identity import ReturnIdentity, ReturnIdentityError, read_identity
 
 
-
 @dataclass
 class Sent:
     lead: str

@@ -1,7 +1,8 @@
 """The macro-enabled workbook: the template with the "Action Plan" ribbon, and turning a
 council's existing plan into a macro-enabled copy without changing its layout.
 
-Kept light to import: the ribbon's Python side imports ``BUTTON_TAGS`` from here.
+Kept light to import: the ribbon's Python side (xl_plan.excel.ribbon.dispatch) takes its button
+tags from ``BUTTON_TAGS`` here, the one list shared with macros/customUI14.xml.
 
 - :func:`build_template` (``python -m xl_plan.template build [OUT]``)
 - :func:`new_plan`, :func:`attach`
@@ -10,7 +11,7 @@ Kept light to import: the ribbon's Python side imports ``BUTTON_TAGS`` from here
 from __future__ import annotations
 
 # The ribbon buttons' tags, in ribbon order: the contract between customUI14.xml and
-# xl_plan.excel.ribbon.dispatch(tag).
+# xl_plan.excel.ribbon.dispatch(tag), which runs the entry point of the same name.
 BUTTON_TAGS: tuple[str, ...] = (
     "validate",      # Validate RAG
     "carried",       # Flag carried forward (asks for the previous plan file)

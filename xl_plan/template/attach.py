@@ -15,14 +15,33 @@ import os
 import re
 from pathlib import Path
 
-from xl_plan.io.package import (CT_MACRO_WORKBOOK, CT_VBA, CT_WORKBOOK, CT_CUSTOMUI, NS_MAIN,
-                                NS_R, REL_UI_2009, REL_VBA, Package, PackageError,
-                                _decode, _encode, _root_prefix, add_relationship,
-                                content_type_of, element_xml, find_start_tag, parse,
-                                relationships, set_attribute, set_override, tag_attributes,
-                                vba_part, workbook_part)
-
 from xl_plan.io.files import write_atomic
+from xl_plan.io.package import (
+    CT_CUSTOMUI,
+    CT_MACRO_WORKBOOK,
+    CT_VBA,
+    CT_WORKBOOK,
+    NS_MAIN,
+    NS_R,
+    REL_UI_2009,
+    REL_VBA,
+    Package,
+    PackageError,
+    _decode,
+    _encode,
+    _root_prefix,
+    add_relationship,
+    content_type_of,
+    element_xml,
+    find_start_tag,
+    parse,
+    relationships,
+    set_attribute,
+    set_override,
+    tag_attributes,
+    vba_part,
+    workbook_part,
+)
 
 from . import TemplateError
 from .sources import ribbon_xml, vba_project

@@ -12,8 +12,16 @@ import sys
 from pathlib import Path
 
 from . import XLWINGS_VERSION, TemplateError
-from .ovba import (CHART_BASE, WORKBOOK_BASE, WORKSHEET_BASE, VbaModule, build_vba_project,
-                   document_module, module_from_bas, module_from_cls)
+from .ovba import (
+    CHART_BASE,
+    WORKBOOK_BASE,
+    WORKSHEET_BASE,
+    VbaModule,
+    build_vba_project,
+    document_module,
+    module_from_bas,
+    module_from_cls,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Where `pip install` puts macros/ and workbook_template.xlsm (pyproject: data-files).
@@ -56,16 +64,23 @@ def own_modules() -> list[VbaModule]:
 
 
 def xlwings_modules() -> list[VbaModule]:
-    """The xlwings standalone module and its Dictionary class, from the installed,
-    pinned xlwings."""
+    """The xlwings standalone module and its Dictionary class, from the installed, pinned xlwings.
+    Found as files of the installed distribution, without importing xlwings: only xl_plan.excel
+    imports it."""
+    from importlib.metadata import PackageNotFoundError, version
+    from importlib.util import find_spec
+
     try:
-        import xlwings
-    except ImportError:
-        raise TemplateError(f"xlwings is not installed: rebuild needs xlwings {XLWINGS_VERSION}.") from None
-    if xlwings.__version__ != XLWINGS_VERSION:
-        raise TemplateError(f"rebuild needs xlwings {XLWINGS_VERSION} (installed: {xlwings.__version__}). "
+        installed = version("xlwings")
+        spec = find_spec("xlwings")
+    except PackageNotFoundError:
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise TemplateError(f"xlwings is not installed: rebuild needs xlwings {XLWINGS_VERSION}.")
+    if installed != XLWINGS_VERSION:
+        raise TemplateError(f"rebuild needs xlwings {XLWINGS_VERSION} (installed: {installed}). "
                             f"Install it with: pip install xlwings=={XLWINGS_VERSION}")
-    root = Path(xlwings.__file__).parent
+    root = Path(list(spec.submodule_search_locations)[0])
     bas, cls = root / "xlwings.bas", root / "addin" / "Dictionary.cls"
     for p in (bas, cls):
         if not p.is_file():

@@ -9,13 +9,12 @@ from openpyxl.styles import Font
 
 from .. import rag
 from ..carried import CarriedForward
-from ..stars import strip_stars
 from ..finding_codes import CATALOGUE
 from ..model import Action, Plan
-from ..owned import CARRIED
+from ..owned import CARRIED, OWNER
 from ..report import Report
-from ..owned import OWNER
 from ..sheets import SEVERITY_FILL, mark_cells, owned_sheet, put, write_table
+from ..stars import strip_stars
 from .validation import write_validation
 
 SHEET = CARRIED.name

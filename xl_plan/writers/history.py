@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from openpyxl.styles import Alignment, Font
 
 from ..owned import HISTORY, MARK, find_owned
-from ..sheets import HEADER_FILL, HEADER_FONT, CellStyles, TITLE_FONT, put
+from ..sheets import HEADER_FILL, HEADER_FONT, TITLE_FONT, CellStyles, put
 from ..text import clean
 
 SHEET = HISTORY.name

@@ -11,7 +11,6 @@ from typing import Callable, Iterable
 from .message import Outgoing, one_line, parse_sender, who
 from .template import ParsedTemplate, parse_template, template_text
 
-
 Progress = Callable[[str, str], None]
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from .errors import MailError
 from .message import Outgoing, one_line
 
-
 LOG_FIELDS = [
     "time", "plan", "month", "kind", "lead", "full_name",
     "to", "cc", "attachment", "status", "reason",

@@ -22,7 +22,6 @@ from pathlib import Path
 
 from .errors import MailError
 
-
 PLACEHOLDERS: dict[str, str] = {
     "full_name": "the lead's name, e.g. Gwen Thomas",
     "name": "the same as $full_name",
