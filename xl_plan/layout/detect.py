@@ -13,7 +13,7 @@ from .. import rag
 from ..io.grid import rows_of
 from ..errors import LayoutError
 from ..leads import known_leads, split_leads
-from ..model import Action, Column, Plan, Section
+from ..model import Action, Column, Decision, Plan, Section
 from ..text import clean, norm
 from .headers import expected_headers, match_header
 
@@ -344,6 +344,8 @@ def _read_rows(ws, plan: Plan, header: _Header, theme) -> None:
     section: str | None = None
     recommendation: str | None = None
     current: Action | None = None
+    group: list[Action] = []            # the actions under the current recommendation
+    after_header: int | None = None     # the repeated header row just read, if the last row was one
 
     # A section row directly above the first header (city_of_london, barking) opens the first section.
     above = _section_above(ws, header.row, first, last, merged_wide)
@@ -368,35 +370,79 @@ def _read_rows(ws, plan: Plan, header: _Header, theme) -> None:
 
         if _is_repeat_header(texts, header_sig, key_col):
             plan.header_rows.append(r)
-            current = None
+            after_header = r
             continue
+        header_above, after_header = after_header, None
 
         if _is_section_row(texts, r, merged_wide, fields):
             section = next(iter(texts.values()))
             plan.sections.append(Section(section, r))
-            recommendation, current = None, None
+            recommendation, current, group = None, None, []
             continue
 
         ref = _field_text(texts, fields.get("ref", ()))
         text = _field_text(texts, fields.get("action", ()))
         rec = _field_text(texts, fields.get("recommendation", ()))
+        if header_above is not None and _split_by_page_break(ws, r, texts, fields, rec, current, recommendation, theme):
+            # Right after a repeated header, a row with no ref, lead, timescale or status is the rest of
+            # the row above it, split by the page break.
+            if rec and recommendation:
+                recommendation = f"{recommendation} {rec}"
+                for a in group:
+                    a.recommendation = recommendation
+                if plan.findings_without_actions and current is None:
+                    row0, _ = plan.findings_without_actions[-1]
+                    plan.findings_without_actions[-1] = (row0, recommendation)
+            if current is not None:
+                _continue_action(current, r, texts, fields, values)
+            only_rec = _only(texts, fields, "recommendation")
+            kind = "recommendation-tail" if only_rec else "folded-row"
+            what = f"the action in row {current.row}" if current is not None and not only_rec else "the recommendation above"
+            plan.decisions.append(Decision(
+                kind, f"Row {r}, right after the repeated header in row {header_above}, has no ref, lead, timescale "
+                      f"or status: read as the rest of {what} (a page break split it).", r))
+            continue
+        if header_above is not None:
+            current = None      # otherwise a header ends the action above, as before
         if not ref and not text:
             if rec and not _only(texts, fields, "recommendation"):
                 pass  # a recommendation with other data but no action: an action without text
             elif rec:
                 recommendation = rec
                 plan.findings_without_actions.append((r, rec))
-                current = None
+                current, group = None, []
                 continue
             elif current is not None:
                 _continue_action(current, r, texts, fields, values)
                 continue
         if rec:
-            recommendation = rec
+            recommendation, group = rec, []
         current = _new_action(ws, plan, r, section, recommendation, texts, values, fields, letters, theme)
         plan.actions.append(current)
+        group.append(current)
 
     _finish(plan)
+
+
+# A recommendation's tail split off by a page break is a few words.
+_TAIL_WORDS = 15
+
+
+def _split_by_page_break(ws, r, texts, fields, rec, current, recommendation, theme) -> bool:
+    """A row right after a repeated header that continues the row above it: no ref, no lead, no
+    timescale and no status (text or colour), and either the action above to continue or, for a
+    row holding only a recommendation, a recommendation above it and only a few words."""
+    for field in ("ref", "lead", "timescale", "start", "end", "status"):
+        if any(c in texts for c in fields.get(field, ())):
+            return False
+    status_cols = fields.get("status")
+    if status_cols:
+        cell = ws._cells.get((r, status_cols[0]))
+        if cell is not None and rag.fill_rgb(cell, theme):
+            return False
+    if _only(texts, fields, "recommendation"):
+        return bool(recommendation) and len(rec.split()) <= _TAIL_WORDS and not _SECTION_TEXT.match(rec)
+    return current is not None
 
 
 def _only(texts, fields, field) -> bool:
@@ -484,7 +530,7 @@ def _new_action(ws, plan, r, section, recommendation, texts, values, fields, let
 def _continue_action(action: Action, r, texts, fields, values) -> None:
     """A row split by a page break: its text belongs to the action above."""
     action.rows.append(r)
-    for field, attr in (("lead", "lead_text"), ("timescale", "timescale_text"), ("update", "update"), ("measure", "measure")):
+    for field, attr in (("action", "text"), ("lead", "lead_text"), ("timescale", "timescale_text"), ("update", "update"), ("measure", "measure")):
         extra = "\n".join(texts[c] for c in fields.get(field, []) if c in texts)
         if extra:
             current = getattr(action, attr)
