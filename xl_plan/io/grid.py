@@ -16,3 +16,12 @@ def rows_of(ws, min_row: int = 1, max_row: int | None = None, min_col: int = 1, 
             if value is not None and value != "":
                 out[r][c] = value
     return out
+
+
+def formula_cells(ws, min_row: int = 1, max_row: int | None = None, min_col: int = 1, max_col: int | None = None) -> list[tuple[int, int]]:
+    """(row, column) of the cells in the window that hold a formula: their value is the formula's text,
+    not its result (see io.workbook.saved_results)."""
+    max_row = max_row or ws.max_row or 1
+    max_col = max_col or ws.max_column or 1
+    return sorted((r, c) for (r, c), cell in ws._cells.items()
+                  if cell.data_type == "f" and min_row <= r <= max_row and min_col <= c <= max_col)

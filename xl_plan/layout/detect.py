@@ -7,7 +7,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from openpyxl.styles.numbers import is_date_format
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900, from_excel
 
 from .. import rag
 from ..io.grid import rows_of
@@ -58,7 +60,8 @@ def read_plan(path, sheet: str | None = None, columns: dict[str, str] | None = N
 def plan_from_workbook(wb, path: str, sheet: str | None = None, columns: dict[str, str] | None = None) -> Plan:
     ws, header = _choose_sheet(wb, path, sheet, columns)
     theme = rag.theme_colours(wb)
-    mapping = _map_columns(ws, header, columns or {})
+    formulas = _formula_results(ws, path, header.row)
+    mapping = _map_columns(ws, header, columns or {}, formulas)
     first_col = min(min(header.cells), min(c.index for cols in mapping.values() for c in cols))
     last_col = max(max(header.cells), max(c.index for cols in mapping.values() for c in cols))
 
@@ -68,6 +71,7 @@ def plan_from_workbook(wb, path: str, sheet: str | None = None, columns: dict[st
         rag_key=key or rag.DEFAULT_KEY, header_rows=[header.row], first_column=first_col,
         last_column=last_col, overrides=dict(columns or {}),
     )
+    _note_formulas(plan, formulas)
     plan.notes, plan.title = _notes_above(ws, header.row, first_col, last_col)
     _read_rows(ws, plan, header, theme)
     action_keys(wb, plan)
@@ -98,6 +102,8 @@ def reread_actions(wb, plan: Plan, rows) -> Plan:
             for c in range(plan.first_column, plan.last_column + 1):     # as rows_of reads them
                 cell = ws._cells.get((r, c))
                 v = cell._value if cell is not None else None
+                if cell is not None and cell.data_type == "f" and (r, c) in plan.formulas:
+                    v = plan.formulas[(r, c)]
                 if v is not None and v != "" and (not isinstance(v, str) or v.strip()):
                     values[c] = v
             texts = {c: t for c, t in ((c, clean(v)) for c, v in values.items()) if t}
@@ -234,14 +240,14 @@ def _header_from_overrides(ws, columns) -> _Header | None:
 
 # ---------------------------------------------------------------- columns
 
-def _map_columns(ws, header: _Header, overrides: dict[str, str]) -> dict[str, list[Column]]:
+def _map_columns(ws, header: _Header, overrides: dict[str, str], formulas=None) -> dict[str, list[Column]]:
     by_field: dict[str, list[tuple[int, int]]] = {}
     for c, (field, strength) in sorted(header.fields.items()):
         by_field.setdefault(field, []).append((c, strength))
 
     # "Action" may hold refs (1.1, 2.) beside a "Description" column: decide by the values.
     if "action" in by_field and "ref" not in by_field and len(by_field["action"]) >= 1:
-        samples = _column_samples(ws, header.row, [c for c, _ in by_field["action"]])
+        samples = _column_samples(ws, header.row, [c for c, _ in by_field["action"]], formulas=formulas)
         for c, strength in list(by_field["action"]):
             values = samples.get(c, [])
             if values and sum(bool(_REF.match(v)) for v in values) >= 0.6 * len(values):
@@ -299,15 +305,74 @@ def _resolve_override(header: _Header, target: str) -> int | None:
     return None
 
 
-def _column_samples(ws, header_row: int, cols: list[int], limit: int = 40) -> dict[int, list[str]]:
+def _column_samples(ws, header_row: int, cols: list[int], limit: int = 40, formulas=None) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {c: [] for c in cols}
-    grid = rows_of(ws, header_row + 1, min(ws.max_row, header_row + 400), min(cols), max(cols))
+    grid = _with_results(rows_of(ws, header_row + 1, min(ws.max_row, header_row + 400), min(cols), max(cols)), formulas or {})
     for r in sorted(grid):
         for c in cols:
             text = clean(grid[r].get(c))
             if text and len(out[c]) < limit:
                 out[c].append(text)
     return out
+
+
+# ---------------------------------------------------------------- formulas
+
+def _formula_results(ws, path, header_row: int) -> dict[tuple[int, int], object]:
+    """The saved results of the formula cells below the header: {(row, column): value or None}."""
+    from ..io.grid import formula_cells
+    from ..io.workbook import saved_results
+
+    cells = formula_cells(ws, header_row + 1, ws.max_row or header_row)
+    if not cells:
+        return {}
+    results = saved_results(path, ws.title, cells)
+    for (r, c), value in results.items():      # a number shown as a date is a date, as openpyxl reads one
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and is_date_format(ws._cells[(r, c)].number_format):
+            try:
+                results[(r, c)] = from_excel(value, _epoch(ws))
+            except (ValueError, OverflowError):
+                pass
+    return results
+
+
+def _epoch(ws):
+    return getattr(ws.parent, "epoch", None) or CALENDAR_WINDOWS_1900
+
+
+def _with_results(grid, formulas):
+    """The grid with each formula replaced by the value Excel saved for it (blank when none)."""
+    for (r, c), value in formulas.items():
+        row = grid.get(r)
+        if row is None or c not in row:
+            continue
+        if value is None or value == "":
+            del row[c]
+        else:
+            row[c] = value
+    return grid
+
+
+def _note_formulas(plan: Plan, formulas) -> None:
+    """Keep the formulas of the plan's columns and say how they were read."""
+    fields = {c.index: f for f, cols in plan.columns.items() for c in cols}
+    plan.formulas = {k: v for k, v in formulas.items() if k[1] in fields}
+    by_col: dict[int, list[tuple[int, object]]] = {}
+    for (r, c), value in sorted(plan.formulas.items()):
+        by_col.setdefault(c, []).append((r, value))
+    for c, cells in sorted(by_col.items()):
+        letter, field = get_column_letter(c), fields[c]
+        saved = sum(1 for _, v in cells if v is not None)
+        missing = [r for r, v in cells if v is None]
+        if saved:
+            plan.decisions.append(Decision(
+                "formula-values", f"Column {letter} ({field}) holds formulas: read the values Excel saved for them "
+                                  f"({saved} cell{'s' if saved != 1 else ''}).", cells[0][0], letter))
+        if missing:
+            plan.decisions.append(Decision(
+                "formula-without-value", f"Column {letter} ({field}): {len(missing)} formula cell"
+                f"{'s have' if len(missing) != 1 else ' has'} no saved result (first {letter}{missing[0]}), so "
+                "their values are unknown: open the file in Excel and save it.", missing[0], letter))
 
 
 # ---------------------------------------------------------------- notes above the table
@@ -353,7 +418,7 @@ def _read_rows(ws, plan: Plan, header: _Header, theme) -> None:
         section = above.title
         plan.sections.append(above)
 
-    grid = rows_of(ws, header.row + 1, ws.max_row or header.row, first, last)
+    grid = _with_results(rows_of(ws, header.row + 1, ws.max_row or header.row, first, last), plan.formulas)
     previous = header.row
     for r in sorted(grid):
         values = {c: v for c, v in grid[r].items() if not isinstance(v, str) or v.strip()}
