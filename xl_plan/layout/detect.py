@@ -61,7 +61,8 @@ def plan_from_workbook(wb, path: str, sheet: str | None = None, columns: dict[st
     ws, header = _choose_sheet(wb, path, sheet, columns)
     theme = rag.theme_colours(wb)
     formulas = _formula_results(ws, path, header.row)
-    mapping = _map_columns(ws, header, columns or {}, formulas)
+    decisions: list[Decision] = []
+    mapping = _map_columns(ws, header, columns or {}, formulas, decisions)
     first_col = min(min(header.cells), min(c.index for cols in mapping.values() for c in cols))
     last_col = max(max(header.cells), max(c.index for cols in mapping.values() for c in cols))
 
@@ -71,6 +72,7 @@ def plan_from_workbook(wb, path: str, sheet: str | None = None, columns: dict[st
         rag_key=key or rag.DEFAULT_KEY, header_rows=[header.row], first_column=first_col,
         last_column=last_col, overrides=dict(columns or {}),
     )
+    plan.decisions.extend(decisions)
     _note_formulas(plan, formulas)
     plan.notes, plan.title = _notes_above(ws, header.row, first_col, last_col)
     _read_rows(ws, plan, header, theme)
@@ -240,7 +242,7 @@ def _header_from_overrides(ws, columns) -> _Header | None:
 
 # ---------------------------------------------------------------- columns
 
-def _map_columns(ws, header: _Header, overrides: dict[str, str], formulas=None) -> dict[str, list[Column]]:
+def _map_columns(ws, header: _Header, overrides: dict[str, str], formulas=None, decisions=None) -> dict[str, list[Column]]:
     by_field: dict[str, list[tuple[int, int]]] = {}
     for c, (field, strength) in sorted(header.fields.items()):
         by_field.setdefault(field, []).append((c, strength))
@@ -256,6 +258,8 @@ def _map_columns(ws, header: _Header, overrides: dict[str, str], formulas=None) 
                 break
         if not by_field["action"]:
             del by_field["action"]
+
+    _fields_from_values(ws, header, by_field, overrides, formulas, decisions)
 
     mapping: dict[str, list[Column]] = {}
     for field, cols in by_field.items():
@@ -291,6 +295,72 @@ def _map_columns(ws, header: _Header, overrides: dict[str, str], formulas=None) 
             '--columns action="<header text>".'
         )
     return mapping
+
+
+_FIELD_WORDS = {"update": "updates", "measure": "measures", "lead": "leads", None: "nothing xl_plan knows"}
+
+
+def _fields_from_values(ws, header: _Header, by_field, overrides, formulas, decisions) -> None:
+    """Headers that mislead, seen from the values: a column headed as the update (or the measure, or
+    named nothing xl_plan knows) whose values are short, repeated names, initials or job titles holds
+    the leads when no column headed as a lead does; a column headed as a lead (or named nothing known)
+    whose values are long dated prose is the update when no column headed as the update is. Columns and
+    fields named by --columns are left as the user said."""
+    from .values import LEAD, UPDATE, classify
+
+    named = {f.strip().lower() for f in overrides}
+    targets = {c for t in overrides.values() if (c := _resolve_override(header, t)) is not None}
+    field_of = {c: f for f, cols in by_field.items() for c, _ in cols}
+    lead_cols = [c for c, _ in by_field.get("lead", [])]
+    update_cols = [c for c, _ in by_field.get("update", [])]
+    free = [c for c in header.cells if c not in targets and field_of.get(c) in (None, "update", "measure", "lead")]
+    if not free:
+        return
+    samples = _column_samples(ws, header.row, sorted(header.cells), formulas=formulas)
+    known = _leads_sheet_names(ws.parent)
+    kinds = {}
+    for c in free:
+        own = norm(header.cells[c])
+        kinds[c] = classify([v for v in samples.get(c, []) if norm(v) != own], known)
+
+    def move(c, to, why):
+        old = field_of.get(c)
+        if old is not None:
+            by_field[old] = [(col, s) for col, s in by_field[old] if col != c]
+            if not by_field[old]:
+                del by_field[old]
+        by_field.setdefault(to, []).append((c, 3))
+        by_field[to].sort()
+        field_of[c] = to
+        letter, head = get_column_letter(c), header.cells[c]
+        decisions.append(Decision(
+            "column-from-values",
+            f"Column {letter} '{head}' is headed as {_FIELD_WORDS.get(old, old)} but holds {_FIELD_WORDS[to]}: its values "
+            f"are {why}. Read as the {to}.", header.row, letter))
+
+    if "lead" not in named and not any(kinds.get(c, None) is None or kinds[c].kind != UPDATE for c in lead_cols):
+        # No column headed as a lead holds leads (or none is headed so).
+        found = [c for c in free if field_of.get(c) in (None, "update", "measure") and kinds[c].kind == LEAD]
+        for c in found[:2]:
+            move(c, "lead", kinds[c].why)
+    update_cols = [c for c, _ in by_field.get("update", [])]
+    if "update" not in named and not update_cols:
+        found = [c for c in free if kinds[c].kind == UPDATE and (field_of.get(c) is None or (
+            field_of.get(c) == "lead" and len(by_field.get("lead", [])) > 1))]
+        if found:
+            move(found[0], "update", kinds[found[0]].why)
+
+
+def _leads_sheet_names(wb) -> set[str]:
+    """The leads the master's Leads sheet lists ('As written in plan'), if it has one."""
+    if wb is None or "Leads" not in getattr(wb, "sheetnames", ()):
+        return set()
+    try:
+        from ..returns.directory import read_directory
+
+        return {e.written for e in read_directory(wb).entries.values() if e.written}
+    except Exception:   # noqa: BLE001 - a Leads sheet xl_plan cannot read only loses the hint
+        return set()
 
 
 def _resolve_override(header: _Header, target: str) -> int | None:
