@@ -376,13 +376,26 @@ def _resolve_override(header: _Header, target: str) -> int | None:
 
 
 def _column_samples(ws, header_row: int, cols: list[int], limit: int = 40, formulas=None) -> dict[int, list[str]]:
+    """Up to `limit` non-blank cleaned texts of each column in the 400 rows below the header."""
     out: dict[int, list[str]] = {c: [] for c in cols}
-    grid = _with_results(rows_of(ws, header_row + 1, min(ws.max_row, header_row + 400), min(cols), max(cols)), formulas or {})
-    for r in sorted(grid):
-        for c in cols:
-            text = clean(grid[r].get(c))
-            if text and len(out[c]) < limit:
+    formulas = formulas or {}
+    cells = ws._cells
+    wanted = set(cols)
+    for r in range(header_row + 1, min(ws.max_row, header_row + 400) + 1):
+        for c in list(wanted):
+            cell = cells.get((r, c))
+            if cell is None:
+                continue
+            value = formulas.get((r, c), cell._value) if cell.data_type == "f" else cell._value
+            if value is None or value == "":
+                continue
+            text = clean(value)
+            if text:
                 out[c].append(text)
+                if len(out[c]) >= limit:
+                    wanted.discard(c)
+        if not wanted:
+            break
     return out
 
 
