@@ -149,3 +149,14 @@ def test_the_formula_text_is_kept_in_the_workbook(tmp_path):
 def test_the_sample_plans_have_no_formulas(name):
     plan = read_plan(Path(__file__).parent / "fixtures" / name)
     assert plan.formulas == {} and not [d for d in plan.decisions if d.kind.startswith("formula")]
+
+
+def test_inspect_shows_the_formula_columns(tmp_path):
+    from click.testing import CliRunner
+
+    from xl_plan.cli import cli
+
+    out = CliRunner().invoke(cli, ["inspect", str(formula_plan(tmp_path / "f.xlsx", {"G6": ("str", "GREEN")}))])
+    assert out.exit_code == 0, out.output
+    assert "Column G (status) holds formulas: read the values Excel saved for them (1 cell)" in out.output
+    assert "2 formula cells have no saved result (first G7)" in out.output

@@ -142,3 +142,21 @@ def test_a_folded_row_is_read_again_the_same_after_a_merge(tmp_path):
 def test_the_sample_plans_fold_no_row(name):
     plan = read_plan(Path(__file__).parent / "fixtures" / name)
     assert [d for d in plan.decisions if d.kind in ("folded-row", "recommendation-tail")] == []
+
+
+def test_inspect_shows_the_folded_rows(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from xl_plan.cli import cli
+
+    path = page_break_plan(tmp_path / "p.xlsx", [
+        ["Rec", "1.1", "Audit visits to", "GT", "Mar-24", "Started", "Green"], None,
+        [None, None, "children seen alone", None, None, "more", None],
+    ])
+    out = CliRunner().invoke(cli, ["inspect", str(path)])
+    assert out.exit_code == 0, out.output
+    assert "Row 6, right after the repeated header in row 5" in out.output and "action in row 4" in out.output
+    data = json.loads(CliRunner().invoke(cli, ["inspect", str(path), "--json"]).output)
+    assert [(d["kind"], d["row"]) for d in data["decisions"]] == [("folded-row", 6)]

@@ -349,6 +349,10 @@ def _fields_from_values(ws, header: _Header, by_field, overrides, formulas, deci
             field_of.get(c) == "lead" and len(by_field.get("lead", [])) > 1))]
         if found:
             move(found[0], "update", kinds[found[0]].why)
+    if decisions:       # fields in the order of their columns, as read from the header
+        ordered = sorted(by_field.items(), key=lambda item: min(c for c, _ in item[1]))
+        by_field.clear()
+        by_field.update(ordered)
 
 
 def _leads_sheet_names(wb) -> set[str]:
@@ -455,7 +459,8 @@ def _note_formulas(plan: Plan, formulas) -> None:
             plan.decisions.append(Decision(
                 "formula-without-value", f"Column {letter} ({field}): {len(missing)} formula cell"
                 f"{'s have' if len(missing) != 1 else ' has'} no saved result (first {letter}{missing[0]}), so "
-                "their values are unknown: open the file in Excel and save it.", missing[0], letter))
+                f"{'their values are' if len(missing) != 1 else 'its value is'} unknown: open the file in Excel and "
+                "save it.", missing[0], letter))
 
 
 # ---------------------------------------------------------------- notes above the table
