@@ -160,3 +160,23 @@ def test_inspect_shows_the_formula_columns(tmp_path):
     assert out.exit_code == 0, out.output
     assert "Column G (status) holds formulas: read the values Excel saved for them (1 cell)" in out.output
     assert "2 formula cells have no saved result (first G7)" in out.output
+
+
+def test_saved_results_without_cell_references_and_from_shared_strings(tmp_path):
+    """Some programs write cells without their "r" reference, or a result as a shared string."""
+    from xl_plan.io.workbook import saved_results
+
+    path = formula_plan(tmp_path / "f.xlsx", SAVED)
+    tmp = tmp_path / "g.xlsx"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                xml = re.sub(r'<c r="[A-Z]+\d+"', "<c", data.decode())
+                xml = xml.replace('t="str"><f>IF(E7', 't="s"><f>IF(E7').replace("<v>AMBER</v>", "<v>0</v>")
+                data = xml.encode()
+            dst.writestr(item, data)
+        dst.writestr("xl/sharedStrings.xml", '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                                             "<si><t>AMBER</t></si></sst>")
+    got = saved_results(tmp, "Plan", [(6, 7), (7, 7), (6, 3), (8, 7)])
+    assert got == {(6, 7): "GREEN", (7, 7): "AMBER", (6, 3): "GT", (8, 7): "RED"}

@@ -144,13 +144,14 @@ def test_columns_named_by_the_user_win_over_the_values(tmp_path):
 
 @pytest.mark.parametrize("values, kind", [
     (["GT", "LH / JoR / GT / LJ", "MW\nRB", "1. DM  2. DM/AxB"], LEAD),
-    (["Assistant Director (Safeguarding)", "Head of Service (Care)", "DCS"], LEAD),
+    (["Assistant Director (Safeguarding)", "Head of Service (Care)", "DCS / Head of Service (Care)"], LEAD),
     (["Ann Graham Meena Kishinani", "Teresa De Vito", "Ann Graham"], LEAD),
     (UPDATES, UPDATE),
     (["On track", "Complete", "Not started", "Green"], None),
     (["Audit the files", "Train managers", "Recruit IROs"], None),
     (["Mar-24", "Jun-24", "Ongoing"], None),
     (["GT"], None),                                            # one value says nothing
+    (["Board paper", "Team meeting", "Service plan", "Panel agreed"], None),   # one-off phrases do not repeat
 ])
 def test_classify(values, kind):
     assert classify(values).kind == kind

@@ -47,7 +47,8 @@ _DATED = re.compile(
 
 @dataclass(frozen=True)
 class ColumnValues:
-    """What a column's values are, with the evidence for saying so (for `inspect`)."""
+    """What a column's values are, with the evidence for saying so (for `inspect`). Leads must repeat
+    (or be initials, or be listed in the Leads sheet): a column of short one-off phrases is not one."""
 
     kind: str | None           # LEAD, UPDATE or None (nothing clear)
     why: str = ""              # "short names, initials or job titles ('GT', 'Head of Service (Care)'; 9 of 9 cells)"
@@ -107,6 +108,9 @@ def classify(values: list[str], known: Iterable[str] = ()) -> ColumnValues:
         tokens = [p.casefold() for _, parts in leads for p in parts]
         repeated = len(tokens) - len(set(tokens))
         in_sheet = sum(1 for t in set(tokens) if t in known_set)
+        initials = sum(1 for _, parts in leads for p in parts if _INITIALS.match(p.strip(" .,:;-*")))
+        if not (repeated or in_sheet or initials >= 0.5 * len(tokens)):
+            return ColumnValues(None)       # short phrases that never repeat are not a column of leads
         extra = [f"{len(leads)} of {len(values)} cells"]
         if repeated:
             extra.append(f"names repeated {repeated} time{'s' if repeated != 1 else ''}")
