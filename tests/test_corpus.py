@@ -302,8 +302,7 @@ def test_add_plan_sheet_on_a_prefixed_package(built, tmp_path):
     assert '<x:sheet name="Plan 2"' in part_bytes(out, "xl/workbook.xml").decode()
 
 
-@pytest.mark.xfail(strict=True, reason="read_plan reads a formula cell's formula text, not its cached value: "
-                   "the RAG cell =IF(1>0,\"Green\",\"Red\") (cached Green) reads as status text '=IF(...)'")
 def test_a_rag_formula_reads_as_its_cached_value(built):
+    """The RAG cell =IF(1>0,"Green","Red"), cached "Green", reads as Green (not as its formula text)."""
     _, actions = open_and_read(built["formulas"])
     assert actions[0].status.code == "green"

@@ -138,7 +138,8 @@ def test_colour_key_and_fills(tmp_path):
 def test_column_overrides(tmp_path):
     path = misleading_plan(tmp_path / "m.xlsx")
     plain = read_plan(path)
-    assert plain.column("update").header == "Progress"       # misled by the header
+    assert plain.column("lead").header == "Progress"         # the values override the header
+    assert plain.column("update").header == "Key points to note"
     fixed = read_plan(path, columns={"lead": "Progress", "update": "Key points to note"})
     assert fixed.column("lead").letter == "C" and fixed.column("update").letter == "E"
     assert fixed.actions[1].leads == ["LH", "JoR"] and fixed.actions[1].update == "Started"

@@ -250,8 +250,8 @@ def test_milestones_are_a_fresh_list_each_call():
 # --------------------------------------------------------------------------
 
 RECURRING_DATED = [
-    ("Oct 2014 Quarterly", D(2014, 10, 1), None, "quarterly", []),
-    ("Oct 2014 Reviewed monthly", D(2014, 10, 1), None, "monthly", []),
+    ("Oct 2014 Quarterly", D(2014, 10, 1), D(2014, 10, 31), "quarterly", []),
+    ("Oct 2014 Reviewed monthly", D(2014, 10, 1), D(2014, 10, 31), "monthly", []),
     ("Quarterly (review March 2016)", None, D(2016, 3, 31), "quarterly",
      [(D(2016, 3, 31), "review")]),
     ("Quarterly 2014/15", D(2014, 4, 1), D(2015, 3, 31), "quarterly", []),
@@ -313,7 +313,7 @@ UNDATED = [
     "As above", "See action 1.2", "1.2", "12", "31/02/2024", "32/01/2024", "13/13/2024",
     "Jan 1985", "Mar 2150", "1900", "Q1 1900", "2014/2016", "Q1 2024/26", "Timescale (By When)", "Time-scale",
     "Start:", "End date", "End:", "Q5 2024", "£2024", "2024%", "Ongoing*", "1.1.2 2014",
-    "Spring 2024", "Ongoing from 2014", "Report to board 2024", "12 weeks", "25/12",
+    "Winter 2024", "Summer term 2024", "Ongoing from 2014", "Report to board 2024", "12 weeks", "25/12",
 ]
 
 
@@ -478,11 +478,11 @@ CORPUS_EXPECTED = {
     "Quarterly (review March 2016)": {"start": None, "end": D(2016, 3, 31), "recurrence": "quarterly",
                                       "milestones": [(D(2016, 3, 31), "review")]},
     "Quarterly 2014/15": {"start": D(2014, 4, 1), "end": D(2015, 3, 31), "recurrence": "quarterly"},
-    "Sep 2014 Quarterly": {"start": D(2014, 9, 1), "end": None, "recurrence": "quarterly"},
-    "Oct 2014 Quarterly": {"start": D(2014, 10, 1), "end": None, "recurrence": "quarterly"},
-    "Nov 2014 Quarterly": {"start": D(2014, 11, 1), "end": None, "recurrence": "quarterly"},
-    "Dec 2014 Quarterly": {"start": D(2014, 12, 1), "end": None, "recurrence": "quarterly"},
-    "Oct 2014 Reviewed monthly": {"start": D(2014, 10, 1), "end": None, "recurrence": "monthly"},
+    "Sep 2014 Quarterly": {"start": D(2014, 9, 1), "end": D(2014, 9, 30), "recurrence": "quarterly"},
+    "Oct 2014 Quarterly": {"start": D(2014, 10, 1), "end": D(2014, 10, 31), "recurrence": "quarterly"},
+    "Nov 2014 Quarterly": {"start": D(2014, 11, 1), "end": D(2014, 11, 30), "recurrence": "quarterly"},
+    "Dec 2014 Quarterly": {"start": D(2014, 12, 1), "end": D(2014, 12, 31), "recurrence": "quarterly"},
+    "Oct 2014 Reviewed monthly": {"start": D(2014, 10, 1), "end": D(2014, 10, 31), "recurrence": "monthly"},
     "Sept 2014 Report Dec 2014": {"start": D(2014, 9, 1), "end": D(2014, 12, 31),
                                   "milestones": [(D(2014, 12, 31), "Report")]},
     "Impact Review April 2015": {**_m(2015, 4), "milestones": [(D(2015, 4, 30), "Impact Review")]},

@@ -104,6 +104,7 @@ def inspect(plan, sheet, columns_text, remember, as_json):
                         "entries": [{"code": e.code, "name": e.name, "description": e.description, "colour": e.colour} for e in p.rag_key.entries]},
             "sections": [{"row": s.row, "title": s.title} for s in p.sections],
             "actions": len(p.actions), "statuses": counts, "status_source": p.status_source,
+            "decisions": [{"kind": d.kind, "row": d.row, "column": d.column, "message": d.message} for d in p.decisions],
         }, indent=2))
         return
     echo = click.echo
@@ -128,6 +129,10 @@ def inspect(plan, sheet, columns_text, remember, as_json):
     source = {"text": "status column (text)", "fill": "status column (cell colours)",
               "progress-text": "derived from the progress text", "none": "no statuses found"}[p.status_source]
     echo(f"Statuses:    {', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}  [{source}]")
+    if p.decisions:
+        echo("Decisions (read from the values, not the headers alone):")
+        for d in p.decisions:
+            echo(textwrap.fill(d.message, 100, initial_indent="  - ", subsequent_indent="    "))
 
 
 # ---------------------------------------------------------------- validate

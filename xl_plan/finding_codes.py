@@ -33,6 +33,9 @@ _TYPES = (
     FindingType("action-without-text", WARNING, "validate", "a ref with no action text"),
     FindingType("status-from-progress-text", INFO, "validate",
                 'status read from the update ("Completed.", "On track.") because the plan has no status column'),
+    FindingType("formula-without-value", ERROR, "validate",
+                "formulas in the plan's columns (status, timescale, lead...) have no saved result (the file was "
+                "written by a program that does not calculate)"),
     FindingType("no-rag-key", INFO, "validate", "no key above the table: Red/Amber/Green, Blue = complete, assumed"),
     # carried: starred actions against the previous plan
     FindingType("dropped", ERROR, "carried", "in the previous plan, not complete there, and missing from the new plan"),

@@ -108,6 +108,17 @@ class Action:
         return text if len(text) <= width else text[: width - 1] + "…"
 
 
+@dataclass(frozen=True)
+class Decision:
+    """A choice the reader made beyond what the headers say, shown by `inspect`."""
+
+    kind: str                 # "column-from-values", "folded-row", "recommendation-tail", "formula-values",
+                              # "formula-without-value"
+    message: str              # plain English: what was decided and why
+    row: int | None = None
+    column: str | None = None
+
+
 @dataclass
 class Column:
     field: str
@@ -133,6 +144,9 @@ class Plan:
     title: str = ""
     findings_without_actions: list[tuple[int, str]] = field(default_factory=list)
     overrides: dict[str, str] = field(default_factory=dict)      # column overrides in force
+    decisions: list[Decision] = field(default_factory=list)      # what the reader decided from the values
+    # Formula cells of the table: (row, column index) -> the value Excel saved, None when it saved none.
+    formulas: dict[tuple[int, int], Any] = field(default_factory=dict, repr=False, compare=False)
 
     def column(self, name: str) -> Column | None:
         cols = self.columns.get(name) or []

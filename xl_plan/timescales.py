@@ -23,10 +23,16 @@ Decisions (documented here because callers rely on them):
   earliest date named and ``end`` the latest, so ``start <= end`` always holds.
 * A recurrence with no date (``Quarterly``) is undated, with ``recurrence`` set
   and a reason such as "'Quarterly' recurs quarterly but names no date".
-* A recurrence with one date: a date *before* the recurrence word starts it
-  (``Oct 2014 Quarterly``: start Oct 2014, no end); a date *after* it ends it
-  (``Quarterly (review March 2016)``: end March 2016, no start); a period that is
-  itself a span (``Quarterly 2014/15``) gives both.
+* A recurrence with one date: a date *before* the recurrence word is the first due
+  date (``Oct 2014 Quarterly``, ``Oct 2014 Reviewed monthly``: October 2014, start and
+  end, recurrence kept, so it can show as overdue); ``From Oct 2014 quarterly`` stays a
+  start only; a date *after* it ends it (``Quarterly (review March 2016)``: end March
+  2016, no start); a period that is itself a span (``Quarterly 2014/15``) gives both.
+* Seasons are UK meteorological seasons: spring March-May, summer June-August, autumn
+  September-November, winter December-February.  ``Spring 2024`` is March-May 2024,
+  ``by Autumn 2025`` ends 30 November 2025, ``Winter 2023/24`` is December 2023 to
+  February 2024, ``Spring/Summer 2024`` March-August 2024.  ``Winter 2024`` does not say
+  which winter and is undated; ``Summer term 2024`` (a school term) is undated.
 * ``Mar-24 (was Dec-23)``: a date after "was", "originally", "revised from"...
   is superseded and ignored.  ``w/c 3 April 2023`` is that day to 6 days later.
 * ``From July 2014`` and ``March 2024 onwards`` give a start only; ``By (end of) March 2024``,
@@ -109,7 +115,11 @@ _ORD = r"(?:st|nd|rd|th)?"
 
 # Alternatives in priority order: the first that matches at the leftmost
 # position wins; a handler may decline (None) to let the later ones try there.
+_SEASON_WORDS = r"spring|summer|autumn|winter"
 _ALTS: list[tuple[str, str]] = [
+    ("sea", rf"(?<![a-z])(?P<sea_a>{_SEASON_WORDS})(?:\s*(?:/|-|&|and|to)\s*(?P<sea_b>{_SEASON_WORDS}))?"
+            r"(?!\s*terms?\b)[\s\-,'’]*(?P<sea_y>(?:19|20)?\d\d)(?:\s*[/\-]\s*(?P<sea_y2>\d{4}|\d{2}))?"
+            r"(?![\w%]|[/.\-]\d)"),
     ("iso", rf"{_NUM_BEFORE}(?P<iso_y>{_YEAR4})-(?P<iso_m>\d{{1,2}})-(?P<iso_d>\d{{1,2}})(?!\d)"),
     ("num", rf"{_NUM_BEFORE}(?P<num_d>\d{{1,2}})(?P<num_sep>[/.\-])(?P<num_m>\d{{1,2}})"
             r"(?P=num_sep)(?P<num_y>\d{4}|\d{2})(?!\d|[.,/]\d)"),
@@ -247,7 +257,7 @@ class _Tok:
 
     @property
     def is_span(self) -> bool:
-        return self.kind in ("quarter", "fy", "year")
+        return self.kind in ("quarter", "fy", "year", "season")
 
 
 _INVALID = object()  # a date-shaped text that is not a real date: skip it entirely
@@ -279,10 +289,35 @@ def _fy_year(y1s: str, y2s: str):
     return y1 if ok and _year_ok(y1) and _year_ok(y1 + 1) else None
 
 
+# Season -> (first month, last month); winter runs into the next year.
+_SEASONS = {"spring": (3, 5), "summer": (6, 8), "autumn": (9, 11), "winter": (12, 2)}
+
+
+def _season(m: re.Match, a: int, b: int):
+    """'Spring 2024', 'Winter 2023/24', 'Spring/Summer 2024': the months of the seasons named."""
+    g = m.group
+    first, last = g("sea_a").lower(), (g("sea_b") or g("sea_a")).lower()
+    y1 = _two_digit_year(g("sea_y"))
+    winter = "winter" in (first, last)
+    if g("sea_y2") is not None:
+        y = _fy_year(g("sea_y"), g("sea_y2"))     # "2023/24": two consecutive years
+        if y is None or not winter or first != last:
+            return _INVALID
+        return _Tok(date(y, 12, 1), _month_end(y + 1, 2), a, b, "season")
+    if winter or not _year_ok(y1):
+        return _INVALID                           # "Winter 2024": which winter is not said
+    m1, m2 = _SEASONS[first][0], _SEASONS[last][1]
+    if m2 < m1:
+        return _INVALID
+    return _Tok(date(y1, m1, 1), _month_end(y1, m2), a, b, "season")
+
+
 def _handle(name: str, m: re.Match, text: str):
     """Turn one regex match into a token, _INVALID, or None (let later alternatives try)."""
     g = m.group
     a, b = m.span()
+    if name == "sea":
+        return _season(m, a, b)
     if name == "iso":
         return _day(int(g("iso_y")), int(g("iso_m")), int(g("iso_d")), a, b)
     if name == "num":
@@ -513,10 +548,13 @@ def _from_text(raw: str, today: date | None) -> _Result:
         if end_of:
             return _dated(tok.end, tok.end, milestones, recurrence)
         if rec_m and not tok.is_span:
-            if tok.a < rec_m.start():  # "Oct 2014 Quarterly": recurring from then
-                return _dated(tok.start, None, milestones, recurrence)
+            if tok.a < rec_m.start():  # "Oct 2014 Quarterly": first due then, recurring after
+                return _dated(tok.start, tok.end, milestones, recurrence)
             return _dated(None, tok.end, milestones, recurrence)  # "Quarterly (review Mar 2016)"
     return _dated(start, end, milestones, recurrence)
+
+
+_AMBIGUOUS_WINTER_RE = re.compile(r"(?<![a-z])winter[\s\-,'’]*(?:19|20)?\d\d(?!\s*[/\-]\s*\d)", re.I)
 
 
 def _no_date(s: str, raw: str, recurrence, invalid: bool, today: date | None) -> _Result:
@@ -534,6 +572,8 @@ def _no_date(s: str, raw: str, recurrence, invalid: bool, today: date | None) ->
     if recurrence:
         return _undated(f"{q} recurs {_RECUR_WORD.get(recurrence, recurrence)} but names no date",
                         recurrence)
+    if invalid and _AMBIGUOUS_WINTER_RE.search(s):
+        return _undated(f"{q} does not say which winter: write it as 'Winter 2024/25' (December to February)")
     if invalid:
         return _undated(f"{q} looks like a date but is not a real one")
     if rel or imm or _RELATIVE_HINT_RE.search(s):

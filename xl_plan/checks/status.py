@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..model import BLUE, RED, Action, Plan
 from ..report import Finding
+from .formulas import check_formulas, unsaved_formula_cells
 
 
 def key_choices(plan: Plan) -> str:
@@ -20,6 +21,8 @@ def check_statuses(plan: Plan) -> list[Finding]:
     status_col = plan.column("status")
     update_col = plan.column("update")
     col = status_col.letter if status_col else (update_col.letter if update_col else None)
+    out.extend(check_formulas(plan))        # once for the plan; the cells it names are not reported again
+    unsaved = unsaved_formula_cells(plan)
     if plan.rag_key.source == "default":
         out.append(Finding(
             "no-rag-key",
@@ -30,6 +33,8 @@ def check_statuses(plan: Plan) -> list[Finding]:
     for a in plan.actions:
         s = a.status
         if s is None:
+            if status_col and (a.row, status_col.index) in unsaved:
+                continue
             if status_col:
                 out.append(Finding(
                     "missing-status",

@@ -12,9 +12,10 @@ def check_timescales(plan: Plan, today: date) -> list[Finding]:
     out: list[Finding] = []
     col = plan.column("timescale") or plan.column("end")
     letter = col.letter if col else None
+    unsaved = {k for k, v in plan.formulas.items() if v is None}    # reported once by check_formulas
     for a in plan.actions:
         if not a.timescale_text.strip():
-            if col:
+            if col and (a.row, col.index) not in unsaved:
                 out.append(Finding(
                     "missing-timescale",
                     f"Action {a.ref or 'in row ' + str(a.row)} ('{a.short_text(50)}') has no timescale. Add the date it will be done by.",

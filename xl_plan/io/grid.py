@@ -3,6 +3,8 @@ an empty cell object for every blank position, which dominates the time on a lar
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import compress
+from operator import attrgetter
 
 
 def rows_of(ws, min_row: int = 1, max_row: int | None = None, min_col: int = 1, max_col: int | None = None) -> dict[int, dict[int, object]]:
@@ -16,3 +18,17 @@ def rows_of(ws, min_row: int = 1, max_row: int | None = None, min_col: int = 1, 
             if value is not None and value != "":
                 out[r][c] = value
     return out
+
+
+def formula_cells(ws, min_row: int = 1, max_row: int | None = None, min_col: int = 1, max_col: int | None = None) -> list[tuple[int, int]]:
+    """(row, column) of the cells in the window that hold a formula: their value is the formula's text,
+    not its result (see io.workbook.saved_results)."""
+    max_row = max_row or ws.max_row or 1
+    max_col = max_col or ws.max_column or 1
+    cells = ws._cells
+    found = list(compress(cells, map(_IS_FORMULA, map(_DATA_TYPE, cells.values()))))
+    return sorted((r, c) for r, c in found if min_row <= r <= max_row and min_col <= c <= max_col)
+
+
+_DATA_TYPE = attrgetter("data_type")
+_IS_FORMULA = "f".__eq__

@@ -95,6 +95,92 @@ def load(path, *, keep_vba: bool | None = None, data_only: bool = False):
         ) from exc
 
 
+def saved_results(path, sheet: str, cells) -> dict[tuple[int, int], object]:
+    """The results Excel saved for the formula cells `cells` ((row, column) pairs) of `sheet`:
+    {(row, column): value}, the value None where the file holds no result (it was written by a
+    program that does not calculate formulas, such as openpyxl). Reads only that sheet's XML, and
+    only as far as the last row asked for. A file that cannot be read this way gives None for all."""
+    import posixpath
+    import re
+
+    from defusedxml.ElementTree import fromstring, iterparse
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+    wanted = set(cells)
+    out: dict[tuple[int, int], object] = {cell: None for cell in wanted}
+    if not wanted:
+        return out
+    last_row = max(r for r, _ in wanted)
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_id = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    try:
+        with zipfile.ZipFile(path) as zf:
+            book = fromstring(zf.read("xl/workbook.xml"))
+            rid = next((s.get(rel_id) for s in book.iter(f"{main}sheet") if s.get("name") == sheet), None)
+            rels = fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+            target = next((r.get("Target") for r in rels if r.get("Id") == rid), None)
+            if target is None:
+                return out
+            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            shared = None
+            with zf.open(part) as fh:
+                row, col = 0, 0          # positions, for cells and rows written without an "r"
+                for event, el in iterparse(fh, events=("start", "end")):
+                    tag = el.tag
+                    if tag == f"{main}row":
+                        if event == "start":
+                            row, col = int(el.get("r") or row + 1), 0
+                            continue
+                        el.clear()
+                        if row >= last_row:
+                            break
+                        continue
+                    if tag != f"{main}c" or event != "end":
+                        continue
+                    ref = el.get("r")
+                    if ref:
+                        letters, r = coordinate_from_string(ref)
+                        col = column_index_from_string(letters)
+                    else:
+                        r, col = row, col + 1
+                    key = (r, col)
+                    if key not in wanted:
+                        continue
+                    v = el.find(f"{main}v")
+                    kind = el.get("t", "n")
+                    if v is None or (v.text is None and kind not in ("str", "inlineStr")):
+                        continue                      # no saved result
+                    text = v.text or ""
+                    if kind in ("str", "inlineStr", "e"):
+                        out[key] = text
+                    elif kind == "b":
+                        out[key] = text.strip() in ("1", "true")
+                    elif kind == "s":
+                        if shared is None:
+                            shared = _shared_strings(zf)
+                        out[key] = shared[int(text)] if text.isdigit() and int(text) < len(shared) else None
+                    else:
+                        try:
+                            number = float(text)
+                        except ValueError:
+                            continue
+                        out[key] = int(number) if number.is_integer() and re.fullmatch(r"-?\d+", text.strip()) else number
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, SyntaxError):
+        return {cell: None for cell in wanted}
+    return out
+
+
+def _shared_strings(zf) -> list[str]:
+    from defusedxml.ElementTree import fromstring
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    try:
+        root = fromstring(zf.read("xl/sharedStrings.xml"))
+    except KeyError:
+        return []
+    return ["".join(t.text or "" for t in si.iter(f"{main}t")) for si in root.iter(f"{main}si")]
+
+
 def _has_vba(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as zf:

@@ -7,13 +7,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from openpyxl.styles.numbers import is_date_format
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900, from_excel
 
 from .. import rag
 from ..errors import LayoutError
 from ..io.grid import rows_of
 from ..leads import known_leads, split_leads
-from ..model import Action, Column, Plan, Section
+from ..model import Action, Column, Decision, Plan, Section
 from ..owned import kind_of
 from ..text import clean, norm
 from .headers import expected_headers, match_header
@@ -56,7 +58,9 @@ def read_plan(path, sheet: str | None = None, columns: dict[str, str] | None = N
 def plan_from_workbook(wb, path: str, sheet: str | None = None, columns: dict[str, str] | None = None) -> Plan:
     ws, header = _choose_sheet(wb, path, sheet, columns)
     theme = rag.theme_colours(wb)
-    mapping = _map_columns(ws, header, columns or {})
+    formulas = _formula_results(ws, path, header.row)
+    decisions: list[Decision] = []
+    mapping = _map_columns(ws, header, columns or {}, formulas, decisions)
     first_col = min(min(header.cells), min(c.index for cols in mapping.values() for c in cols))
     last_col = max(max(header.cells), max(c.index for cols in mapping.values() for c in cols))
 
@@ -66,6 +70,8 @@ def plan_from_workbook(wb, path: str, sheet: str | None = None, columns: dict[st
         rag_key=key or rag.DEFAULT_KEY, header_rows=[header.row], first_column=first_col,
         last_column=last_col, overrides=dict(columns or {}),
     )
+    plan.decisions.extend(decisions)
+    _note_formulas(plan, formulas)
     plan.notes, plan.title = _notes_above(ws, header.row, first_col, last_col)
     _read_rows(ws, plan, header, theme)
     action_keys(wb, plan)
@@ -96,6 +102,8 @@ def reread_actions(wb, plan: Plan, rows) -> Plan:
             for c in range(plan.first_column, plan.last_column + 1):     # as rows_of reads them
                 cell = ws._cells.get((r, c))
                 v = cell._value if cell is not None else None
+                if cell is not None and cell.data_type == "f" and (r, c) in plan.formulas:
+                    v = plan.formulas[(r, c)]
                 if v is not None and v != "" and (not isinstance(v, str) or v.strip()):
                     values[c] = v
             texts = {c: t for c, t in ((c, clean(v)) for c, v in values.items()) if t}
@@ -232,14 +240,14 @@ def _header_from_overrides(ws, columns) -> _Header | None:
 
 # ---------------------------------------------------------------- columns
 
-def _map_columns(ws, header: _Header, overrides: dict[str, str]) -> dict[str, list[Column]]:
+def _map_columns(ws, header: _Header, overrides: dict[str, str], formulas=None, decisions=None) -> dict[str, list[Column]]:
     by_field: dict[str, list[tuple[int, int]]] = {}
     for c, (field, strength) in sorted(header.fields.items()):
         by_field.setdefault(field, []).append((c, strength))
 
     # "Action" may hold refs (1.1, 2.) beside a "Description" column: decide by the values.
     if "action" in by_field and "ref" not in by_field and len(by_field["action"]) >= 1:
-        samples = _column_samples(ws, header.row, [c for c, _ in by_field["action"]])
+        samples = _column_samples(ws, header.row, [c for c, _ in by_field["action"]], formulas=formulas)
         for c, strength in list(by_field["action"]):
             values = samples.get(c, [])
             if values and sum(bool(_REF.match(v)) for v in values) >= 0.6 * len(values):
@@ -248,6 +256,8 @@ def _map_columns(ws, header: _Header, overrides: dict[str, str]) -> dict[str, li
                 break
         if not by_field["action"]:
             del by_field["action"]
+
+    _fields_from_values(ws, header, by_field, overrides, formulas, decisions)
 
     mapping: dict[str, list[Column]] = {}
     for field, cols in by_field.items():
@@ -285,6 +295,76 @@ def _map_columns(ws, header: _Header, overrides: dict[str, str]) -> dict[str, li
     return mapping
 
 
+_FIELD_WORDS = {"update": "updates", "measure": "measures", "lead": "leads", None: "nothing xl_plan knows"}
+
+
+def _fields_from_values(ws, header: _Header, by_field, overrides, formulas, decisions) -> None:
+    """Headers that mislead, seen from the values: a column headed as the update (or the measure, or
+    named nothing xl_plan knows) whose values are short, repeated names, initials or job titles holds
+    the leads when no column headed as a lead does; a column headed as a lead (or named nothing known)
+    whose values are long dated prose is the update when no column headed as the update is. Columns and
+    fields named by --columns are left as the user said."""
+    from .values import LEAD, UPDATE, classify
+
+    named = {f.strip().lower() for f in overrides}
+    targets = {c for t in overrides.values() if (c := _resolve_override(header, t)) is not None}
+    field_of = {c: f for f, cols in by_field.items() for c, _ in cols}
+    lead_cols = [c for c, _ in by_field.get("lead", [])]
+    update_cols = [c for c, _ in by_field.get("update", [])]
+    free = [c for c in header.cells if c not in targets and field_of.get(c) in (None, "update", "measure", "lead")]
+    if not free:
+        return
+    samples = _column_samples(ws, header.row, sorted(header.cells), formulas=formulas)
+    known = _leads_sheet_names(ws.parent)
+    kinds = {}
+    for c in free:
+        own = norm(header.cells[c])
+        kinds[c] = classify([v for v in samples.get(c, []) if norm(v) != own], known)
+
+    def move(c, to, why):
+        old = field_of.get(c)
+        if old is not None:
+            by_field[old] = [(col, s) for col, s in by_field[old] if col != c]
+            if not by_field[old]:
+                del by_field[old]
+        by_field.setdefault(to, []).append((c, 3))
+        by_field[to].sort()
+        field_of[c] = to
+        letter, head = get_column_letter(c), header.cells[c]
+        decisions.append(Decision(
+            "column-from-values",
+            f"Column {letter} '{head}' is headed as {_FIELD_WORDS.get(old, old)} but holds {_FIELD_WORDS[to]}: its values "
+            f"are {why}. Read as the {to}.", header.row, letter))
+
+    if "lead" not in named and not any(kinds.get(c, None) is None or kinds[c].kind != UPDATE for c in lead_cols):
+        # No column headed as a lead holds leads (or none is headed so).
+        found = [c for c in free if field_of.get(c) in (None, "update", "measure") and kinds[c].kind == LEAD]
+        for c in found[:2]:
+            move(c, "lead", kinds[c].why)
+    update_cols = [c for c, _ in by_field.get("update", [])]
+    if "update" not in named and not update_cols:
+        found = [c for c in free if kinds[c].kind == UPDATE and (field_of.get(c) is None or (
+            field_of.get(c) == "lead" and len(by_field.get("lead", [])) > 1))]
+        if found:
+            move(found[0], "update", kinds[found[0]].why)
+    if decisions:       # fields in the order of their columns, as read from the header
+        ordered = sorted(by_field.items(), key=lambda item: min(c for c, _ in item[1]))
+        by_field.clear()
+        by_field.update(ordered)
+
+
+def _leads_sheet_names(wb) -> set[str]:
+    """The leads the master's Leads sheet lists ('As written in plan'), if it has one."""
+    if wb is None or "Leads" not in getattr(wb, "sheetnames", ()):
+        return set()
+    try:
+        from ..returns.directory import read_directory
+
+        return {e.written for e in read_directory(wb).entries.values() if e.written}
+    except Exception:   # noqa: BLE001 - a Leads sheet xl_plan cannot read only loses the hint
+        return set()
+
+
 def _resolve_override(header: _Header, target: str) -> int | None:
     t = target.strip()
     if re.fullmatch(r"[A-Za-z]{1,3}", t) and norm(t) not in {norm(v) for v in header.cells.values()}:
@@ -297,15 +377,88 @@ def _resolve_override(header: _Header, target: str) -> int | None:
     return None
 
 
-def _column_samples(ws, header_row: int, cols: list[int], limit: int = 40) -> dict[int, list[str]]:
+def _column_samples(ws, header_row: int, cols: list[int], limit: int = 40, formulas=None) -> dict[int, list[str]]:
+    """Up to `limit` non-blank cleaned texts of each column in the 400 rows below the header."""
     out: dict[int, list[str]] = {c: [] for c in cols}
-    grid = rows_of(ws, header_row + 1, min(ws.max_row, header_row + 400), min(cols), max(cols))
-    for r in sorted(grid):
-        for c in cols:
-            text = clean(grid[r].get(c))
-            if text and len(out[c]) < limit:
+    formulas = formulas or {}
+    cells = ws._cells
+    wanted = set(cols)
+    for r in range(header_row + 1, min(ws.max_row, header_row + 400) + 1):
+        for c in list(wanted):
+            cell = cells.get((r, c))
+            if cell is None:
+                continue
+            value = formulas.get((r, c), cell._value) if cell.data_type == "f" else cell._value
+            if value is None or value == "":
+                continue
+            text = clean(value)
+            if text:
                 out[c].append(text)
+                if len(out[c]) >= limit:
+                    wanted.discard(c)
+        if not wanted:
+            break
     return out
+
+
+# ---------------------------------------------------------------- formulas
+
+def _formula_results(ws, path, header_row: int) -> dict[tuple[int, int], object]:
+    """The saved results of the formula cells below the header: {(row, column): value or None}."""
+    from ..io.grid import formula_cells
+    from ..io.workbook import saved_results
+
+    cells = formula_cells(ws, header_row + 1, ws.max_row or header_row)
+    if not cells:
+        return {}
+    results = saved_results(path, ws.title, cells)
+    for (r, c), value in results.items():      # a number shown as a date is a date, as openpyxl reads one
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and is_date_format(ws._cells[(r, c)].number_format):
+            try:
+                results[(r, c)] = from_excel(value, _epoch(ws))
+            except (ValueError, OverflowError):
+                pass
+    return results
+
+
+def _epoch(ws):
+    return getattr(ws.parent, "epoch", None) or CALENDAR_WINDOWS_1900
+
+
+def _with_results(grid, formulas):
+    """The grid with each formula replaced by the value Excel saved for it (blank when none)."""
+    for (r, c), value in formulas.items():
+        row = grid.get(r)
+        if row is None or c not in row:
+            continue
+        if value is None or value == "":
+            del row[c]
+        else:
+            row[c] = value
+    return grid
+
+
+def _note_formulas(plan: Plan, formulas) -> None:
+    """Keep the formulas of the plan's columns and say how they were read."""
+    fields = {c.index: f for f, cols in plan.columns.items() for c in cols}
+    plan.formulas = {k: v for k, v in formulas.items() if k[1] in fields}
+    by_col: dict[int, list[tuple[int, object]]] = {}
+    for (r, c), value in sorted(plan.formulas.items()):
+        by_col.setdefault(c, []).append((r, value))
+    for c, cells in sorted(by_col.items()):
+        letter, field = get_column_letter(c), fields[c]
+        saved = sum(1 for _, v in cells if v is not None)
+        missing = [r for r, v in cells if v is None]
+        if saved:
+            plan.decisions.append(Decision(
+                "formula-values", f"Column {letter} ({field}) holds formulas: read the values Excel saved for them "
+                                  f"({saved} cell{'s' if saved != 1 else ''}).", cells[0][0], letter))
+        if missing:
+            plan.decisions.append(Decision(
+                "formula-without-value", f"Column {letter} ({field}): {len(missing)} formula cell"
+                f"{'s have' if len(missing) != 1 else ' has'} no saved result (first {letter}{missing[0]}), so "
+                f"{'their values are' if len(missing) != 1 else 'its value is'} unknown: open the file in Excel and "
+                "save it.", missing[0], letter))
 
 
 # ---------------------------------------------------------------- notes above the table
@@ -342,6 +495,8 @@ def _read_rows(ws, plan: Plan, header: _Header, theme) -> None:
     section: str | None = None
     recommendation: str | None = None
     current: Action | None = None
+    group: list[Action] = []            # the actions under the current recommendation
+    after_header: int | None = None     # the repeated header row just read, if the last row was one
 
     # A section row directly above the first header (city_of_london, barking) opens the first section.
     above = _section_above(ws, header.row, first, last, merged_wide)
@@ -349,7 +504,7 @@ def _read_rows(ws, plan: Plan, header: _Header, theme) -> None:
         section = above.title
         plan.sections.append(above)
 
-    grid = rows_of(ws, header.row + 1, ws.max_row or header.row, first, last)
+    grid = _with_results(rows_of(ws, header.row + 1, ws.max_row or header.row, first, last), plan.formulas)
     previous = header.row
     for r in sorted(grid):
         values = {c: v for c, v in grid[r].items() if not isinstance(v, str) or v.strip()}
@@ -366,35 +521,79 @@ def _read_rows(ws, plan: Plan, header: _Header, theme) -> None:
 
         if _is_repeat_header(texts, header_sig, key_col):
             plan.header_rows.append(r)
-            current = None
+            after_header = r
             continue
+        header_above, after_header = after_header, None
 
         if _is_section_row(texts, r, merged_wide, fields):
             section = next(iter(texts.values()))
             plan.sections.append(Section(section, r))
-            recommendation, current = None, None
+            recommendation, current, group = None, None, []
             continue
 
         ref = _field_text(texts, fields.get("ref", ()))
         text = _field_text(texts, fields.get("action", ()))
         rec = _field_text(texts, fields.get("recommendation", ()))
+        if header_above is not None and _split_by_page_break(ws, r, texts, fields, rec, current, recommendation, theme):
+            # Right after a repeated header, a row with no ref, lead, timescale or status is the rest of
+            # the row above it, split by the page break.
+            if rec and recommendation:
+                recommendation = f"{recommendation} {rec}"
+                for a in group:
+                    a.recommendation = recommendation
+                if plan.findings_without_actions and current is None:
+                    row0, _ = plan.findings_without_actions[-1]
+                    plan.findings_without_actions[-1] = (row0, recommendation)
+            if current is not None:
+                _continue_action(current, r, texts, fields, values)
+            only_rec = _only(texts, fields, "recommendation")
+            kind = "recommendation-tail" if only_rec else "folded-row"
+            what = f"the action in row {current.row}" if current is not None and not only_rec else "the recommendation above"
+            plan.decisions.append(Decision(
+                kind, f"Row {r}, right after the repeated header in row {header_above}, has no ref, lead, timescale "
+                      f"or status: read as the rest of {what} (a page break split it).", r))
+            continue
+        if header_above is not None:
+            current = None      # otherwise a header ends the action above, as before
         if not ref and not text:
             if rec and not _only(texts, fields, "recommendation"):
                 pass  # a recommendation with other data but no action: an action without text
             elif rec:
                 recommendation = rec
                 plan.findings_without_actions.append((r, rec))
-                current = None
+                current, group = None, []
                 continue
             elif current is not None:
                 _continue_action(current, r, texts, fields, values)
                 continue
         if rec:
-            recommendation = rec
+            recommendation, group = rec, []
         current = _new_action(ws, plan, r, section, recommendation, texts, values, fields, letters, theme)
         plan.actions.append(current)
+        group.append(current)
 
     _finish(plan)
+
+
+# A recommendation's tail split off by a page break is a few words.
+_TAIL_WORDS = 15
+
+
+def _split_by_page_break(ws, r, texts, fields, rec, current, recommendation, theme) -> bool:
+    """A row right after a repeated header that continues the row above it: no ref, no lead, no
+    timescale and no status (text or colour), and either the action above to continue or, for a
+    row holding only a recommendation, a recommendation above it and only a few words."""
+    for field in ("ref", "lead", "timescale", "start", "end", "status"):
+        if any(c in texts for c in fields.get(field, ())):
+            return False
+    status_cols = fields.get("status")
+    if status_cols:
+        cell = ws._cells.get((r, status_cols[0]))
+        if cell is not None and rag.fill_rgb(cell, theme):
+            return False
+    if _only(texts, fields, "recommendation"):
+        return bool(recommendation) and len(rec.split()) <= _TAIL_WORDS and not _SECTION_TEXT.match(rec)
+    return current is not None
 
 
 def _only(texts, fields, field) -> bool:
@@ -482,7 +681,7 @@ def _new_action(ws, plan, r, section, recommendation, texts, values, fields, let
 def _continue_action(action: Action, r, texts, fields, values) -> None:
     """A row split by a page break: its text belongs to the action above."""
     action.rows.append(r)
-    for field, attr in (("lead", "lead_text"), ("timescale", "timescale_text"), ("update", "update"), ("measure", "measure")):
+    for field, attr in (("action", "text"), ("lead", "lead_text"), ("timescale", "timescale_text"), ("update", "update"), ("measure", "measure")):
         extra = "\n".join(texts[c] for c in fields.get(field, []) if c in texts)
         if extra:
             current = getattr(action, attr)
