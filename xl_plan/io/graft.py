@@ -586,6 +586,7 @@ def _plan(pkg: Package, changes: WorkbookChanges) -> _Plan:
     for s in sheets:
         if s.name.casefold() in touched and s.part:
             plan.extended |= {s.part.lower(), rels_name(s.part).lower()}
+            plan.removable.add(rels_name(s.part).lower())   # goes when its last note goes
             for r in relationships(pkg, s.part):
                 if r.type in (REL_COMMENTS, REL_VML):
                     plan.extended.add(r.part.lower())
