@@ -123,6 +123,7 @@ def make_job_changes(original: Path, scratch: Path) -> WorkbookChanges:
     plan["Z40"] = "outside the old range"
     mark_cells(plan, {"B3": ["on the user's note: skipped"], "C6": ["Lead is missing"], "E7": ["Score looks high"]})
     mark_cells(wb["Other"], {"A1": ["A note on a sheet with no notes"]})
+    mark_cells(ws, {"B5": ["xl_plan's note on its own sheet"]})
     wb.save(scratch)
     return diff_workbooks(original, scratch)
 
@@ -237,8 +238,17 @@ def test_extended_parts_keep_their_original_elements(grafted):
         assert b[:len(a)] == a, lst
         m = re.search(r'<%s count="(\d+)"' % lst, s1)
         assert m is None or int(m.group(1)) == len(b), lst
-    # the rest of styles.xml byte-identical: only insertions inside the lists and their counts
-    assert re.sub(r' count="\d+"', "", s0).replace("<numFmts", "") in re.sub(r' count="\d+"', "", s1) or True
+    # the rest of styles.xml byte-identical: take the appended entries (and the new numFmts list) out
+    # again and put the counts back, and it is the original
+    undone = s1
+    for lst in ("numFmts", "fonts", "fills", "borders", "cellXfs", "dxfs"):
+        a, b = children_xml(s0, lst), children_xml(s1, lst)
+        undone = undone.replace("".join(b[len(a):]) + f"</{lst}>", f"</{lst}>", 1)
+        m0 = re.search(r'<%s count="(\d+)"' % lst, s0)
+        if m0:
+            undone = re.sub(r'<%s count="\d+"' % lst, f'<{lst} count="{m0.group(1)}"', undone, count=1)
+    undone = re.sub(r'<numFmts count="\d+"></numFmts>', "", undone) if "<numFmts" not in s0 else undone
+    assert undone == s0
     for i, j in zip(children_xml(s0, "fills")[:2], ["none", "gray125"]):
         assert j in i
 
@@ -270,6 +280,7 @@ def test_the_result_reads_back_as_written(grafted):
     assert p["C6"].comment.author == OWNER and "Lead is missing" in p["C6"].comment.text
     assert p["E7"].comment.author == OWNER
     assert wb["Other"]["A1"].comment.author == OWNER
+    assert v["B5"].comment.author == OWNER and "its own sheet" in v["B5"].comment.text
     assert len(p._charts) == 1   # (openpyxl reads images only with PIL; their parts are compared byte for byte)
     assert wb.defined_names["PlanRefs"].attr_text == f"'{PLAN}'!$A$2:$A$20"
     assert p.print_title_rows == "$1:$1"
@@ -468,6 +479,34 @@ def test_hidden_owned_sheet_and_states(tmp_path):
     res = quiet_load(io.BytesIO(out))
     assert res["Lists"].sheet_state == "veryHidden" and res["Other"].sheet_state == "hidden"
     assert res[PLAN].sheet_state == "visible"
+
+
+def test_a_shared_formula_master_replaced(tmp_path):
+    """Excel shares a formula down a column: replacing the master gives the others their own."""
+    original = build_user_book(tmp_path / "plan.xlsx", macros=False)
+    pkg = Package.read(original)
+    text = pkg.get("xl/worksheets/sheet1.xml").decode()
+    text = text.replace("<c r=\"F2\"><f>E2*2</f>", "<c r=\"F2\"><f t=\"shared\" ref=\"F2:F5\" si=\"0\">E2*2</f>")
+    for r in (3, 4, 5):
+        text = text.replace(f"<c r=\"F{r}\"><f>E{r}*2</f>", f"<c r=\"F{r}\"><f t=\"shared\" si=\"0\"/>")
+    pkg.set("xl/worksheets/sheet1.xml", text.encode())
+    pkg.write(original)
+    assert quiet_load(original)[PLAN]["F4"].value == "=E4*2"
+    changes = WorkbookChanges(cells=[CellChange(PLAN, "F2", "done", fields=frozenset({"value"})),
+                                     CellChange(PLAN, "F4", 7, fields=frozenset({"value"}))])
+    out = graft(original, original, changes)
+    assert check_grafted(original, out, changes) == []
+    after = parts(out)["xl/worksheets/sheet1.xml"].decode()
+    assert 'si="0"' not in after
+    assert re.search(r'<c r="F3"><f>E3\*2</f><v>6(\.0)?</v></c>', after)   # the cached value kept
+    ws = quiet_load(io.BytesIO(out))[PLAN]
+    assert (ws["F2"].value, ws["F3"].value, ws["F4"].value, ws["F5"].value) == ("done", "=E3*2", 7, "=E5*2")
+
+
+def test_a_users_sheet_is_never_replaced(tmp_path):
+    original = build_user_book(tmp_path / "plan.xlsx", macros=False)
+    with pytest.raises(PackageError, match="not one xl_plan made"):
+        graft(original, original, WorkbookChanges(sheets=["Other"]))
 
 
 def test_a_missing_scratch_sheet_is_a_plain_error(tmp_path):

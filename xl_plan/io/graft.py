@@ -335,6 +335,34 @@ def _sheet_part(pkg: Package, name: str) -> str | None:
     return None
 
 
+def _owned_part(pkg: Package, wb: str, part: str) -> bool:
+    """True when the sheet part's A1 holds text starting with OWNER (an xl_plan sheet)."""
+    text, _ = _text(pkg, part)
+    m = re.search(r"<(?:[\w.-]+:)?c\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*?\sr=\"A1\"", text)
+    if m is None:
+        return False
+    end = _element_end(text, m.start())
+    cell = text[m.start():end]
+    t = tag_attributes(_TAG.match(cell).group()).get("t")
+    if t == "s":
+        v = re.search(r"<(?:[\w.-]+:)?v>\s*(\d+)\s*<", cell)
+        sst = next((r.part for r in relationships(pkg, wb) if r.type.endswith("/sharedStrings")), None)
+        if v is None or sst is None or not pkg.has(sst):
+            return False
+        root = SafeET.fromstring(pkg.get(sst))
+        items = [el for el in root if el.tag.endswith("}si")]
+        i = int(v.group(1))
+        value = "".join(el.text or "" for el in items[i].iter() if el.tag.endswith("}t")) if i < len(items) else ""
+    elif t == "inlineStr":
+        value = "".join(html.unescape(x) for x in re.findall(r"<(?:[\w.-]+:)?t\b[^>]*>(.*?)</", cell, re.S))
+    elif t == "str":
+        v = re.search(r"<(?:[\w.-]+:)?v>(.*?)</", cell, re.S)
+        value = html.unescape(v.group(1)) if v else ""
+    else:
+        return False
+    return value.startswith(OWNER)
+
+
 # --------------------------------------------------------------------------------------
 # Styles
 # --------------------------------------------------------------------------------------
@@ -603,6 +631,7 @@ class _Grafter:
         self._styles: _Styles | None = None
         self.styles_part = next((r.part for r in relationships(pkg, self.wb) if r.type.endswith("/styles")), None)
         self.drop_calc_chain = False
+        self._masters: dict[str, tuple[str, str]] = {}
         wbtext, _ = _text(pkg, self.wb)
         pr = re.search(r"<(?:[\w.-]+:)?workbookPr\b[^>]*>", wbtext)
         self.date1904 = bool(pr and tag_attributes(pr.group()).get("date1904") in ("1", "true"))
@@ -650,6 +679,9 @@ class _Grafter:
             raise PackageError(f"the sheet {name!r} xl_plan wrote is missing from its scratch copy")
         src_wb = workbook_part(self.scr)
         wb_level = {r.part.lower() for r in relationships(self.scr, src_wb)}
+        if old is not None and old.part and not _owned_part(self.pkg, self.wb, old.part):
+            raise PackageError(f"the sheet {name!r} in the workbook is not one xl_plan made "
+                               f"(its cell A1 does not start with {OWNER!r}), so xl_plan will not replace it")
         if old is not None and old.part:
             data = self.pkg.get(old.part) or b""
             if b"<f" in data:
@@ -1040,12 +1072,37 @@ class _Grafter:
                     i = bisect.bisect_left(row_numbers, r)
                     at = rows[i][1] if i < len(rows) else sd_close
                     edits.append((at, at, f'<{prefix}row r="{r}">{frag}</{prefix}row>'))
+        if self._masters:
+            edits.extend(self._unshare(text, prefix, sd_tag.end(), sd_close, {f"{_col_letters(c)}{r}" for r, c in want}))
+            self._masters = {}
         order = sorted(range(len(edits)), key=lambda i: (edits[i][0], edits[i][1], i), reverse=True)
         for i in order:
             a, b, new = edits[i]
             text = text[:a] + new + text[b:]
         text = self._widen_dimension(text, prefix, list(want))
         self.pkg.set(part, _encode(text, enc))
+
+    def _unshare(self, text: str, prefix: str, start: int, end: int, skip: set[str]) -> list[tuple[int, int, str]]:
+        """Edits giving each dependent of a replaced shared-formula master its own formula."""
+        from openpyxl.formula.translate import Translator
+        edits = []
+        f_pat = re.compile(r"<%sf\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)(/?)>" % re.escape(prefix))
+        for m in f_pat.finditer(text, start, end):
+            a = tag_attributes(m.group())
+            if a.get("t") != "shared" or a.get("si") not in self._masters or "ref" in a:
+                continue
+            c_start = text.rfind(f"<{prefix}c", start, m.start())
+            ref = tag_attributes(_TAG.match(text, c_start).group()).get("r", "")
+            if not ref or ref in skip:
+                continue
+            origin, formula = self._masters[a["si"]]
+            try:
+                moved = Translator("=" + formula, origin=origin).translate_formula(ref)[1:]
+            except Exception as exc:  # noqa: BLE001 - openpyxl's tokenizer raises several types
+                raise PackageError(f"the shared formula of cell {ref} could not be rewritten ({exc})") from exc
+            f_end = m.end() if m.group(2) else text.index(f"</{prefix}f>", m.end()) + len(f"</{prefix}f>")
+            edits.append((m.start(), f_end, f"<{prefix}f>{_esc(moved)}</{prefix}f>"))
+        return edits
 
     def _patch_row(self, text: str, prefix: str, row, changes) -> list[tuple[int, int, str]]:
         rnum, start, end, inner_s, inner_e = row
@@ -1094,9 +1151,10 @@ class _Grafter:
             if re.search(r"<%sf(?=[\s/>])" % re.escape(prefix), inner):
                 f = re.search(r"<%sf\b[^>]*>" % re.escape(prefix), inner)
                 fa = tag_attributes(f.group()) if f else {}
-                if fa.get("t") == "shared" and "ref" in fa:
-                    raise PackageError(f"cell {coord} starts a shared formula other cells use; "
-                                       "xl_plan will not overwrite it")
+                if fa.get("t") == "shared" and "ref" in fa and "si" in fa:
+                    # the other cells of the group lose their master: they get explicit formulas
+                    body = inner[f.end():inner.find("</", f.end())] if not f.group().endswith("/>") else ""
+                    self._masters[fa["si"]] = (coord, html.unescape(body))
                 self.drop_calc_chain = True
             t, inner_new = _value_xml(ch.value, prefix, self.date1904)
             ext = re.search(r"<%sextLst\b.*?</%sextLst>" % (re.escape(prefix), re.escape(prefix)), inner, re.S)
@@ -1563,7 +1621,15 @@ def _skipper(orig: Package, name: str, low: str, plan: _Plan, changes: WorkbookC
         return wb
     if low in part_sheet:
         cells = changed_cells.get(part_sheet[low], set())
-        return lambda el: (_tag(el) == "c" and el.get("r", "").upper() in cells) or _tag(el) in ("dimension", "legacyDrawing")
+        shared = set()   # shared formulas whose master xl_plan replaced: the others get their own
+        for el in SafeET.fromstring(orig.get(name)).iter():
+            if _tag(el) == "c" and el.get("r", "").upper() in cells:
+                f = next((k for k in el if _tag(k) == "f"), None)
+                if f is not None and f.get("t") == "shared" and f.get("ref"):
+                    shared.add(f.get("si"))
+        return lambda el: ((_tag(el) == "c" and el.get("r", "").upper() in cells)
+                           or _tag(el) in ("dimension", "legacyDrawing")
+                           or (_tag(el) == "f" and el.get("t") == "shared" and el.get("si") in shared))
     if low.endswith(".vml"):
         return lambda el: _tag(el) in ("shape", "shapetype") and _is_xl_plan_shape(el, orig, low)
     if "comments" in low:
