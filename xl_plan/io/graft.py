@@ -167,6 +167,18 @@ def _ooxml_text(text: str) -> str:
     return _ILLEGAL.sub(lambda m: "_x%04X_" % ord(m.group()), text)
 
 
+def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """Replace each text[a:b] by its new text in one pass (edits do not overlap; insertions at
+    one place keep their order)."""
+    out, last = [], 0
+    for a, b, new in sorted(edits, key=lambda e: (e[0], e[1])):   # stable: same-place order kept
+        out.append(text[last:a])
+        out.append(new)
+        last = b
+    out.append(text[last:])
+    return "".join(out)
+
+
 def _col_number(letters: str) -> int:
     n = 0
     for ch in letters.upper():
@@ -1075,10 +1087,7 @@ class _Grafter:
         if self._masters:
             edits.extend(self._unshare(text, prefix, sd_tag.end(), sd_close, {f"{_col_letters(c)}{r}" for r, c in want}))
             self._masters = {}
-        order = sorted(range(len(edits)), key=lambda i: (edits[i][0], edits[i][1], i), reverse=True)
-        for i in order:
-            a, b, new = edits[i]
-            text = text[:a] + new + text[b:]
+        text = _apply_edits(text, edits)
         text = self._widen_dimension(text, prefix, list(want))
         self.pkg.set(part, _encode(text, enc))
 
@@ -1441,6 +1450,86 @@ def graft(original: Path, scratch: Path, changes: WorkbookChanges) -> bytes:
         raise PackageError(f"xl_plan could not write its changes into {Path(original).name}: {exc}") from exc
 
 
+class _NoTarget:
+    """An XMLParser target with no element callbacks: expat checks the XML at C speed."""
+
+    def close(self):
+        return None
+
+
+def _parses(data: bytes) -> str | None:
+    """None when ``data`` is well-formed XML (parsed with defusedxml: no DTDs or entities),
+    else why not."""
+    try:
+        parser = SafeET.DefusedXMLParser(target=_NoTarget())
+        parser.feed(data)
+        parser.close()
+    except Exception as exc:  # noqa: BLE001 - every parse failure is reported in words
+        return str(exc) or type(exc).__name__
+    return None
+
+
+_CELL_XML = None
+
+
+def _sheet_cells(text: str) -> dict[str, str]:
+    """Raw XML of every <c> by its reference."""
+    global _CELL_XML
+    if _CELL_XML is None:
+        _CELL_XML = re.compile(r"<(?:[\w.-]+:)?c\s(?:[^>\"']|\"[^\"]*\"|'[^']*')*?\br=\"([A-Za-z]+\d+)\""
+                               r"(?:(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*/>|(?:[^>\"']|\"[^\"]*\"|'[^']*')*>.*?</(?:[\w.-]+:)?c>)", re.S)
+    return {m.group(1).upper(): m.group(0) for m in _CELL_XML.finditer(text)}
+
+
+def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str]) -> list[str]:
+    """A user's sheet part xl_plan patched: every cell it did not write keeps its exact XML (or,
+    for the other cells of a shared formula whose first cell it replaced, an explicit formula), and
+    everything outside <sheetData> is as it was but for <dimension> and <legacyDrawing>."""
+    err = _parses(after)
+    if err is not None:
+        return [f"the part {name} is not well-formed XML any more ({err})"]
+    t0, t1 = _decode(before)[0], _decode(after)[0]
+    c0, c1 = _sheet_cells(t0), _sheet_cells(t1)
+    shared = set()
+    for ref in cells:
+        f = re.search(r'<(?:[\w.-]+:)?f\b[^>]*\bt="shared"[^>]*>', c0.get(ref, ""))
+        if f and "ref=" in f.group():
+            shared |= set(re.findall(r'\bsi="(\d+)"', f.group()))
+    lost = []
+    for ref, xml in c0.items():
+        if ref in cells or c1.get(ref) == xml:
+            continue
+        si = re.search(r'<(?:[\w.-]+:)?f\b[^>]*\bt="shared"[^>]*\bsi="(\d+)"', xml)
+        if si and si.group(1) in shared and ref in c1:
+            strip = lambda x: re.sub(r"<(?:[\w.-]+:)?f\b.*?(?:/>|</(?:[\w.-]+:)?f>)", "", x, flags=re.S)
+            if strip(c1[ref]) == strip(xml):
+                continue
+        lost.append(ref)
+    problems = []
+    if lost:
+        problems.append(f"the part {name} changed {len(lost)} cells xl_plan did not write (for example {lost[0]})")
+    extra = [r for r in c1 if r not in c0 and r not in cells]
+    if extra:
+        problems.append(f"the part {name} has cells xl_plan did not write (for example {extra[0]})")
+
+    def outside(text: str) -> str:
+        a = re.search(r"<(?:[\w.-]+:)?sheetData(?=[\s/>])", text)
+        if a is None:
+            return text
+        b = re.search(r"</(?:[\w.-]+:)?sheetData>", text)
+        tail = text[b.end():] if b else text[_TAG.match(text, a.start()).end():]
+        text = text[:a.start()] + tail
+        text = re.sub(r"<(?:[\w.-]+:)?(?:dimension|legacyDrawing)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*/>", "", text)
+        return text.replace(f' xmlns:r="{NS_R}"', "")
+    if outside(t0) != outside(t1):
+        problems.append(f"the part {name} changed outside its cells")
+    row = r"<(?:[\w.-]+:)?row\b(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*"
+    r0, r1 = Counter(re.findall(row, t0)), Counter(re.findall(row, t1))
+    if r0 - r1:
+        problems.append(f"the part {name} lost or changed some of its rows")
+    return problems
+
+
 def _signatures(data: bytes, skip) -> Counter:
     """Each element as (path of tags, attributes, text when it has no children); ``skip(el)``
     says which elements (with what is inside them) not to count."""
@@ -1504,6 +1593,9 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
             continue
         if low in {s.part.lower() for s in plan.replaced if s.part}:
             continue  # an owned sheet, replaced whole
+        if low in part_sheet:
+            problems += _sheet_problems(m.name, m.data, got.data, changed_cells.get(part_sheet[low], set()))
+            continue
         skip = _skipper(orig, m.name, low, plan, changes, changed_cells, part_sheet, old_names, gone)
         try:
             before = _signatures(m.data, skip)
@@ -1520,24 +1612,18 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
             problems.append(f"the part {m.name} lost {sum(lost.values())} of its elements "
                             f"(for example <{path[-1].rsplit('}', 1)[-1]}> {dict(attrs)})")
 
-    orig_ok = set()
-    for m in orig.members:
-        if m.name.lower().endswith((".xml", ".rels", ".vml")):
-            try:
-                SafeET.fromstring(m.data)
-                orig_ok.add(m.name.lower())
-            except Exception:  # noqa: BLE001
-                pass
+    orig_names = {m.name.lower() for m in orig.members}
+    orig_ok = {m.name.lower() for m in orig.members
+               if m.name.lower().endswith((".xml", ".rels", ".vml")) and _parses(m.data) is None}
     for m in new.members:
         low = m.name.lower()
         if not low.endswith((".xml", ".rels", ".vml")):
             continue
-        if low in {o.name.lower() for o in orig.members} and low not in orig_ok:
-            continue
-        try:
-            SafeET.fromstring(m.data)
-        except Exception as exc:  # noqa: BLE001
-            problems.append(f"the part {m.name} is not well-formed XML ({exc})")
+        if low in orig_names and low not in orig_ok:
+            continue  # it did not parse in the original either
+        err = _parses(m.data)
+        if err is not None:
+            problems.append(f"the part {m.name} is not well-formed XML ({err})")
     try:
         defaults, overrides = content_types(new)
     except Exception as exc:  # noqa: BLE001
@@ -1619,6 +1705,12 @@ def _skipper(orig: Package, name: str, low: str, plan: _Plan, changes: WorkbookC
                 return i >= len(old_names) or old_names[i].casefold() in gone
             return False
         return wb
+    if low.endswith(".rels"):
+        folder, base = posixpath.split(name)
+        src = posixpath.join(posixpath.dirname(folder), base[:-5])
+        return lambda el: (_tag(el) == "Relationship" and el.get("TargetMode") != "External"
+                           and posixpath.normpath(posixpath.join(posixpath.dirname(src), el.get("Target", ""))).lower()
+                           in plan.removable)
     if low in part_sheet:
         cells = changed_cells.get(part_sheet[low], set())
         shared = set()   # shared formulas whose master xl_plan replaced: the others get their own
