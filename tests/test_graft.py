@@ -656,3 +656,102 @@ def test_random_writes_change_exactly_those_cells(small_book, writes):
     for row in re.findall(rb"<row [^>]*>(.*?)</row>", after_xml, re.S):
         cols = [openpyxl.utils.column_index_from_string(c.decode()) for c in re.findall(rb'<c r="([A-Z]+)\d+"', row)]
         assert cols == sorted(cols)
+
+
+# --------------------------------------------------------------------------------------
+# More shapes of workbook
+
+def test_owned_sheet_with_table_and_conditional_format(tmp_path):
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.worksheet.table import Table
+    original = build_user_book(tmp_path / "plan.xlsx", macros=False)
+    wb = load(original)
+    ws = owned_sheet(wb, "Returns", "Returns")
+    ws.append(["Team", "Count"])
+    for i in range(4):
+        ws.append([f"Team {i}", i * 10])
+    ws.add_table(Table(displayName="xlp_returns", ref="A2:B6"))
+    ws.conditional_formatting.add("B3:B6", CellIsRule(operator="greaterThan", formula=["15"],
+                                                      font=Font(color="9C0006"), fill=PatternFill("solid", bgColor="FFC7CE")))
+    scratch = tmp_path / "s.xlsx"
+    wb.save(scratch)
+    changes = diff_workbooks(original, scratch)
+    out = graft(original, scratch, changes)
+    assert check_grafted(original, out, changes) == []
+    after = parts(out)
+    assert after["xl/tables/table1.xml"] == parts(original)["xl/tables/table1.xml"]
+    ids = sorted(int(re.search(rb'<table\b[^>]*?\sid="(\d+)"', d).group(1)) for n, d in after.items() if n.startswith("xl/tables/"))
+    assert len(ids) == 2 and len(set(ids)) == 2
+    res = quiet_load(io.BytesIO(out))
+    rules = [r for cf in res["Returns"].conditional_formatting for r in cf.rules]
+    assert len(rules) == 1 and rules[0].dxf.font.color.rgb == "009C0006"
+    assert "xlp_returns" in res["Returns"].tables
+    # the user's own conditional formats still point at their own dxf
+    user_rules = [r for cf in res[PLAN].conditional_formatting for r in cf.rules if r.type == "containsText"]
+    assert user_rules and user_rules[0].dxf.font.color.rgb == "FF9C0006"
+
+
+def test_a_note_on_a_sheet_whose_drawing_has_only_a_button(tmp_path):
+    path = tmp_path / "button.xlsm"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet(PLAN)
+    ws.write("A1", "Status")
+    ws.insert_button("C3", {"macro": "go", "caption": "Go"})
+    with zipfile.ZipFile(TEMPLATE) as z:
+        wb.add_vba_project(io.BytesIO(z.read("xl/vbaProject.bin")), is_stream=True)
+    wb.close()
+    changes = WorkbookChanges(cells=[CellChange(PLAN, "A1", note="xl_plan:\n• check", fields=frozenset({"note"}))])
+    out = graft(path, path, changes)
+    assert check_grafted(path, out, changes) == []
+    after = parts(out)
+    vml = after["xl/drawings/vmlDrawing1.vml"].decode()
+    assert 'ObjectType="Button"' in vml and 'ObjectType="Note"' in vml and "_x0000_t202" in vml
+    assert vml.count("<x:Row>0</x:Row>") == 1
+    res = quiet_load(io.BytesIO(out), keep_vba=True)
+    assert res[PLAN]["A1"].comment.author == OWNER
+    # and off again: the button stays, the comments part goes
+    p2 = tmp_path / "b2.xlsm"
+    p2.write_bytes(out)
+    changes = WorkbookChanges(cells=[CellChange(PLAN, "A1", note=None, fields=frozenset({"note"}))])
+    back = graft(p2, p2, changes)
+    assert check_grafted(p2, back, changes) == []
+    b = parts(back)
+    assert set(b) == set(parts(path))
+    assert 'ObjectType="Button"' in b["xl/drawings/vmlDrawing1.vml"].decode()
+    assert b["xl/worksheets/sheet1.xml"] == parts(path)["xl/worksheets/sheet1.xml"]
+
+
+def test_a_workbook_openpyxl_saved_before(sample, tmp_path):
+    """What users have today: plans saved by the old whole-workbook save, with xl_plan's sheet
+    and notes written by openpyxl (shared strings, openpyxl's VML)."""
+    original = sample("birmingham")
+    wb = load(original)
+    plan_name = wb.sheetnames[0]
+    ws = owned_sheet(wb, "Validation", "Validation")
+    ws["A2"] = "old run"
+    mark_cells(wb[plan_name], {"B3": ["old note"], "C4": ["another old note"]})
+    wb[plan_name]["D5"].comment = Comment("a user's note", "Sam")
+    wb.save(original)
+    # the job of today
+    wb = load(original)
+    ws = owned_sheet(wb, "Validation", "Validation")
+    ws["A2"] = "new run"
+    ws["A2"].font = Font(italic=True)
+    remove_marks(wb[plan_name])
+    mark_cells(wb[plan_name], {"C4": ["a new note"], "E6": ["and another"]})
+    wb[plan_name]["B3"].fill = PatternFill("solid", fgColor="7030A1")
+    scratch = tmp_path / "scratch.xlsx"
+    wb.save(scratch)
+    changes = diff_workbooks(original, scratch)
+    assert changes.sheets == ["Validation"]
+    out = graft(original, scratch, changes)
+    assert check_grafted(original, out, changes) == []
+    assert not orphans(out)
+    res = quiet_load(io.BytesIO(out))
+    assert res.sheetnames.index("Validation") == load(original).sheetnames.index("Validation")
+    v = res["Validation"]
+    assert v["A2"].value == "new run" and v["A2"].font.i
+    p = res[plan_name]
+    assert p["B3"].comment is None and p["B3"].fill.fgColor.rgb == "FF7030A1"
+    assert p["C4"].comment.text.endswith("a new note") and p["E6"].comment.author == OWNER
+    assert p["D5"].comment.author == "Sam" and p["D5"].comment.text == "a user's note"

@@ -41,6 +41,7 @@ REL_CALC_CHAIN = _RELS + "calcChain"
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_COMMENTS = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
 CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
+CT_TABLE = "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml"
 NS_VML = "urn:schemas-microsoft-com:vml"
 NS_OFFICE = "urn:schemas-microsoft-com:office:office"
 NS_EXCEL = "urn:schemas-microsoft-com:office:excel"
@@ -711,11 +712,14 @@ class _Grafter:
             if p.lower() in wb_level:
                 raise PackageError(f"the sheet {name!r} uses a workbook-wide part ({p}) that cannot be copied")
             names[p.lower()] = _fresh_name(self.pkg, p, self.taken)
+        table_ids = self._table_ids()
         for p in closure:
             new = names[p.lower()]
             data = self.scr.get(p)
             if p == src:
                 data = self._owned_sheet_xml(data)
+            elif content_type_of(self.scr, p) == CT_TABLE:
+                data = self._unique_table_id(data, table_ids)
             elif p.lower().endswith(".xml") and b"DxfId=" in data and self._scratch_styles() is not None:
                 text, enc = _decode(data)
                 ss = self._scratch_styles()
@@ -729,6 +733,30 @@ class _Grafter:
             if ct:
                 self._declare(new, ct)
         return name, dest
+
+    def _table_ids(self) -> set[int]:
+        ids = set()
+        for m in self.pkg.members:
+            if content_type_of(self.pkg, m.name) == CT_TABLE:
+                t = re.search(rb"<(?:[\w.-]+:)?table\b[^>]*?\sid=\"(\d+)\"", m.data)
+                if t:
+                    ids.add(int(t.group(1)))
+        return ids
+
+    @staticmethod
+    def _unique_table_id(data: bytes, ids: set[int]) -> bytes:
+        """Table ids are unique in a workbook: give a copied table a free one."""
+        text, enc = _decode(data)
+        m = re.search(r"<(?:[\w.-]+:)?table\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", text)
+        if m is None:
+            return data
+        tid = tag_attributes(m.group()).get("id", "")
+        if tid.isdigit() and int(tid) not in ids:
+            ids.add(int(tid))
+            return data
+        new = max(ids | {0}) + 1
+        ids.add(new)
+        return _encode(set_attribute(text, (m.start(), m.end()), "id", str(new)), enc)
 
     def _declare(self, part: str, ct: str) -> None:
         ext = part.rsplit(".", 1)[-1] if "." in posixpath.basename(part) else ""
