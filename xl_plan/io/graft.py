@@ -685,8 +685,8 @@ class _Grafter:
             _remove_parts(self.pkg, _only_used_by(self.pkg, s.part))
         _remove_relationship(self.pkg, self.wb, s.rid)
 
-    def _copy_sheet(self, name: str, old: _Sheet | None) -> tuple[str, str | None]:
-        """Copy scratch sheet ``name`` in; returns (name, part)."""
+    def _copy_sheet(self, name: str, old: _Sheet | None) -> tuple[str, str, str, str]:
+        """Copy scratch sheet ``name`` in; returns (name, part, relationship type, content type)."""
         src = _sheet_part(self.scr, name)
         if src is None:
             raise PackageError(f"the sheet {name!r} xl_plan wrote is missing from its scratch copy")
@@ -704,7 +704,7 @@ class _Grafter:
             _remove_member(self.pkg, rels_name(old.part))
             dest = old.part
         else:
-            dest = _fresh_name(self.pkg, "xl/worksheets/sheet1.xml", self.taken)
+            dest = _fresh_name(self.pkg, src, self.taken)
         # name every part to copy
         closure = _closure(self.scr, src)
         names = {src.lower(): dest}
@@ -718,9 +718,9 @@ class _Grafter:
             data = self.scr.get(p)
             if p == src:
                 data = self._owned_sheet_xml(data)
-            elif content_type_of(self.scr, p) == CT_TABLE:
+            if p != src and content_type_of(self.scr, p) == CT_TABLE:
                 data = self._unique_table_id(data, table_ids)
-            elif p.lower().endswith(".xml") and b"DxfId=" in data and self._scratch_styles() is not None:
+            if p != src and p.lower().endswith(".xml") and b"DxfId=" in data and self._scratch_styles() is not None:
                 text, enc = _decode(data)
                 ss = self._scratch_styles()
                 text = re.sub(r'(\w*DxfId)="(\d+)"', lambda m: f'{m.group(1)}="{ss.dxf(int(m.group(2)))}"', text)
@@ -732,7 +732,8 @@ class _Grafter:
             ct = content_type_of(self.scr, p)
             if ct:
                 self._declare(new, ct)
-        return name, dest
+        rel_type = next((r.type for r in relationships(self.scr, src_wb) if r.part.lower() == src.lower()), REL_WORKSHEET)
+        return name, dest, rel_type, content_type_of(self.scr, src) or CT_WORKSHEET
 
     def _table_ids(self) -> set[int]:
         ids = set()
@@ -832,18 +833,18 @@ class _Grafter:
 
     # ---- workbook.xml -----------------------------------------------------------------
 
-    def _workbook(self, old_names: list[str], new_sheets: list[tuple[str, str | None]]) -> None:
+    def _workbook(self, old_names: list[str], new_sheets: list[tuple[str, str, str, str]]) -> None:
         pkg, wb = self.pkg, self.wb
         text, enc = _text(pkg, wb)
         removed = {s.name.casefold() for s in self.plan.removed}
         final = [n for n in old_names if n.casefold() not in removed]
         final_fold = [n.casefold() for n in final]
         appended = []
-        for name, part in new_sheets:
+        for name, part, rel_type, ct in new_sheets:
             if name.casefold() not in final_fold:
                 final.append(name)
                 final_fold.append(name.casefold())
-                appended.append((name, part))
+                appended.append((name, part, rel_type, ct))
         pos_of = {n: i for i, n in enumerate(final_fold)}
         owned = {n.casefold() for n in self.changes.sheets}
         states = self._scratch_states()
@@ -883,9 +884,10 @@ class _Grafter:
         for a, b, el in pieces:
             out += block[last:a] + el
             last = b
-        for name, part in appended:
-            rid = add_relationship(pkg, wb, REL_WORKSHEET, _relpath(wb, part))
-            set_override(pkg, part, CT_WORKSHEET)
+        for name, part, rel_type, ct in appended:
+            rid = add_relationship(pkg, wb, rel_type, _relpath(wb, part))
+            if content_type_of(pkg, part) != ct:
+                set_override(pkg, part, ct)
             attrs = {"name": name, "sheetId": str(next_id), r_prefix + "id": rid}
             next_id += 1
             el = element_xml(prefix + "sheet", attrs).replace(f' xmlns:{r_prefix[:-1]}="{NS_R}"', "")
