@@ -755,3 +755,30 @@ def test_a_workbook_openpyxl_saved_before(sample, tmp_path):
     assert p["B3"].comment is None and p["B3"].fill.fgColor.rgb == "FF7030A1"
     assert p["C4"].comment.text.endswith("a new note") and p["E6"].comment.author == OWNER
     assert p["D5"].comment.author == "Sam" and p["D5"].comment.text == "a user's note"
+
+
+def test_an_owned_sheet_added_and_removed_in_a_workbook_without_names(tmp_path):
+    bare = tmp_path / "bare.xlsx"
+    wb = xlsxwriter.Workbook(str(bare))
+    wb.add_worksheet("S").write("A1", 1)
+    wb.close()
+    book = load(bare)
+    ws = owned_sheet(book, "Validation", "Validation")
+    ws.append(["a", "b"])
+    ws.print_title_rows = "2:2"
+    scratch = tmp_path / "s.xlsx"
+    book.save(scratch)
+    changes = diff_workbooks(bare, scratch)
+    out = graft(bare, scratch, changes)
+    assert check_grafted(bare, out, changes) == []
+    assert b'localSheetId="1"' in parts(out)["xl/workbook.xml"]
+    g = tmp_path / "g.xlsx"
+    g.write_bytes(out)
+    changes = WorkbookChanges(removed_sheets=["Validation"])
+    back = graft(g, g, changes)
+    assert check_grafted(g, back, changes) == []
+    before, after = parts(bare), parts(back)
+    assert set(before) == set(after)
+    for name in before:
+        if name != "xl/styles.xml":       # styles keep what was appended (harmless, never renumbered)
+            assert after[name] == before[name], name

@@ -1001,6 +1001,8 @@ class _Grafter:
                 out += self._name_xml(prefix, name, ref)
         out += "".join(new_local)
         out += block[close:]
+        if not re.search(r"<%sdefinedName(?=[\s/>])" % re.escape(prefix), out):
+            out = ""   # no names left: no empty list
         return text[:d_start] + out + text[d_end:]
 
     @staticmethod
@@ -1727,6 +1729,8 @@ def _skipper(orig: Package, name: str, low: str, plan: _Plan, changes: WorkbookC
             t = _tag(el)
             if t == "sheet":
                 return el.get("name", "").casefold() in {s.name.casefold() for s in plan.removed}
+            if t == "definedNames":   # goes when every name in it goes
+                return all(wb(k) for k in el)
             if t == "definedName":
                 lsid = el.get("localSheetId")
                 if lsid is None:
