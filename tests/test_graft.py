@@ -14,6 +14,7 @@ import warnings
 import zipfile
 import zlib
 from collections import Counter
+from copy import copy
 from datetime import date, datetime
 from pathlib import Path
 
@@ -765,13 +766,20 @@ def test_an_owned_sheet_added_and_removed_in_a_workbook_without_names(tmp_path):
     book = load(bare)
     ws = owned_sheet(book, "Validation", "Validation")
     ws.append(["a", "b"])
+    ws.append([1, 20])
     ws.print_title_rows = "2:2"
+    from openpyxl.formatting.rule import CellIsRule
+    ws.conditional_formatting.add("B3", CellIsRule(operator="greaterThan", formula=["5"], font=Font(color="FF0000")))
+    assert b'<dxfs count="0"/>' in parts(bare)["xl/styles.xml"]
     scratch = tmp_path / "s.xlsx"
     book.save(scratch)
     changes = diff_workbooks(bare, scratch)
     out = graft(bare, scratch, changes)
     assert check_grafted(bare, out, changes) == []
     assert b'localSheetId="1"' in parts(out)["xl/workbook.xml"]
+    assert b'<dxfs count="1"><dxf>' in parts(out)["xl/styles.xml"]
+    rules = [r for cf in quiet_load(io.BytesIO(out))["Validation"].conditional_formatting for r in cf.rules]
+    assert rules[0].dxf.font.color.rgb == "00FF0000"
     g = tmp_path / "g.xlsx"
     g.write_bytes(out)
     changes = WorkbookChanges(removed_sheets=["Validation"])
@@ -782,3 +790,42 @@ def test_an_owned_sheet_added_and_removed_in_a_workbook_without_names(tmp_path):
     for name in before:
         if name != "xl/styles.xml":       # styles keep what was appended (harmless, never renumbered)
             assert after[name] == before[name], name
+
+
+_colours = st.one_of(st.none(), st.sampled_from(["C6EFCE", "FFC7CE", "FFEB9C", "DDEBF7"]))
+_notes = st.one_of(st.none(), st.text(st.characters(blacklist_categories=("Cs", "Cc")) | st.just("\n"), min_size=1, max_size=30))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(_coords, st.tuples(_values, _colours, _notes, st.sets(st.sampled_from(["value", "fill", "note"]), min_size=1)),
+                       min_size=1, max_size=8))
+def test_random_fills_and_notes_read_back(small_book, tmp_path_factory, writes):
+    from openpyxl.utils import get_column_letter
+    changes = WorkbookChanges(cells=[
+        CellChange(PLAN, f"{get_column_letter(c)}{r}", v, fill, note, frozenset(fields))
+        for (r, c), (v, fill, note, fields) in writes.items()])
+    out = graft(small_book, small_book, changes)
+    assert check_grafted(small_book, out, changes) == []
+    before = quiet_load(small_book)[PLAN]
+    ws = quiet_load(io.BytesIO(out))[PLAN]
+    user_notes = {"B3", "C4"}
+    for ch in changes.cells:
+        cell, old = ws[ch.coordinate], before[ch.coordinate]
+        if "fill" in ch.fields:
+            if ch.fill is None:
+                assert cell.fill.fill_type is None
+            else:
+                assert cell.fill.fill_type == "solid" and cell.fill.fgColor.rgb == "FF" + ch.fill
+            assert copy(cell.font) == copy(old.font) and cell.number_format == old.number_format   # the rest of its look
+        else:
+            assert copy(cell.fill) == copy(old.fill)
+        if "note" in ch.fields and ch.coordinate not in user_notes:
+            if ch.note is None:
+                assert cell.comment is None
+            else:
+                assert cell.comment.author == OWNER and _unescape(cell.comment.text) == ch.note
+        else:
+            assert (cell.comment and cell.comment.text) == (old.comment and old.comment.text)
+        if "value" not in ch.fields:
+            assert cell.value == old.value
+    assert ws["B3"].comment.author == "Alice" and ws["C4"].comment.author == "Bob"

@@ -1281,7 +1281,8 @@ def _vml_shapes(vml: str, v: str, x: str):
 
 def _comment_list(text: str, prefix: str):
     """(authors, [(ref, author index, start, end)]) of a comments part."""
-    authors = [html.unescape(a) for a in re.findall(r"<%sauthor>(.*?)</%sauthor>" % (re.escape(prefix), re.escape(prefix)), text, re.S)]
+    authors = [html.unescape(m.group(1) or "") for m in
+               re.finditer(r"<%sauthor\b[^>]*?(?:/>|>(.*?)</%sauthor>)" % (re.escape(prefix), re.escape(prefix)), text, re.S)]
     out = []
     for m in re.finditer(r"<%scomment(?=[\s/>])" % re.escape(prefix), text):
         tag = _TAG.match(text, m.start())
