@@ -26,12 +26,28 @@ from defusedxml import ElementTree as SafeET
 
 from ..sheets import OWNER
 from .diff import CellChange, WorkbookChanges
-from .package import (CONTENT_TYPES, NS_MAIN, NS_R, Package, PackageError, _decode, _encode,
-                      _root_prefix, add_relationship, content_type_of, content_types,
-                      element_xml, ensure_default, rels_name, relationships, set_attribute,
-                      set_override, tag_attributes, workbook_part)
+from .package import (
+    CONTENT_TYPES,
+    NS_MAIN,
+    NS_R,
+    Package,
+    PackageError,
+    _decode,
+    _encode,
+    add_relationship,
+    content_type_of,
+    content_types,
+    element_xml,
+    ensure_default,
+    relationships,
+    rels_name,
+    set_attribute,
+    set_override,
+    tag_attributes,
+    workbook_part,
+)
 
-__all__ = ["graft", "check_grafted"]
+__all__ = ["check_grafted", "graft"]
 
 _RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
 REL_WORKSHEET = _RELS + "worksheet"
@@ -367,9 +383,9 @@ def _owned_part(pkg: Package, wb: str, part: str) -> bool:
         i = int(v.group(1))
         value = "".join(el.text or "" for el in items[i].iter() if el.tag.endswith("}t")) if i < len(items) else ""
     elif t == "inlineStr":
-        value = "".join(html.unescape(x) for x in re.findall(r"<(?:[\w.-]+:)?t\b[^>]*>(.*?)</", cell, re.S))
+        value = "".join(html.unescape(x) for x in re.findall(r"<(?:[\w.-]+:)?t\b[^>]*>(.*?)</", cell, re.DOTALL))
     elif t == "str":
-        v = re.search(r"<(?:[\w.-]+:)?v>(.*?)</", cell, re.S)
+        v = re.search(r"<(?:[\w.-]+:)?v>(.*?)</", cell, re.DOTALL)
         value = html.unescape(v.group(1)) if v else ""
     else:
         return False
@@ -540,7 +556,11 @@ class _ScratchStyles:
 # --------------------------------------------------------------------------------------
 
 def _serial(value, date1904: bool) -> float:
-    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, to_excel
+    from openpyxl.utils.datetime import (
+        CALENDAR_MAC_1904,
+        CALENDAR_WINDOWS_1900,
+        to_excel,
+    )
     return to_excel(value, CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900)
 
 
@@ -549,7 +569,7 @@ def _number(x) -> str:
         if not math.isfinite(x):
             raise PackageError(f"{x!r} cannot be written into a cell")
         r = repr(x)
-        return r[:-2] if r.endswith(".0") else r
+        return r.removesuffix(".0")
     return str(x)
 
 
@@ -722,8 +742,8 @@ class _Grafter:
                 data = self._unique_table_id(data, table_ids)
             if p != src and p.lower().endswith(".xml") and b"DxfId=" in data and self._scratch_styles() is not None:
                 text, enc = _decode(data)
-                ss = self._scratch_styles()
-                text = re.sub(r'(\w*DxfId)="(\d+)"', lambda m: f'{m.group(1)}="{ss.dxf(int(m.group(2)))}"', text)
+                text = re.sub(r'(\w*DxfId)="(\d+)"',
+                              lambda m, ss=self._scratch_styles(): f'{m.group(1)}="{ss.dxf(int(m.group(2)))}"', text)
                 data = _encode(text, enc)
             self.pkg.set(new, data)
             rels = relationships(self.scr, p)
@@ -822,7 +842,7 @@ class _Grafter:
                 return whole
             return "<c" + attrs + whole[len("<c") + len(m.group(1)):]
 
-        text = re.sub(r"<c((?:\s(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*)?)(/>|>(.*?)</c>)", cell, text, flags=re.S)
+        text = re.sub(r"<c((?:\s(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*)?)(/>|>(.*?)</c>)", cell, text, flags=re.DOTALL)
         if ss is not None:
             text = re.sub(r'(<row\b[^>]*?\ss=)"(\d+)"', lambda m: f'{m.group(1)}"{ss.xf(int(m.group(2)))}"', text)
             text = re.sub(r'(<col\b[^>]*?\sstyle=)"(\d+)"', lambda m: f'{m.group(1)}"{ss.xf(int(m.group(2)))}"', text)
@@ -1139,7 +1159,7 @@ class _Grafter:
             origin, formula = self._masters[a["si"]]
             try:
                 moved = Translator("=" + formula, origin=origin).translate_formula(ref)[1:]
-            except Exception as exc:  # noqa: BLE001 - openpyxl's tokenizer raises several types
+            except Exception as exc:
                 raise PackageError(f"the shared formula of cell {ref} could not be rewritten ({exc})") from exc
             f_end = m.end() if m.group(2) else text.index(f"</{prefix}f>", m.end()) + len(f"</{prefix}f>")
             edits.append((m.start(), f_end, f"<{prefix}f>{_esc(moved)}</{prefix}f>"))
@@ -1198,7 +1218,7 @@ class _Grafter:
                     self._masters[fa["si"]] = (coord, html.unescape(body))
                 self.drop_calc_chain = True
             t, inner_new = _value_xml(ch.value, prefix, self.date1904)
-            ext = re.search(r"<%sextLst\b.*?</%sextLst>" % (re.escape(prefix), re.escape(prefix)), inner, re.S)
+            ext = re.search(r"<%sextLst\b.*?</%sextLst>" % (re.escape(prefix), re.escape(prefix)), inner, re.DOTALL)
             inner = inner_new + (ext.group() if ext else "")
             attrs_text = re.sub(r"\s(?:t|cm|vm)\s*=\s*(\"[^\"]*\"|'[^']*')", "", attrs_text)
             if t:
@@ -1282,7 +1302,7 @@ def _vml_shapes(vml: str, v: str, x: str):
 def _comment_list(text: str, prefix: str):
     """(authors, [(ref, author index, start, end)]) of a comments part."""
     authors = [html.unescape(m.group(1) or "") for m in
-               re.finditer(r"<%sauthor\b[^>]*?(?:/>|>(.*?)</%sauthor>)" % (re.escape(prefix), re.escape(prefix)), text, re.S)]
+               re.finditer(r"<%sauthor\b[^>]*?(?:/>|>(.*?)</%sauthor>)" % (re.escape(prefix), re.escape(prefix)), text, re.DOTALL)]
     out = []
     for m in re.finditer(r"<%scomment(?=[\s/>])" % re.escape(prefix), text):
         tag = _TAG.match(text, m.start())
@@ -1510,7 +1530,7 @@ def _sheet_cells(text: str) -> dict[str, str]:
     global _CELL_XML
     if _CELL_XML is None:
         _CELL_XML = re.compile(r"<(?:[\w.-]+:)?c\s(?:[^>\"']|\"[^\"]*\"|'[^']*')*?\br=\"([A-Za-z]+\d+)\""
-                               r"(?:(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*/>|(?:[^>\"']|\"[^\"]*\"|'[^']*')*>.*?</(?:[\w.-]+:)?c>)", re.S)
+                               r"(?:(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*/>|(?:[^>\"']|\"[^\"]*\"|'[^']*')*>.*?</(?:[\w.-]+:)?c>)", re.DOTALL)
     return {m.group(1).upper(): m.group(0) for m in _CELL_XML.finditer(text)}
 
 
@@ -1534,7 +1554,7 @@ def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str]) -> 
             continue
         si = re.search(r'<(?:[\w.-]+:)?f\b[^>]*\bt="shared"[^>]*\bsi="(\d+)"', xml)
         if si and si.group(1) in shared and ref in c1:
-            strip = lambda x: re.sub(r"<(?:[\w.-]+:)?f\b.*?(?:/>|</(?:[\w.-]+:)?f>)", "", x, flags=re.S)
+            strip = lambda x: re.sub(r"<(?:[\w.-]+:)?f\b.*?(?:/>|</(?:[\w.-]+:)?f>)", "", x, flags=re.DOTALL)
             if strip(c1[ref]) == strip(xml):
                 continue
         lost.append(ref)
