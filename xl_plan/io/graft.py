@@ -733,6 +733,7 @@ class _Grafter:
                 raise PackageError(f"the sheet {name!r} uses a workbook-wide part ({p}) that cannot be copied")
             names[p.lower()] = _fresh_name(self.pkg, p, self.taken)
         table_ids = self._table_ids()
+        ss = self._scratch_styles()
         for p in closure:
             new = names[p.lower()]
             data = self.scr.get(p)
@@ -740,10 +741,9 @@ class _Grafter:
                 data = self._owned_sheet_xml(data)
             if p != src and content_type_of(self.scr, p) == CT_TABLE:
                 data = self._unique_table_id(data, table_ids)
-            if p != src and p.lower().endswith(".xml") and b"DxfId=" in data and self._scratch_styles() is not None:
+            if p != src and p.lower().endswith(".xml") and b"DxfId=" in data and ss is not None:
                 text, enc = _decode(data)
-                text = re.sub(r'(\w*DxfId)="(\d+)"',
-                              lambda m, ss=self._scratch_styles(): f'{m.group(1)}="{ss.dxf(int(m.group(2)))}"', text)
+                text = re.sub(r'(\w*DxfId)="(\d+)"', lambda m: f'{m.group(1)}="{ss.dxf(int(m.group(2)))}"', text)
                 data = _encode(text, enc)
             self.pkg.set(new, data)
             rels = relationships(self.scr, p)
