@@ -829,3 +829,31 @@ def test_random_fills_and_notes_read_back(small_book, tmp_path_factory, writes):
         if "value" not in ch.fields:
             assert cell.value == old.value
     assert ws["B3"].comment.author == "Alice" and ws["C4"].comment.author == "Bob"
+
+
+def test_excel_style_parts(tmp_path):
+    """Shapes of XML Excel writes that XlsxWriter does not: single-quoted VML attributes, comment
+    uids, controls wrapped in mc:AlternateContent after where <legacyDrawing> goes."""
+    original = build_user_book(tmp_path / "plan.xlsx", macros=False)
+    pkg = Package.read(original)
+    vml = pkg.get("xl/drawings/vmlDrawing1.vml").decode()
+    vml = vml.replace('style="position:absolute;', "style='position:absolute;").replace(';visibility:hidden"', ";visibility:hidden'")
+    pkg.set("xl/drawings/vmlDrawing1.vml", vml.encode())
+    other = pkg.get("xl/worksheets/sheet2.xml").decode()
+    alt = ('<mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006">'
+           '<mc:Choice Requires="x14"><controls/></mc:Choice></mc:AlternateContent>')
+    other = other.replace("</worksheet>", alt + "</worksheet>")
+    pkg.set("xl/worksheets/sheet2.xml", other.encode())
+    pkg.write(original)
+    changes = WorkbookChanges(cells=[CellChange("Other", "A1", note="xl_plan: n", fields=frozenset({"note"})),
+                                     CellChange(PLAN, "C6", note="xl_plan: m", fields=frozenset({"note"})),
+                                     CellChange(PLAN, "B3", note="xl_plan: over a user's", fields=frozenset({"note"}))])
+    out = graft(original, original, changes)
+    assert check_grafted(original, out, changes) == []
+    text = parts(out)["xl/worksheets/sheet2.xml"].decode()
+    assert text.index("<legacyDrawing") < text.index("<mc:AlternateContent")
+    assert text.index("<pageMargins") < text.index("<legacyDrawing")
+    new_vml = parts(out)["xl/drawings/vmlDrawing1.vml"].decode()
+    assert new_vml.startswith(vml[:-len("</xml>")]) and new_vml.count('ObjectType="Note"') == 3   # the user's two and C6
+    res = quiet_load(io.BytesIO(out))
+    assert res["Other"]["A1"].comment.text == "xl_plan: n" and res[PLAN]["B3"].comment.author == "Alice"

@@ -1291,7 +1291,7 @@ def _vml_shapes(vml: str, v: str, x: str):
     for m in re.finditer(r"<%sshape(?=[\s/>])" % re.escape(v), vml):
         end = _element_end(vml, m.start())
         body = vml[m.start():end]
-        ot = re.search(r"<%sClientData\b[^>]*ObjectType\s*=\s*\"([^\"]*)\"" % re.escape(x), body)
+        ot = re.search(r"<%sClientData\b[^>]*ObjectType\s*=\s*[\"']([^\"']*)[\"']" % re.escape(x), body)
         row = re.search(r"<%sRow>\s*(\d+)\s*</%sRow>" % (re.escape(x), re.escape(x)), body)
         col = re.search(r"<%sColumn>\s*(\d+)\s*</%sColumn>" % (re.escape(x), re.escape(x)), body)
         out.append((m.start(), end, ot.group(1) if ot else None,
@@ -1350,7 +1350,8 @@ class _Notes:
         if vml is None:
             part = _fresh_name(pkg, "xl/drawings/vmlDrawing1.vml", self.g.taken)
             maps = [int(d) for m in pkg.members if m.name.lower().endswith(".vml")
-                    for d in re.findall(rb'idmap\b[^>]*\bdata="(\d+)', m.data)]
+                    for block in re.findall(rb'idmap\b[^>]*\bdata\s*=\s*["\']([\d,\s]+)', m.data)
+                    for d in re.findall(rb"\d+", block)]
             data = max(maps + [0]) + 1
             pkg.set(part, (f'<xml xmlns:v="{NS_VML}" xmlns:o="{NS_OFFICE}" xmlns:x="{NS_EXCEL}">'
                            f'<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{data}"/></o:shapelayout>'
@@ -1377,8 +1378,8 @@ class _Notes:
         shapes = _vml_shapes(vtext, v, x)
         del_refs, vdel, cadd, vadd = set(), [], [], []
         need_author = False
-        ids = [int(i) for i in re.findall(r'id="_x0000_s(\d+)"', vtext)]
-        idmap = re.search(r'idmap\b[^>]*\bdata="(\d+)', vtext)
+        ids = [int(i) for i in re.findall(r'id\s*=\s*["\']_x0000_s(\d+)', vtext)]
+        idmap = re.search(r'idmap\b[^>]*\bdata\s*=\s*["\'](\d+)', vtext)
         next_id = max(ids + [int(idmap.group(1)) * 1024 if idmap else 1024]) + 1
         z = len(shapes) + 1
         for n in notes:
@@ -1424,7 +1425,7 @@ class _Notes:
             for a, b in sorted(set(vdel), reverse=True):
                 vtext = vtext[:a] + vtext[b:]
             if vadd:
-                if not re.search(r'<%sshapetype\b[^>]*id="_x0000_t202"' % re.escape(v), vtext):
+                if not re.search(r'<%sshapetype\b[^>]*id=["\']_x0000_t202' % re.escape(v), vtext):
                     vadd.insert(0, _SHAPETYPE.format(v=v, o=o))
                 close = vtext.rfind("</")
                 vtext = vtext[:close] + "".join(vadd) + vtext[close:]
@@ -1470,7 +1471,10 @@ class _Notes:
         sd = text.find(f"</{prefix}sheetData>")
         start = sd if sd >= 0 else rs
         at = rc
-        for local, a, _ in _children(text, start + len(f"</{prefix}sheetData>") if sd >= 0 else rs, rc):
+        for local, a, b in _children(text, start + len(f"</{prefix}sheetData>") if sd >= 0 else rs, rc):
+            if local == "AlternateContent":   # Excel wraps <controls> and <oleObjects> in one
+                inner = re.search(r"<(?:[\w.-]+:)?Choice\b[^>]*>\s*<([\w.:-]+)", text[a:b])
+                local = _local(inner.group(1)) if inner else local
             if local in _WS_AFTER_LEGACY:
                 at = a
                 break
