@@ -364,6 +364,10 @@ def _sheet_part(pkg: Package, name: str) -> str | None:
     return None
 
 
+def _has_formula(data: bytes) -> bool:
+    return re.search(rb"<(?:[\w.-]+:)?f[\s/>]", data) is not None
+
+
 def _owned_part(pkg: Package, wb: str, part: str) -> bool:
     """True when the sheet part's A1 holds text starting with OWNER (an xl_plan sheet)."""
     text, _ = _text(pkg, part)
@@ -700,7 +704,7 @@ class _Grafter:
 
     def _remove_sheet(self, s: _Sheet) -> None:
         if s.part:
-            if b"<f" in (self.pkg.get(s.part) or b""):
+            if _has_formula(self.pkg.get(s.part) or b""):
                 self.drop_calc_chain = True
             _remove_parts(self.pkg, _only_used_by(self.pkg, s.part))
         _remove_relationship(self.pkg, self.wb, s.rid)
@@ -716,8 +720,7 @@ class _Grafter:
             raise PackageError(f"the sheet {name!r} in the workbook is not one xl_plan made "
                                f"(its cell A1 does not start with {OWNER!r}), so xl_plan will not replace it")
         if old is not None and old.part:
-            data = self.pkg.get(old.part) or b""
-            if b"<f" in data:
+            if _has_formula(self.pkg.get(old.part) or b""):
                 self.drop_calc_chain = True
             parts = _only_used_by(self.pkg, old.part)
             _remove_parts(self.pkg, parts[1:])
@@ -1331,8 +1334,8 @@ class _Notes:
                 continue
             if r.type == REL_COMMENTS and self.pkg.has(r.part):
                 comments = r
-            elif r.type == REL_VML and self.pkg.has(r.part) and (ld_id is None or r.id == ld_id):
-                vml = r
+            elif r.type == REL_VML and self.pkg.has(r.part) and r.id == ld_id:
+                vml = r   # (a VML drawing without <legacyDrawing> is the header/footer's)
         return comments, vml
 
     def apply(self, notes: list[CellChange]) -> None:
@@ -1460,6 +1463,11 @@ class _Notes:
 
     def _add_legacy_drawing(self, rid: str) -> None:
         text, enc = _text(self.pkg, self.sheet)
+        ld = re.search(r"<(?:[\w.-]+:)?legacyDrawing\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", text)
+        if ld:   # one whose drawing is missing: point it at the new one
+            key = next((k for k in tag_attributes(ld.group()) if k.endswith(":id")), "r:id")
+            self.pkg.set(self.sheet, _encode(set_attribute(text, (ld.start(), ld.end()), key, rid), enc))
+            return
         name, _, rs, rc, _ = _root_span(text)
         prefix = name[:-len(_local(name))]
         r = _ns_prefix(text, NS_R)
