@@ -525,8 +525,15 @@ def test_check_grafted_finds_damage(grafted):
     pkg.members = [m for m in pkg.members if m.name != "xl/media/image1.png"]
     text = pkg.get("xl/styles.xml").decode()
     pkg.set("xl/styles.xml", text.replace('<fill><patternFill patternType="gray125"/></fill>', "", 1).encode())
+    sheet = pkg.get("xl/worksheets/sheet1.xml").decode()
+    a2 = re.search(r'<c r="A2"[^>]*>.*?</c>', sheet).group()
+    b2 = re.search(r'<c r="B2"[^>]*>.*?</c>', sheet).group()
+    pkg.set("xl/worksheets/sheet1.xml", sheet.replace(a2 + b2, b2 + a2).encode())
+    rels = pkg.get("xl/_rels/workbook.xml.rels").decode()
+    pkg.set("xl/_rels/workbook.xml.rels", rels.replace('Id="rId2"', 'Id="rId1"').encode())
     problems = check_grafted(original, pkg.to_bytes(), changes)
     joined = "\n".join(problems)
+    assert "cell A2 out of place" in joined and "relationship id rId1 twice" in joined
     assert "chart1.xml changed" in joined and "image1.png of the original is missing" in joined
     assert "styles.xml lost" in joined and "points at ../media/image1.png" in joined
 

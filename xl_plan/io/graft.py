@@ -1592,6 +1592,23 @@ def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str]) -> 
     r0, r1 = Counter(re.findall(row, t0)), Counter(re.findall(row, t1))
     if r0 - r1:
         problems.append(f"the part {name} lost or changed some of its rows")
+    # rows ascending, cells in column order
+    last_row, last_col = 0, 0
+    for m in re.finditer(r'<(?:[\w.-]+:)?(row|c)\s(?:[^>"\']|"[^"]*"|\'[^\']*\')*?\br="([A-Za-z]*)(\d+)"', t1):
+        if m.group(1) == "row":
+            r = int(m.group(3))
+            if r <= last_row:
+                problems.append(f"the part {name} has row {r} out of order")
+                break
+            last_row, last_col = r, 0
+        else:
+            c = _col_number(m.group(2))
+            if int(m.group(3)) != last_row or c <= last_col:
+                problems.append(f"the part {name} has cell {m.group(2)}{m.group(3)} out of place")
+                break
+            last_col = c
+    if len(re.findall(r"<(?:[\w.-]+:)?legacyDrawing\b", t1)) > 1:
+        problems.append(f"the part {name} has two notes drawings")
     return problems
 
 
@@ -1702,6 +1719,10 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
     for o in overrides:
         if o.lstrip("/") not in new_names:
             problems.append(f"the content types name a part that is not there ({o})")
+    names_in_ct = re.findall(r'PartName\s*=\s*"([^"]*)"', _decode(new.get(CONTENT_TYPES))[0])
+    twice = [n for n, k in Counter(n.lower() for n in names_in_ct).items() if k > 1]
+    if twice:
+        problems.append(f"the content types name {twice[0]} twice")
     for m in new.members:
         if not m.name.lower().endswith(".rels"):
             continue
@@ -1716,6 +1737,9 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
         for r in rels:
             if not r.external and r.part.lower() not in new_names:
                 problems.append(f"{m.name} points at {r.target}, which is not in the file")
+        ids = Counter(r.id for r in rels)
+        if any(k > 1 for k in ids.values()):
+            problems.append(f"{m.name} uses the relationship id {next(i for i, k in ids.items() if k > 1)} twice")
     try:
         wb = workbook_part(new)
         sheets = _sheets(new, wb)
