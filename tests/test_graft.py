@@ -864,3 +864,60 @@ def test_excel_style_parts(tmp_path):
     assert new_vml.startswith(vml[:-len("</xml>")]) and new_vml.count('ObjectType="Note"') == 3   # the user's two and C6
     res = quiet_load(io.BytesIO(out))
     assert res["Other"]["A1"].comment.text == "xl_plan: n" and res[PLAN]["B3"].comment.author == "Alice"
+
+
+def test_the_real_writers_on_a_sample_plan(sample, tmp_path):
+    """xl_plan's own Validation and Gantt writers, as a job runs them, grafted into a sample plan;
+    then run again (replace), then unmarked (back to the original parts)."""
+    from xl_plan.gantt import build_gantt
+    from xl_plan.jobs import open_plan
+    from xl_plan.validate import validate
+    from xl_plan.writers.gantt import write_gantt
+    from xl_plan.writers.validation import write_validation
+
+    today = date(2024, 6, 1)
+    original = sample("birmingham")
+    first = parts(original)
+
+    def run(src: Path, n: int) -> Path:
+        wb, plan, _ = open_plan(src)
+        write_validation(wb, plan, validate(plan, today), today)
+        write_gantt(wb, build_gantt(plan, today))
+        scratch = tmp_path / f"scratch{n}.xlsx"
+        wb.save(scratch)
+        changes = diff_workbooks(src, scratch)
+        out = graft(src, scratch, changes)
+        assert check_grafted(src, out, changes) == []
+        assert not orphans(out)
+        dest = tmp_path / f"run{n}.xlsx"
+        dest.write_bytes(out)
+        return dest
+
+    one = run(original, 1)
+    two = run(one, 2)
+    wb1, wb2 = quiet_load(one), quiet_load(two)
+    assert wb1.sheetnames == wb2.sheetnames and len(wb1.sheetnames) >= 3
+    for name in wb1.sheetnames[1:]:
+        assert wb2[name]["A1"].value.startswith(OWNER)
+        assert [[c.value for c in r] for r in wb1[name].iter_rows(max_row=12)] == \
+               [[c.value for c in r] for r in wb2[name].iter_rows(max_row=12)]
+    assert set(parts(two)) == set(parts(one))       # replaced, not duplicated
+    for name, data in first.items():
+        if name not in ("[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
+                        "xl/worksheets/sheet1.xml", "xl/worksheets/_rels/sheet1.xml.rels"):
+            assert parts(two)[name] == data, name
+    # unmark: remove xl_plan's sheets and notes
+    wb = load(two)
+    for name in wb.sheetnames[1:]:
+        wb.remove(wb[name])
+    remove_marks(wb.worksheets[0])
+    scratch = tmp_path / "scratch3.xlsx"
+    wb.save(scratch)
+    changes = diff_workbooks(two, scratch)
+    back = graft(two, scratch, changes)
+    assert check_grafted(two, back, changes) == []
+    assert set(parts(back)) == set(first)
+    assert parts(back)["xl/worksheets/sheet1.xml"] == first["xl/worksheets/sheet1.xml"]
+    # (openpyxl wrote an empty <definedNames />; once xl_plan's names were in it and went, it goes)
+    no_names = lambda d: re.sub(rb"<definedNames\s*/>", b"", d)
+    assert no_names(parts(back)["xl/workbook.xml"]) == no_names(first["xl/workbook.xml"])

@@ -1024,8 +1024,10 @@ class _Grafter:
                 out += self._name_xml(prefix, name, ref)
         out += "".join(new_local)
         out += block[close:]
-        if not re.search(r"<%sdefinedName(?=[\s/>])" % re.escape(prefix), out):
-            out = ""   # no names left: no empty list
+        name_tag = r"<%sdefinedName(?=[\s/>])" % re.escape(prefix)
+        if not re.search(name_tag, out):
+            # no names left: an empty list stays as it was written, one xl_plan emptied goes
+            out = text[d_start:d_end] if not re.search(name_tag, text[d_start:d_end]) else ""
         return text[:d_start] + out + text[d_end:]
 
     @staticmethod
@@ -1494,6 +1496,11 @@ class _Notes:
         m = re.search(r"<(?:[\w.-]+:)?legacyDrawing(?=[\s/>])", text)
         if m:
             text = text[:m.start()] + text[_element_end(text, m.start()):]
+            # the r: declaration _add_legacy_drawing put first on the root, when nothing uses it now
+            name, s, e, _, _ = _root_span(text)
+            ours = f'<{name} xmlns:r="{NS_R}"'
+            if text.startswith(ours, s) and not re.search(r"\sr:[\w.-]+\s*=", text):
+                text = text[:s] + f"<{name}" + text[s + len(ours):]
             self.pkg.set(self.sheet, _encode(text, enc))
 
 
