@@ -1821,7 +1821,8 @@ def _skipper(orig: Package, name: str, low: str, plan: _Plan, changes: WorkbookC
                            or _tag(el) in ("dimension", "legacyDrawing")
                            or (_tag(el) == "f" and el.get("t") == "shared" and el.get("si") in shared))
     if low.endswith(".vml"):
-        return lambda el: _tag(el) in ("shape", "shapetype") and _is_xl_plan_shape(el, orig, low)
+        mine_refs = _xl_plan_note_refs(orig, low)
+        return lambda el: _is_xl_plan_shape(el, mine_refs)
     if "comments" in low:
         try:
             root = SafeET.fromstring(orig.get(name))
@@ -1833,19 +1834,9 @@ def _skipper(orig: Package, name: str, low: str, plan: _Plan, changes: WorkbookC
     return lambda el: False
 
 
-def _is_xl_plan_shape(el, orig: Package, vml_low: str) -> bool:
-    """A note shape on a cell where the original's comment is xl_plan's."""
-    if _tag(el) == "shapetype":
-        return False
-    cd = next((c for c in el if _tag(c) == "ClientData"), None)
-    if cd is None or cd.get("ObjectType") != "Note":
-        return False
-    row = next((c.text for c in cd if _tag(c) == "Row"), None)
-    col = next((c.text for c in cd if _tag(c) == "Column"), None)
-    if row is None or col is None:
-        return False
-    ref = f"{_col_letters(int(col) + 1)}{int(row) + 1}"
-    # the comments part beside this VML (same sheet)
+def _xl_plan_note_refs(orig: Package, vml_low: str) -> set[str]:
+    """The cells whose note, in the comments beside this VML drawing (same sheet), is xl_plan's."""
+    out: set[str] = set()
     for m in orig.members:
         if not m.name.lower().endswith(".rels"):
             continue
@@ -1859,7 +1850,22 @@ def _is_xl_plan_shape(el, orig: Package, vml_low: str) -> bool:
                 root = SafeET.fromstring(orig.get(r.part))
                 authors = [a.text for a in root.iter() if _tag(a) == "author"]
                 for c in root.iter():
-                    if _tag(c) == "comment" and c.get("ref", "").upper() == ref:
-                        aid = c.get("authorId", "")
-                        return aid.isdigit() and int(aid) < len(authors) and authors[int(aid)] == OWNER
-    return False
+                    aid = c.get("authorId", "")
+                    if (_tag(c) == "comment" and aid.isdigit() and int(aid) < len(authors)
+                            and authors[int(aid)] == OWNER):
+                        out.add(c.get("ref", "").upper())
+    return out
+
+
+def _is_xl_plan_shape(el, mine: set[str]) -> bool:
+    """A note shape on a cell where the original's comment is xl_plan's."""
+    if _tag(el) != "shape":
+        return False
+    cd = next((c for c in el if _tag(c) == "ClientData"), None)
+    if cd is None or cd.get("ObjectType") != "Note":
+        return False
+    row = next((c.text for c in cd if _tag(c) == "Row"), None)
+    col = next((c.text for c in cd if _tag(c) == "Column"), None)
+    if row is None or col is None or not row.strip().isdigit() or not col.strip().isdigit():
+        return False
+    return f"{_col_letters(int(col) + 1)}{int(row) + 1}" in mine
