@@ -206,6 +206,9 @@ def test_every_other_part_is_byte_identical(grafted):
     names = list(after)
     assert names[:len(before)] == list(before)
     assert not orphans(out)
+    # every notes drawing has its own block of shape ids
+    blocks = [re.search(rb'idmap[^>]*data="(\d+)"', d).group(1) for n, d in after.items() if n.endswith(".vml")]
+    assert len(blocks) == 3 and len(set(blocks)) == 3
 
 
 def test_extended_parts_keep_their_original_elements(grafted):

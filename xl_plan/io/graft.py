@@ -742,6 +742,8 @@ class _Grafter:
             data = self.scr.get(p)
             if p == src:
                 data = self._owned_sheet_xml(data)
+            if p != src and p.lower().endswith(".vml"):
+                data = self._free_idmap(data)
             if p != src and content_type_of(self.scr, p) == CT_TABLE:
                 data = self._unique_table_id(data, table_ids)
             if p != src and p.lower().endswith(".xml") and b"DxfId=" in data and ss is not None:
@@ -757,6 +759,19 @@ class _Grafter:
                 self._declare(new, ct)
         rel_type = next((r.type for r in relationships(self.scr, src_wb) if r.part.lower() == src.lower()), REL_WORKSHEET)
         return name, dest, rel_type, content_type_of(self.scr, src) or CT_WORKSHEET
+
+    def _free_idmap(self, data: bytes) -> bytes:
+        """A copied VML drawing gets a shape-id block (o:idmap) no other drawing uses: openpyxl
+        numbers every drawing's shapes from the same block."""
+        used = {int(d) for m in self.pkg.members if m.name.lower().endswith(".vml")
+                for block in re.findall(rb'idmap\b[^>]*\bdata\s*=\s*["\']([\d,\s]+)', m.data)
+                for d in re.findall(rb"\d+", block)}
+        m = re.search(rb'(idmap\b[^>]*\bdata\s*=\s*["\'])(\d+)(["\'])', data)
+        if m is None or int(m.group(2)) not in used:
+            return data
+        new = max(used) + 1
+        data = data[:m.start(2)] + str(new).encode() + data[m.end(2):]
+        return re.sub(rb"_x0000_s(\d+)", lambda n: b"_x0000_s%d" % (new * 1024 + int(n.group(1)) % 1024), data)
 
     def _table_ids(self) -> set[int]:
         ids = set()
