@@ -170,10 +170,6 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _esc_attr(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ESCAPED = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 
