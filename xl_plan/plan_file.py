@@ -25,6 +25,12 @@ def open_plan(path, sheet: str | None = None, columns: dict | None = None):
     return wb, plan_from_workbook(wb, str(path), sheet=sheet, columns=overrides), stamp
 
 
+def _baseline(wb):
+    from .io.diff import baseline_of
+
+    return baseline_of(wb)
+
+
 @dataclass
 class PlanEdit:
     path: Path
@@ -32,13 +38,15 @@ class PlanEdit:
     plan: Plan
     stamp: tuple[int, int]
     policy: SavePolicy = DEFAULT_POLICY
+    baseline: object = None      # io.diff.Baseline: what the workbook held when read
     saved: SaveResult | None = None
 
     def save(self) -> SaveResult:
         """Save once: the safe save path, refused if the file changed on disk since it was read."""
         if self.saved is not None:
             raise RuntimeError(f"{self.path.name} was saved already: a job saves once")
-        self.saved = save_workbook(self.wb, self.path, read_stamp=self.stamp, policy=self.policy)
+        self.saved = save_workbook(self.wb, self.path, read_stamp=self.stamp, policy=self.policy,
+                                   baseline=self.baseline)
         return self.saved
 
 
@@ -47,4 +55,4 @@ def edit_plan(path, *, sheet=None, columns=None, policy: SavePolicy = DEFAULT_PO
     path = Path(path)
     refuse_if_open(path)
     wb, plan, stamp = open_plan(path, sheet, columns)
-    return PlanEdit(path, wb, plan, stamp, policy)
+    return PlanEdit(path, wb, plan, stamp, policy, _baseline(wb))

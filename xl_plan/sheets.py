@@ -61,9 +61,11 @@ def print_landscape(ws, title_rows: str | None = None, *, a4: bool = False) -> N
         ws.print_title_rows = title_rows
 
 
-def owned_sheet(wb, kind: OwnedSheet, title: str):
+def owned_sheet(wb, kind: OwnedSheet | str, title: str):
     """A fresh sheet for xl_plan, replacing xl_plan's previous one of that kind in the same tab
-    position. A user's own sheet of that name is left alone and ours is called '<name> (xl_plan)'."""
+    position. A user's own sheet of that name is left alone and ours is called '<name> (xl_plan)'.
+    `kind` is one of xl_plan/owned.py's, or a name for a sheet the registry does not list."""
+    kind = kind if isinstance(kind, OwnedSheet) else OwnedSheet(kind)
     index = None
     old = find_owned(wb, kind)
     if old is not None:

@@ -48,41 +48,100 @@ def _note(cell) -> str | None:
     return c.text if c is not None and c.author == OWNER else None
 
 
-def diff_workbooks(before: Path, after: Path) -> WorkbookChanges:
-    wb0, wb1 = load(before), load(after)
+@dataclass
+class Baseline:
+    """What a loaded workbook held, to tell later what a job changed in it (taken right after the
+    load: values of every sheet, and for the user's sheets each cell's fill index and xl_plan note)."""
+
+    sheets: list[str]
+    states: dict[str, str]
+    values: dict[str, dict[tuple[int, int], object]]
+    fill_ids: dict[str, dict[tuple[int, int], int]]
+    fills: dict[str, dict[tuple[int, int], str | None]]     # only for a diff against another file
+    notes: dict[str, dict[tuple[int, int], str | None]]
+    names: dict[str, str]
+
+
+def baseline_of(wb) -> Baseline:
+    base = Baseline(list(wb.sheetnames), {}, {}, {}, {}, {}, _names(wb))
+    for ws in wb.worksheets:
+        name = ws.title
+        base.states[name] = ws.sheet_state
+        base.values[name] = {rc: c.value for rc, c in ws._cells.items()}
+        if is_owned(ws):
+            continue
+        base.fill_ids[name] = {rc: (c._style.fillId if c._style is not None else 0) for rc, c in ws._cells.items()}
+        base.notes[name] = {rc: _note(c) for rc, c in ws._cells.items() if c.comment is not None}
+    return base
+
+
+def _names(wb) -> dict[str, str]:
+    return {n: str(d.attr_text) for n, d in wb.defined_names.items()}
+
+
+def diff_against(base: Baseline, wb1) -> WorkbookChanges:
+    """What changed in `wb1` since `base` was taken (of the same workbook, or of a copy of it)."""
     out = WorkbookChanges()
-    for name in wb0.sheetnames:
-        if name not in wb1.sheetnames:
-            out.removed_sheets.append(name)
+    out.removed_sheets = [name for name in base.sheets if name not in wb1.sheetnames]
     for ws1 in wb1.worksheets:
         name = ws1.title
-        if name not in wb0.sheetnames or is_owned(ws1):
-            if name not in wb0.sheetnames or _sheet_differs(wb0[name], ws1):
+        if name not in base.values or is_owned(ws1):
+            if name not in base.values or _sheet_differs(base.values[name], ws1):
                 out.sheets.append(name)
             if ws1.sheet_state != "visible":
                 out.hidden_sheets[name] = ws1.sheet_state
             continue
-        ws0 = wb0[name]
-        if ws0.sheet_state != ws1.sheet_state:
+        if base.states[name] != ws1.sheet_state:
             out.hidden_sheets[name] = ws1.sheet_state
-        coords = set(ws0._cells) | set(ws1._cells)
+        values0, fill_ids0, notes0 = base.values[name], base.fill_ids.get(name, {}), base.notes.get(name, {})
+        fills0 = base.fills.get(name)
+        coords = set(values0) | set(ws1._cells)
         for rc in sorted(coords):
-            c0, c1 = ws0._cells.get(rc), ws1._cells.get(rc)
-            v0, v1 = (c0.value if c0 else None), (c1.value if c1 else None)
-            f0, f1 = (_fill(c0) if c0 else None), (_fill(c1) if c1 else None)
-            n0, n1 = (_note(c0) if c0 else None), (_note(c1) if c1 else None)
+            c1 = ws1._cells.get(rc)
+            v0, v1 = values0.get(rc), (c1.value if c1 else None)
+            f0 = f1 = None
+            if fills0 is not None:          # another file: its fill indexes mean nothing here
+                f0, f1 = fills0.get(rc), (_fill(c1) if c1 is not None else None)
+            elif (c1._style.fillId if c1 is not None and c1._style is not None else 0) != fill_ids0.get(rc, 0):
+                f0, f1 = _fill_of_id(wb1, fill_ids0.get(rc, 0)), (_fill(c1) if c1 is not None else None)
+            n0, n1 = notes0.get(rc), (_note(c1) if c1 is not None and c1.comment is not None else None)
             changed = frozenset(k for k, a, b in (("value", v0, v1), ("fill", f0, f1), ("note", n0, n1)) if a != b)
             if changed:
-                coord = (c1 or c0).coordinate
-                out.cells.append(CellChange(name, coord, v1, f1, n1, changed))
-    names0 = {n: str(d.attr_text) for n, d in wb0.defined_names.items()}
-    names1 = {n: str(d.attr_text) for n, d in wb1.defined_names.items()}
+                out.cells.append(CellChange(name, _coordinate(rc), v1, _fill(c1) if c1 is not None else None, n1,
+                                            changed))
+    names0, names1 = base.names, _names(wb1)
     out.names_added = {n: ref for n, ref in names1.items() if names0.get(n) != ref}
     out.names_removed = [n for n in names0 if n not in names1]
     return out
 
 
-def _sheet_differs(ws0, ws1) -> bool:
-    if set(ws0._cells) != set(ws1._cells):
+def _fill_of_id(wb, fill_id: int) -> str | None:
+    """The solid colour of fill number `fill_id` of the workbook's style tables."""
+    try:
+        fill = wb._fills[fill_id]
+    except (IndexError, AttributeError):
+        return None
+    if fill is None or getattr(fill, "fill_type", None) != "solid":
+        return None
+    rgb = fill.fgColor.rgb if fill.fgColor is not None and fill.fgColor.type == "rgb" else None
+    return rgb[-6:].upper() if isinstance(rgb, str) else None
+
+
+def _coordinate(rc: tuple[int, int]) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return f"{get_column_letter(rc[1])}{rc[0]}"
+
+
+def diff_workbooks(before: Path, after: Path) -> WorkbookChanges:
+    """What a job changed: `after` is a copy of `before` that the job wrote (the ribbon's case)."""
+    wb0 = load(before)
+    base = baseline_of(wb0)
+    base.fills = {name: {rc: _fill(c) for rc, c in wb0[name]._cells.items()} for name in base.fill_ids}
+    return diff_against(base, load(after))
+
+
+def _sheet_differs(values0: dict, ws1) -> bool:
+    if set(values0) != set(ws1._cells):
         return True
-    return any(ws0._cells[rc].value != c.value for rc, c in ws1._cells.items())
+    return any(values0[rc] != c.value for rc, c in ws1._cells.items())

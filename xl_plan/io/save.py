@@ -1,12 +1,22 @@
-"""Saving a user's workbook without ever losing it: refuse while Excel has it open or it
-changed on disk, keep a timestamped backup, write a temporary file beside it, check that
-nothing the user had is gone, then rename over the original in one step."""
+"""Saving into a user's workbook without ever losing it. xl_plan never writes the user's whole
+workbook back: the job's openpyxl workbook only tells what changed (io/diff.py), and the package
+writer (io/graft.py) puts just that into the ORIGINAL package, part by part, so charts, pictures,
+pivots, macros, the ribbon, x14 formatting, threaded comments and formula results stay byte for
+byte as they were.
+
+The save path: refuse while Excel has the file open or when it changed on disk since it was read;
+clean up temporary files a killed run left; write the new package to a temporary file beside the
+original; check it (every original part still there and unchanged or only extended, every XML part
+parses, every relationship resolves); keep a timestamped backup; check again that nobody saved the
+file meanwhile; rename over the original in one step."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import tempfile
+import time
 import warnings
-import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,39 +25,28 @@ from ..errors import WorkbookLockedError, WriteError
 from .workbook import file_stamp, refuse_if_open
 
 BACKUP_DIR = "backups"
-
-# Parts openpyxl may drop, by what a user would call them.
-_KEPT_PARTS = {
-    "xl/charts/": "charts",
-    "xl/media/": "pictures",
-    "xl/embeddings/": "embedded objects",
-    "xl/pivotTables/": "pivot tables",
-    "xl/slicers/": "slicers",
-    "xl/activeX/": "ActiveX controls",
-    "xl/ctrlProps/": "form controls",
-    "xl/vbaProject.bin": "macros",
-    "customUI/": "the ribbon",
-}
+TEMP_PREFIX = "~xl_plan-"
+_TEMP_NAME = re.compile(rf"^{re.escape(TEMP_PREFIX)}(\d+)-")
+STALE_AFTER = 24 * 3600          # a temporary file this old is left over whatever its process
 
 
 @dataclass(frozen=True)
 class SavePolicy:
-    """How a save is checked, passed in by whoever asks for the save (never set globally)."""
+    """How a save is made, passed in by whoever asks for the save (never set globally)."""
 
     backup: bool = True                 # keep a timestamped copy in backups/ first
-    refuse_lost_parts: bool = True      # refuse when openpyxl would drop charts, pictures, ...
 
 
 DEFAULT_POLICY = SavePolicy()
-# The ribbon's working copy (xl_plan.excel.bridge): only xl_plan's sheets and the changed cells are
-# taken from it into the open workbook, which keeps everything, and the ribbon backs up the real file.
-WORKING_COPY = SavePolicy(backup=False, refuse_lost_parts=False)
+# The ribbon's working copy (xl_plan.excel.bridge): the ribbon backs up the real file itself.
+WORKING_COPY = SavePolicy(backup=False)
 
 
 @dataclass
 class SaveResult:
     path: Path
     backup: Path | None
+    changes: object = None       # io.diff.WorkbookChanges written (None for a new file)
 
 
 def backup_path(path: Path, now: datetime | None = None) -> Path:
@@ -70,39 +69,138 @@ def make_backup(path: Path) -> Path:
 
 
 def temp_path(path: Path) -> Path:
-    return path.with_name(f"~xl_plan-{os.getpid()}-{path.name}")
+    return path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{path.name}")
 
 
-def save_workbook(wb, path, *, read_stamp: tuple[int, int] | None = None,
-                  policy: SavePolicy = DEFAULT_POLICY) -> SaveResult:
-    """Save openpyxl workbook `wb` over `path` safely. `read_stamp` is file_stamp(path) taken when
-    the workbook was read: if the file changed since, nothing is written."""
-    path = Path(path)
-    refuse_if_open(path)
+def remove_stale_temp_files(folder: Path) -> list[Path]:
+    """Temporary files beside a workbook that a killed xl_plan run left behind (its process is gone,
+    or the file is a day old): removed, so they never pile up or get mistaken for returns."""
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        m = _TEMP_NAME.match(p.name)
+        if not m or not p.is_file() or int(m.group(1)) == os.getpid():
+            continue
+        try:
+            old = time.time() - p.stat().st_mtime > STALE_AFTER
+            if old or not _running(int(m.group(1))):
+                p.unlink()
+                removed.append(p)
+        except OSError:
+            continue
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _refuse_if_changed(path: Path, read_stamp) -> None:
     if read_stamp is not None and path.exists() and file_stamp(path) != read_stamp:
         raise WorkbookLockedError(
             f"{path.name} changed on disk after xl_plan read it (someone saved it meanwhile). "
             "Nothing was written: run the command again so it works on the latest version."
         )
+
+
+def save_workbook(wb, path, *, read_stamp: tuple[int, int] | None = None, policy: SavePolicy = DEFAULT_POLICY,
+                  baseline=None) -> SaveResult:
+    """Save what a job changed in openpyxl workbook `wb` into the workbook at `path`, safely.
+    `read_stamp` is file_stamp(path) taken when the workbook was read, `baseline` the
+    io.diff.Baseline taken then (without it the changes are found by comparing files). A new
+    file (`path` does not exist yet) is simply written. The workbook `wb` is used up."""
+    path = Path(path)
+    refuse_if_open(path)
+    _refuse_if_changed(path, read_stamp)
+    remove_stale_temp_files(path.parent)
     tmp = temp_path(path)
+    changes = None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            wb.save(tmp)
-        _pause("after-temp-write")
-        if path.exists():
-            _repair_and_check(path, tmp, policy)
+        with tempfile.TemporaryDirectory(prefix="xl_plan-save-") as work:
+            if path.exists():
+                original = Path(work) / ("original" + path.suffix)      # one read: what is grafted and checked
+                shutil.copyfile(path, original)
+                data, changes = _grafted(wb, original, Path(work), baseline, path.name)
+                tmp.write_bytes(data)
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    wb.save(tmp)
+            _pause("after-temp-write")
+            if changes is not None:
+                _check(original, tmp, changes, path.name)
         _fsync(tmp)
         _pause("after-check")
         saved_backup = make_backup(path) if policy.backup and path.exists() else None
         _pause("after-backup")
+        _refuse_if_changed(path, read_stamp)     # a colleague's save while xl_plan wrote is never overwritten
         os.replace(tmp, path)
         _pause("after-rename")
     except BaseException:
         if tmp.exists():
             tmp.unlink()
         raise
-    return SaveResult(path, saved_backup)
+    return SaveResult(path, saved_backup, changes)
+
+
+def _grafted(wb, original: Path, work: Path, baseline, name: str):
+    """(bytes of the new package, the changes written): the job's changes put into the original."""
+    from . import graft
+    from .diff import diff_against, diff_workbooks
+    from .package import PackageError
+
+    scratch = work / ("scratch" + original.suffix)
+    changes = None
+    if baseline is not None:
+        changes = diff_against(baseline, wb)
+        _only_sheets(wb, set(changes.sheets))       # the scratch file needs only xl_plan's sheets
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wb.save(scratch)
+    if changes is None:
+        changes = diff_workbooks(original, scratch)
+    try:
+        return graft.graft(original, scratch, changes), changes
+    except PackageError as exc:
+        raise WriteError(f"{exc} Nothing was changed: {name} is as it was.") from exc
+
+
+def _only_sheets(wb, keep: set[str]) -> None:
+    """Drop every sheet but `keep` from the job's workbook before it is saved as the scratch file
+    (one sheet stays: a workbook needs one)."""
+    sheets = wb.worksheets
+    if not keep:
+        keep = {sheets[0].title}
+    for ws in list(sheets):
+        if ws.title not in keep:
+            wb.remove(ws)
+    if all(ws.sheet_state != "visible" for ws in wb.worksheets):
+        wb.create_sheet("~xl_plan scratch")             # openpyxl saves no workbook without a visible sheet
+    wb.active = next(i for i, ws in enumerate(wb.worksheets) if ws.sheet_state == "visible")
+    for ws in wb.worksheets:
+        ws.sheet_view.tabSelected = False
+
+
+def _check(original: Path, written: Path, changes, name: str) -> None:
+    """Refuse the new package unless it keeps everything the original had."""
+    from . import graft
+
+    problems = graft.check_grafted(original, written.read_bytes(), changes)
+    if problems:
+        raise WriteError(
+            f"xl_plan's check of the new {name} failed, so nothing was changed: "
+            + "; ".join(problems[:5]) + ("" if len(problems) <= 5 else f" (and {len(problems) - 5} more)")
+            + ". Please send the log file to support."
+        )
 
 
 def _pause(point: str) -> None:
@@ -110,49 +208,10 @@ def _pause(point: str) -> None:
     point (after writing XL_PLAN_SAVE_PAUSE_MARKER) so a test can kill the process there."""
     if os.environ.get("XL_PLAN_SAVE_PAUSE") != point:
         return
-    import time
-
     marker = os.environ.get("XL_PLAN_SAVE_PAUSE_MARKER")
     if marker:
         Path(marker).write_text(point)
     time.sleep(600)
-
-
-def _repair_and_check(original: Path, saved: Path, policy: SavePolicy) -> None:
-    if _has_part(original, "customUI"):
-        from .package import check_macros_and_ribbon, restore_ribbon
-
-        restore_ribbon(original, saved)
-        problems = check_macros_and_ribbon(original, saved)
-        if problems:
-            raise WriteError(
-                f"Saving {original.name} would lose part of it ({'; '.join(problems)}). Nothing was changed."
-            )
-    if not policy.refuse_lost_parts:
-        return
-    lost = lost_parts(original, saved)
-    if lost:
-        raise WriteError(
-            f"{original.name} has {', '.join(lost)} that xl_plan cannot keep when it writes into the file, "
-            "so nothing was changed. Use the button on xl_plan's ribbon tab in Excel instead (Excel then "
-            "keeps everything), or run the command without --write to see the results here."
-        )
-
-
-def _has_part(path: Path, prefix: str) -> bool:
-    with zipfile.ZipFile(path) as zf:
-        return any(n.startswith(prefix) for n in zf.namelist())
-
-
-def lost_parts(original: Path, saved: Path) -> list[str]:
-    """What the user had in `original` that is missing from `saved`, in words."""
-    def counts(p):
-        with zipfile.ZipFile(p) as zf:
-            names = zf.namelist()
-        return {label: sum(1 for n in names if n.startswith(prefix)) for prefix, label in _KEPT_PARTS.items()}
-
-    before, after = counts(original), counts(saved)
-    return [label for label in before if after[label] < before[label]]
 
 
 def _fsync(path: Path) -> None:
