@@ -983,7 +983,7 @@ class _Grafter:
         m = re.search(r"<%sdefinedNames(?=[\s/>])" % re.escape(prefix), text)
         if m is None:
             frag = ""
-            for key, (name, ref) in added.items():
+            for name, ref in added.values():
                 frag += self._name_xml(prefix, name, ref)
             frag += "".join(new_local)
             if not frag:
