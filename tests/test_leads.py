@@ -10,9 +10,9 @@ from workbook_compare import snapshot
 
 from xl_plan import read_plan
 from xl_plan.cli import cli
+from xl_plan.directory import HEADERS, read_directory, valid_email
 from xl_plan.jobs import leads_file
 from xl_plan.leads import known_leads, split_leads
-from xl_plan.returns.directory import HEADERS, read_directory, valid_email
 
 # Every distinct lead cell of the sample plans (two lead columns are joined with " / ") -> leads.
 LEAD_CELLS = [

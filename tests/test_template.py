@@ -39,8 +39,8 @@ from xl_plan.io.package import (
     ribbon_parts,
 )
 from xl_plan.template import BUTTON_TAGS, TemplateError, ovba
-from xl_plan.template.attach import attach, new_plan
-from xl_plan.template.build import DEFAULT_OUT, RAG, SETTINGS, build_template, template_bytes
+from xl_plan.template.attach import attach
+from xl_plan.template.build import DEFAULT_OUT, RAG, SETTINGS, build_template, new_plan, template_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 MACROS = ROOT / "macros"

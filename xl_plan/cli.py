@@ -281,7 +281,7 @@ def template_build(out):
 @click.option("--overwrite", is_flag=True, help="Replace PLAN if it exists.")
 def template_new(plan, overwrite):
     """Start a new plan PLAN.xlsm from the template (RAG key, table, Leads sheet, ribbon)."""
-    from .template.attach import new_plan
+    from .template.build import new_plan
 
     path = new_plan(plan, overwrite=overwrite)
     click.echo(f"Created {path}. Open it in Excel and enable macros to see the 'Action Plan' tab.")

@@ -57,10 +57,10 @@ def _demo_returns(directory: Path, plan: Path, today: date, echo) -> None:
     """Make the demo plan's returns for this month and draft the emails (to made-up addresses)."""
     from datetime import timedelta
 
+    from .directory import read_directory
     from .io.workbook import load
     from .jobs import leads_file, make_returns_file, send_returns
     from .months import month_of
-    from .returns.directory import read_directory
 
     month = month_of(today)
     made = make_returns_file(plan, month, directory / "returns", deadline=today + timedelta(days=14))

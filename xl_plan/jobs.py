@@ -121,7 +121,7 @@ def leads_file(path, *, sheet=None, columns=None, write: bool = False,
                policy: SavePolicy = DEFAULT_POLICY) -> LeadsResult:
     """Every lead named in the plan, with its entry in the master's Leads sheet; with `write`,
     add the leads the sheet does not list (backup + atomic save)."""
-    from .returns.directory import read_directory
+    from .directory import read_directory
     from .returns.make import leads_of
     from .writers.leads import add_missing_leads
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .numbered import SubAction
+from .numbered import sub_actions as numbered_items
+
 # Canonical RAG codes. Plans name them differently; the key maps names to these.
 RED, AMBER, GREEN, BLUE = "red", "amber", "green", "blue"
 
@@ -59,14 +62,6 @@ class Status:
         return self.source == "progress-text"
 
 
-@dataclass(frozen=True)
-class SubAction:
-    """One item of a numbered list inside an action cell ("1. ...", "2) ...")."""
-
-    number: int
-    text: str
-
-
 @dataclass
 class Section:
     title: str
@@ -98,9 +93,7 @@ class Action:
     def sub_actions(self) -> list[SubAction]:
         """The numbered items of the action cell, found when first asked for (most jobs never ask)."""
         if self._sub_actions is None:
-            from .numbered import sub_actions
-
-            self._sub_actions = sub_actions(self.text)
+            self._sub_actions = numbered_items(self.text)
         return self._sub_actions
 
     def short_text(self, width: int = 80) -> str:

@@ -2,8 +2,16 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from .model import SubAction
+
+@dataclass(frozen=True)
+class SubAction:
+    """One item of a numbered list inside an action cell ("1. ...", "2) ...")."""
+
+    number: int
+    text: str
+
 
 INLINE_ITEM = re.compile(r"(?<!\S)(\d{1,2})[.)]\s+")
 LINE_ITEM = re.compile(r"^[ \t]*(\d{1,2})[.)]\s+", re.M)

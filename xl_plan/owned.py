@@ -8,6 +8,7 @@ called by xl_plan's own name; the Leads sheet (which the manager fills in) start
 reads it like any other sheet and writes its own beside it as 'Summary (xl_plan)'."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 OWNER = "xl_plan"
@@ -91,3 +92,25 @@ def find_owned(wb, kind: OwnedSheet):
         if name in wb.sheetnames and kind_of(wb[name]) is not None:
             return wb[name]
     return None
+
+
+# xl_plan's defined names in the master: an action's stable key as `_xlp_<key>` (xl_plan/returns/identity.py)
+KEY_NAME_PREFIX = "_xlp_"
+_KEY = re.compile(r"^A[0-9A-F]{8}$")
+
+
+def is_action_key(text: str) -> bool:
+    return bool(_KEY.match((text or "").upper()))
+
+
+def key_name(key: str) -> str:
+    """The master's defined name for a key: ``_xlp_A3F09BC12``."""
+    return KEY_NAME_PREFIX + key.upper()
+
+
+def key_from_name(name: str) -> str | None:
+    """``_xlp_A3F09BC12`` -> ``A3F09BC12``; None for other names."""
+    if not name or not name.lower().startswith(KEY_NAME_PREFIX):
+        return None
+    key = name[len(KEY_NAME_PREFIX):].upper()
+    return key if _KEY.match(key) else None

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from defusedxml import ElementTree as SafeET
 
-from ..sheets import OWNER
+from ..owned import OWNER
 from .diff import CellChange, WorkbookChanges
 from .package import (
     CONTENT_TYPES,

@@ -131,7 +131,7 @@ def action_keys(wb, plan: Plan) -> int:
     writes (see xl_plan/returns/identity.py): a name pointing at a row of an action on the plan's
     sheet gives that action its key. Names pointing elsewhere or at nothing (#REF!) are ignored;
     when two names point at one action the first in sorted order wins. Returns how many were set."""
-    from ..returns.identity import key_from_name
+    from ..owned import key_from_name
 
     by_row = {r: a for a in plan.actions for r in a.rows}
     set_count = 0
@@ -358,7 +358,7 @@ def _leads_sheet_names(wb) -> set[str]:
     if wb is None or "Leads" not in getattr(wb, "sheetnames", ()):
         return set()
     try:
-        from ..returns.directory import read_directory
+        from ..directory import read_directory
 
         return {e.written for e in read_directory(wb).entries.values() if e.written}
     except Exception:   # noqa: BLE001 - a Leads sheet xl_plan cannot read only loses the hint

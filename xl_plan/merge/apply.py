@@ -45,11 +45,11 @@ from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 
 from .. import rag
+from ..directory import lookup_key
 from ..model import Action, Plan
 from ..months import month_name, month_of, parse_month
 from ..report import Finding, Report
 from ..returns.collect import Source
-from ..returns.directory import lookup_key
 from ..returns.identity import IdentityRow, text_hash
 from ..returns.log import LOG_HEADER, read_returns_log
 from ..settings import settings_sheet_values

@@ -90,16 +90,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..errors import XlPlanError
+from ..owned import KEY_NAME_PREFIX, is_action_key, key_from_name, key_name  # noqa: F401 (re-exported)
 
 FORMAT_VERSION = 1
 IDENTITY_SHEET = "xl_plan_return"
 IDENTITY_TITLE = "xl_plan · return identity"
-KEY_NAME_PREFIX = "_xlp_"
 PROP_PREFIX = "xl_plan."
 TABLE_HEADER = ["key", "return_row", "master_row", "ref", "text_sha256", "update_as_sent", "status_as_sent"]
 PLAN_ID_SETTING = "plan_id"
 
-_KEY = re.compile(r"^A[0-9A-F]{8}$")
 _WS = re.compile(r"\s+")
 
 
@@ -116,23 +115,6 @@ def new_action_key(taken=()) -> str:
         key = "A" + secrets.token_hex(4).upper()
         if key not in taken:
             return key
-
-
-def is_action_key(text: str) -> bool:
-    return bool(_KEY.match((text or "").upper()))
-
-
-def key_name(key: str) -> str:
-    """The master's defined name for a key: ``_xlp_A3F09BC12``."""
-    return KEY_NAME_PREFIX + key.upper()
-
-
-def key_from_name(name: str) -> str | None:
-    """``_xlp_A3F09BC12`` -> ``A3F09BC12``; None for other names."""
-    if not name or not name.lower().startswith(KEY_NAME_PREFIX):
-        return None
-    key = name[len(KEY_NAME_PREFIX):].upper()
-    return key if _KEY.match(key) else None
 
 
 def new_plan_id() -> str:

@@ -446,9 +446,9 @@ def make_returns(path, month: str, out_dir, *, deadline: date | None = None, she
     import warnings
 
     from .. import __version__
+    from ..directory import lookup_key
     from ..io.save import DEFAULT_POLICY, make_backup
     from ..plan_file import edit_plan
-    from .directory import lookup_key
     from .identity import file_sha256
 
     month = parse_month(month)

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from ..directory import Directory, read_directory
 from ..errors import XlPlanError
 from ..report import Finding
-from .directory import Directory, read_directory
 from .identity import ReturnIdentity
 from .status import StatusResult, choose_month, sent_returns
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from ..directory import lookup_key
 from ..errors import XlPlanError
 from ..text import clean
 from .collect import collect_folder
-from .directory import lookup_key
 from .identity import ReturnIdentity, ReturnIdentityError, read_identity
 
 

@@ -36,12 +36,12 @@ class TemplateError(XlPlanError):
 
 
 def __getattr__(name: str):
-    if name == "build_template":
-        from .build import build_template
-        return build_template
-    if name in ("new_plan", "attach"):
+    if name in ("build_template", "new_plan"):
+        from . import build as _build
+        return getattr(_build, name)
+    if name == "attach":
         from . import attach as _attach
-        return getattr(_attach, name)
+        return _attach.attach
     raise AttributeError(name)
 
 

@@ -198,21 +198,4 @@ def template_path() -> Path:
     return shared_file("workbook_template.xlsm")
 
 
-def new_plan(dest: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Start a new plan at ``dest`` (.xlsm): a copy of the committed template (built
-    afresh, with identical bytes, if the template file is not at hand)."""
-    dest = Path(dest)
-    if dest.suffix.lower() != ".xlsm":
-        raise TemplateError(f"{dest.name}: a new plan must be saved as .xlsm (macro-enabled).")
-    if dest.exists() and not overwrite:
-        raise TemplateError(f"{dest} already exists. Choose another name, or move it away first.")
-    src = template_path()
-    if src.is_file():
-        write_atomic(dest, src.read_bytes())
-    else:
-        from .build import build_template
-        build_template(dest)
-    return dest
-
-
-__all__ = ["attach", "new_plan", "make_macro_enabled", "template_path"]
+__all__ = ["attach", "make_macro_enabled", "template_path"]

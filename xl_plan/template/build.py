@@ -26,7 +26,8 @@ from xl_plan.io.files import write_atomic
 from xl_plan.io.package import Package
 from xl_plan.sheets import print_landscape
 
-from .attach import make_macro_enabled
+from . import TemplateError
+from .attach import make_macro_enabled, template_path
 from .sources import REPO_ROOT
 
 DEFAULT_OUT = REPO_ROOT / "workbook_template.xlsm"
@@ -207,3 +208,19 @@ def build_template(out_path: str | os.PathLike = DEFAULT_OUT) -> Path:
     out = Path(out_path)
     write_atomic(out, template_bytes())
     return out
+
+
+def new_plan(dest: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Start a new plan at ``dest`` (.xlsm): a copy of the committed template (built
+    afresh, with identical bytes, if the template file is not at hand)."""
+    dest = Path(dest)
+    if dest.suffix.lower() != ".xlsm":
+        raise TemplateError(f"{dest.name}: a new plan must be saved as .xlsm (macro-enabled).")
+    if dest.exists() and not overwrite:
+        raise TemplateError(f"{dest} already exists. Choose another name, or move it away first.")
+    src = template_path()
+    if src.is_file():
+        write_atomic(dest, src.read_bytes())
+    else:
+        build_template(dest)
+    return dest

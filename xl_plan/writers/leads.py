@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from ..returns.directory import HEADERS, SHEET, lookup_key, read_directory
+from ..directory import HEADERS, SHEET, lookup_key, read_directory
 from ..sheets import put
 from ..text import clean
 

@@ -17,9 +17,9 @@ from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.utils import parseaddr
 
-from ..owned import LEADS, LEADS_FIRST_HEADER
-from ..report import Finding
-from ..text import clean, norm
+from .owned import LEADS, LEADS_FIRST_HEADER
+from .report import Finding
+from .text import clean, norm
 
 SHEET = LEADS.name
 HEADERS = [LEADS_FIRST_HEADER, "Full name", "Email", "Deputy / cc"]
