@@ -442,6 +442,7 @@ def test_sample_plan_specifics(sample):
     assert first.overdue
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layout", ["birmingham", "barking", "city"])
 def test_5000_actions(tmp_path, layout):
     path = generate(layout, 5000, tmp_path / f"{layout}.xlsx")

@@ -566,6 +566,7 @@ def test_an_excel_template_with_ribbon(tmp_path):
     assert res[name]["C12"].fill.fgColor.rgb == "FFFFE699"
 
 
+@pytest.mark.slow
 def test_a_5000_row_sheet_is_quick(tmp_path):
     path = tmp_path / "big.xlsx"
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})

@@ -667,6 +667,7 @@ _RUNNER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_a_merge_killed_while_saving_leaves_the_old_or_the_new_master(birmingham, tmp_path):
     master, made, plan = birmingham
     rets = [f for f in made.returns if solo(plan, f)][:2]
