@@ -1,10 +1,7 @@
-"""OOXML package helpers for macro workbooks (.xlsm): parts, relationships, content
-types, and the checks the safe-save path needs after openpyxl has saved a file.
-
-openpyxl (``keep_vba=True``) keeps ``vbaProject.bin`` but drops the package
-relationship of a 2009 ``customUI/customUI14.xml`` part, so the ribbon disappears.
-:func:`restore_ribbon` puts it back from the original file and
-:func:`check_macros_and_ribbon` says in plain English what, if anything, was lost.
+"""OOXML package helpers: parts, relationships, content types, and for macro workbooks
+(.xlsm) :func:`check_macros_and_ribbon`, which says in plain English whether the macros, the
+code names Excel binds them by, and the ribbon of the original are all still in a new package
+(the save path's second opinion; xl_plan/io/graft.py is what writes packages).
 
 Files are read with defusedxml. Changes are made as small text edits of the XML
 (new elements are serialised with ElementTree), so everything else in a part stays
@@ -410,58 +407,6 @@ def has_macros(path: str | os.PathLike) -> bool:
     """True when the workbook has a VBA project (``vbaProject.bin`` referenced by the
     workbook part)."""
     return vba_part(Package.read(path)) is not None
-
-
-def _ribbon_members(pkg: Package, part: str) -> list[str]:
-    """A ribbon part, its own relationships part and what they point at (images)."""
-    names = [part]
-    rels = rels_name(part)
-    if pkg.has(rels):
-        names.append(rels)
-        for r in relationships(pkg, part):
-            if not r.external and pkg.has(r.part):
-                names.append(r.part)
-    return names
-
-
-def restore_ribbon(original_path: str | os.PathLike, saved_path: str | os.PathLike) -> bool:
-    """Put the ribbon of ``original_path`` back into ``saved_path``.
-
-    Copies the customUI parts (with their relationships and images), re-adds the
-    package relationships and the content types that a save dropped. Running it again
-    changes nothing. Returns True when ``saved_path`` was rewritten.
-    """
-    orig = Package.read(original_path)
-    saved = Package.read(saved_path)
-    before = saved.to_bytes()
-    for part, info in _ribbon_parts(orig).items():
-        if not info["present"]:
-            continue
-        rel_type = info["relationship_type"] or info["expected_relationship_type"]
-        for name in _ribbon_members(orig, part):
-            data = orig.get(name)
-            if saved.get(name) != data:
-                saved.set(name, data)
-            ct = content_type_of(orig, name)
-            if ct and content_type_of(saved, name) != ct:
-                if name == part or "." not in name:
-                    set_override(saved, name, ct)
-                else:
-                    ext = name.rsplit(".", 1)[-1]
-                    defaults, _ = content_types(saved)
-                    if ext.lower() in defaults:
-                        set_override(saved, name, ct)
-                    else:
-                        ensure_default(saved, ext, ct)
-        if not any(r.type == rel_type and r.part.lower() == part.lower()
-                   for r in relationships(saved, "")):
-            add_relationship(saved, "", rel_type, part)
-    after = saved.to_bytes()
-    if after == before:
-        return False
-    # keep each member's compression; only the rewritten zip changes
-    saved.write(saved_path)
-    return True
 
 
 def _code_names(pkg: Package) -> tuple[str | None, dict[str, str | None]]:

@@ -193,8 +193,11 @@ def _only_sheets(wb, keep: set[str]) -> None:
 def _check(original: Path, written: Path, changes, name: str) -> None:
     """Refuse the new package unless it keeps everything the original had."""
     from . import graft
+    from .package import check_macros_and_ribbon, has_macros
 
     problems = graft.check_grafted(original, written.read_bytes(), changes)
+    if has_macros(original):
+        problems += check_macros_and_ribbon(original, written)
     if problems:
         raise WriteError(
             f"xl_plan's check of the new {name} failed, so nothing was changed: "
