@@ -844,9 +844,15 @@ class _Grafter:
 
         def cell(m: re.Match) -> str:
             whole, attrs = m.group(0), m.group(1)
-            a = tag_attributes("<c" + attrs + ">")
-            if ss is not None and "s" in a:
-                attrs = re.sub(r'(\ss\s*=\s*)"(\d+)"', lambda n: f'{n.group(1)}"{ss.xf(int(n.group(2)))}"', attrs)
+            simple = _PLAIN_CELL_ATTRS.fullmatch(attrs)       # as openpyxl writes them: r, s, t
+            if simple is not None:
+                a = {"t": simple.group(2)}
+                if ss is not None and simple.group(1) is not None:
+                    attrs = f'{attrs[:simple.start(1)]}{ss.xf(int(simple.group(1)))}{attrs[simple.end(1):]}'
+            else:
+                a = tag_attributes("<c" + attrs + ">")
+                if ss is not None and "s" in a:
+                    attrs = re.sub(r'(\ss\s*=\s*)"(\d+)"', lambda n: f'{n.group(1)}"{ss.xf(int(n.group(2)))}"', attrs)
             if a.get("t") == "s" and m.group(3) is not None:
                 v = re.search(r"<v>\s*(\d+)\s*</v>", m.group(3))
                 if v and int(v.group(1)) < len(sst):
@@ -1553,6 +1559,9 @@ def _parses(data: bytes) -> str | None:
 
 
 _CELL_XML = None
+# A scratch cell's attributes as openpyxl writes them (r, then s and t when present; no entities):
+# read without the general attribute parser, which is most of the cost of copying a long sheet.
+_PLAIN_CELL_ATTRS = re.compile(r' r="[A-Z]{1,3}[0-9]+"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?\s*')
 
 
 def _sheet_cells(text: str) -> dict[str, str]:
@@ -1564,13 +1573,15 @@ def _sheet_cells(text: str) -> dict[str, str]:
     return {m.group(1).upper(): m.group(0) for m in _CELL_XML.finditer(text)}
 
 
-def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str]) -> list[str]:
+def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], well_formed: set | None = None) -> list[str]:
     """A user's sheet part xl_plan patched: every cell it did not write keeps its exact XML (or,
     for the other cells of a shared formula whose first cell it replaced, an explicit formula), and
     everything outside <sheetData> is as it was but for <dimension> and <legacyDrawing>."""
     err = _parses(after)
     if err is not None:
         return [f"the part {name} is not well-formed XML any more ({err})"]
+    if well_formed is not None:
+        well_formed.add(name.lower())        # parsed once: check_grafted need not parse it again
     t0, t1 = _decode(before)[0], _decode(after)[0]
     c0, c1 = _sheet_cells(t0), _sheet_cells(t1)
     shared = set()
@@ -1676,6 +1687,7 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
     owned = {n.casefold() for n in changes.sheets}
     gone = {s.name.casefold() for s in plan.removed} | owned
     part_sheet = {s.part.lower(): s.name.casefold() for s in plan.sheets if s.part}
+    well_formed: set[str] = set()       # parts of the new package already parsed, and well-formed
 
     for m in orig.members:
         low = m.name.lower()
@@ -1694,7 +1706,7 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
         if low in {s.part.lower() for s in plan.replaced if s.part}:
             continue  # an owned sheet, replaced whole
         if low in part_sheet:
-            problems += _sheet_problems(m.name, m.data, got.data, changed_cells.get(part_sheet[low], set()))
+            problems += _sheet_problems(m.name, m.data, got.data, changed_cells.get(part_sheet[low], set()), well_formed)
             continue
         skip = _skipper(orig, m.name, low, plan, changes, changed_cells, part_sheet, old_names, gone)
         try:
@@ -1716,6 +1728,8 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
     for m in new.members:
         low = m.name.lower()
         if not low.endswith((".xml", ".rels", ".vml")):
+            continue
+        if low in well_formed:
             continue
         if low in orig_data:
             if orig_data[low] == m.data:
