@@ -1573,16 +1573,17 @@ def _sheet_cells(text: str) -> dict[str, str]:
     return {m.group(1).upper(): m.group(0) for m in _CELL_XML.finditer(text)}
 
 
-def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], well_formed: set | None = None) -> list[str]:
-    """A user's sheet part xl_plan patched: every cell it did not write keeps its exact XML (or,
-    for the other cells of a shared formula whose first cell it replaced, an explicit formula), and
-    everything outside <sheetData> is as it was but for <dimension> and <legacyDrawing>."""
-    err = _parses(after)
-    if err is not None:
-        return [f"the part {name} is not well-formed XML any more ({err})"]
-    if well_formed is not None:
-        well_formed.add(name.lower())        # parsed once: check_grafted need not parse it again
-    t0, t1 = _decode(before)[0], _decode(after)[0]
+def _sheet_data(text: str) -> str | None:
+    """The <sheetData> element of a sheet part, as text (None when it has none)."""
+    a = re.search(r"<(?:[\w.-]+:)?sheetData(?=[\s/>])", text)
+    if a is None:
+        return None
+    b = re.search(r"</(?:[\w.-]+:)?sheetData>", text)
+    return text[a.start():b.end() if b else _TAG.match(text, a.start()).end()]
+
+
+def _cell_problems(name: str, t0: str, t1: str, cells: set[str]) -> list[str]:
+    """Cells and rows of a patched sheet part (text before, after) that xl_plan did not write yet changed."""
     c0, c1 = _sheet_cells(t0), _sheet_cells(t1)
     shared = set()
     for ref in cells:
@@ -1605,6 +1606,29 @@ def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], wel
     extra = [r for r in c1 if r not in c0 and r not in cells]
     if extra:
         problems.append(f"the part {name} has cells xl_plan did not write (for example {extra[0]})")
+    return problems
+
+
+def _rows_lost(t0: str, t1: str) -> bool:
+    row = r"<(?:[\w.-]+:)?row\b(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*"
+    return bool(Counter(re.findall(row, t0)) - Counter(re.findall(row, t1)))
+
+
+def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], well_formed: set | None = None) -> list[str]:
+    """A user's sheet part xl_plan patched: every cell it did not write keeps its exact XML (or,
+    for the other cells of a shared formula whose first cell it replaced, an explicit formula), and
+    everything outside <sheetData> is as it was but for <dimension> and <legacyDrawing>."""
+    err = _parses(after)
+    if err is not None:
+        return [f"the part {name} is not well-formed XML any more ({err})"]
+    if well_formed is not None:
+        well_formed.add(name.lower())        # parsed once: check_grafted need not parse it again
+    t0, t1 = _decode(before)[0], _decode(after)[0]
+    problems = []
+    data0 = _sheet_data(t0)
+    same_data = data0 is not None and data0 == _sheet_data(t1)    # only notes written: every cell as it was
+    if not same_data:
+        problems += _cell_problems(name, t0, t1, cells)
 
     def outside(text: str) -> str:
         a = re.search(r"<(?:[\w.-]+:)?sheetData(?=[\s/>])", text)
@@ -1617,9 +1641,7 @@ def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], wel
         return text.replace(f' xmlns:r="{NS_R}"', "")
     if outside(t0) != outside(t1):
         problems.append(f"the part {name} changed outside its cells")
-    row = r"<(?:[\w.-]+:)?row\b(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*"
-    r0, r1 = Counter(re.findall(row, t0)), Counter(re.findall(row, t1))
-    if r0 - r1:
+    if not same_data and _rows_lost(t0, t1):
         problems.append(f"the part {name} lost or changed some of its rows")
     # rows ascending, cells in column order
     last_row, last_col = 0, 0
