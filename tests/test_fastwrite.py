@@ -70,3 +70,18 @@ def test_fast_cells_put_the_writer_back():
     except RuntimeError:
         pass
     assert WorksheetWriter.write_row is before
+
+
+def test_put_sets_what_the_value_setter_sets():
+    from xl_plan.sheets import put
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    values = VALUES + ["=", "==x", "#DIV/0!", "=1+1", 7, 2.0, None, True]
+    for r, v in enumerate(values, 1):
+        fast = put(ws, r, 1, v)
+        slow = ws.cell(r, 2)
+        slow.value = v
+        if slow.data_type == "f":
+            slow.data_type = "s"
+        assert (fast._value, fast.data_type, fast.number_format) == (slow._value, slow.data_type, slow.number_format), v
