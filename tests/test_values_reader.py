@@ -76,6 +76,9 @@ SHEET = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <row r="7"><c r="A7" t="s"><v>3</v></c><c r="B7" t="s"><v>4</v></c><c r="C7" t="s"><v>4</v></c></row>
 <row r="8"><c r="A8" t="inlineStr"><is><t></t></is></c><c r="B8" t="s"><v>5</v></c></row>
 <row><c t="s"><v>6</v></c><c><v>7</v></c></row>
+<row r="12"><c r="A12" t="inlineStr"><is><t>kanji</t><rPh sb="0" eb="1"><t>phonetic</t></rPh></is></c>
+  <c r="B12" t="inlineStr" s="1"><is><r><t xml:space="preserve"> two </t></r><r><t>runs</t></r><rPh sb="0" eb="1"><t>ph</t></rPh></is></c>
+  <c r="C12" t="inlineStr"><is/></c><c r="D12" t="inlineStr"/><c r="E12" t="inlineStr"><f>"x"</f><is><t>x</t></is></c></row>
 </sheetData><mergeCells count="2"><mergeCell ref="A7:C7"/><mergeCell ref="B8:C9"/></mergeCells></worksheet>"""
 
 STRINGS = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
@@ -148,6 +151,7 @@ def test_every_kind_of_cell_reads_as_openpyxl_reads_it(tmp_path, date1904):
     assert cells[2][5] == '=A1&"!"' and cells[4][1] == "=A3*2" and cells[5][1] == "=A4*2"
     assert cells[7] == {1: "Section heading"}                        # covered cells hold nothing
     assert cells[8] == {2: "=not a formula, typed text"}
+    assert cells[12][1] == "kanji" and cells[12][2] == " two runs"   # inline strings: no phonetic text
     assert cells[9] == {1: "no r attributes"}                       # B9 is under the B8:C9 merge
     assert sheets["Hidden one"][0] == ({}, [])
     with ValuesReader(path) as book:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from copy import copy
 from typing import Iterable
 
+from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -109,9 +110,16 @@ def write_table(ws, top: int, rows: list[list], widths: Iterable[int] = (), wrap
 def put(ws, row: int, column: int, value):
     """Write a value as data: text that starts with '=' stays text, never a formula (formula injection)."""
     cell = ws.cell(row, column)
-    cell.value = value
-    if cell.data_type == "f":
-        cell.data_type = "s"
+    kind = type(value)
+    if kind is str:                      # what openpyxl's value setter does for text, less its formula test
+        value = cell.check_string(value)
+        cell._value, cell.data_type = value, ("e" if value in ERROR_CODES else "s")
+    elif kind is int or kind is float or value is None:
+        cell._value, cell.data_type = value, "n"
+    else:
+        cell.value = value
+        if cell.data_type == "f":
+            cell.data_type = "s"
     return cell
 
 

@@ -95,9 +95,14 @@ def diff_against(base: Baseline, wb1) -> WorkbookChanges:
             out.hidden_sheets[name] = ws1.sheet_state
         values0, fill_ids0, notes0 = base.values[name], base.fill_ids.get(name, {}), base.notes.get(name, {})
         fills0 = base.fills.get(name)
-        coords = set(values0) | set(ws1._cells)
-        for rc in sorted(coords):
-            c1 = ws1._cells.get(rc)
+        cells1 = ws1._cells
+        found = []
+        for rc in set(values0) | set(cells1):
+            c1 = cells1.get(rc)
+            if (c1 is not None and rc in values0 and c1._value is values0[rc] and c1.comment is None
+                    and rc not in notes0 and fills0 is None
+                    and (c1._style.fillId if c1._style is not None else 0) == fill_ids0.get(rc, 0)):
+                continue        # the very value it had, its fill and no note: unchanged (most cells)
             v0, v1 = values0.get(rc), (c1.value if c1 else None)
             f0 = f1 = None
             if fills0 is not None:          # another file: its fill indexes mean nothing here
@@ -107,8 +112,9 @@ def diff_against(base: Baseline, wb1) -> WorkbookChanges:
             n0, n1 = notes0.get(rc), (_note(c1) if c1 is not None and c1.comment is not None else None)
             changed = frozenset(k for k, a, b in (("value", v0, v1), ("fill", f0, f1), ("note", n0, n1)) if a != b)
             if changed:
-                out.cells.append(CellChange(name, _coordinate(rc), v1, _fill(c1) if c1 is not None else None, n1,
-                                            changed))
+                found.append((rc, CellChange(name, _coordinate(rc), v1, _fill(c1) if c1 is not None else None, n1,
+                                             changed)))
+        out.cells.extend(change for _, change in sorted(found, key=lambda x: x[0]))
     names0, names1 = base.names, _names(wb1)
     out.names_added = {n: ref for n, ref in names1.items() if names0.get(n) != ref}
     out.names_removed = [n for n in names0 if n not in names1]

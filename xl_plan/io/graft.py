@@ -844,9 +844,15 @@ class _Grafter:
 
         def cell(m: re.Match) -> str:
             whole, attrs = m.group(0), m.group(1)
-            a = tag_attributes("<c" + attrs + ">")
-            if ss is not None and "s" in a:
-                attrs = re.sub(r'(\ss\s*=\s*)"(\d+)"', lambda n: f'{n.group(1)}"{ss.xf(int(n.group(2)))}"', attrs)
+            simple = _PLAIN_CELL_ATTRS.fullmatch(attrs)       # as openpyxl writes them: r, s, t
+            if simple is not None:
+                a = {"t": simple.group(2)}
+                if ss is not None and simple.group(1) is not None:
+                    attrs = f'{attrs[:simple.start(1)]}{ss.xf(int(simple.group(1)))}{attrs[simple.end(1):]}'
+            else:
+                a = tag_attributes("<c" + attrs + ">")
+                if ss is not None and "s" in a:
+                    attrs = re.sub(r'(\ss\s*=\s*)"(\d+)"', lambda n: f'{n.group(1)}"{ss.xf(int(n.group(2)))}"', attrs)
             if a.get("t") == "s" and m.group(3) is not None:
                 v = re.search(r"<v>\s*(\d+)\s*</v>", m.group(3))
                 if v and int(v.group(1)) < len(sst):
@@ -1553,6 +1559,9 @@ def _parses(data: bytes) -> str | None:
 
 
 _CELL_XML = None
+# A scratch cell's attributes as openpyxl writes them (r, then s and t when present; no entities):
+# read without the general attribute parser, which is most of the cost of copying a long sheet.
+_PLAIN_CELL_ATTRS = re.compile(r' r="[A-Z]{1,3}[0-9]+"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?\s*')
 
 
 def _sheet_cells(text: str) -> dict[str, str]:
@@ -1564,14 +1573,17 @@ def _sheet_cells(text: str) -> dict[str, str]:
     return {m.group(1).upper(): m.group(0) for m in _CELL_XML.finditer(text)}
 
 
-def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str]) -> list[str]:
-    """A user's sheet part xl_plan patched: every cell it did not write keeps its exact XML (or,
-    for the other cells of a shared formula whose first cell it replaced, an explicit formula), and
-    everything outside <sheetData> is as it was but for <dimension> and <legacyDrawing>."""
-    err = _parses(after)
-    if err is not None:
-        return [f"the part {name} is not well-formed XML any more ({err})"]
-    t0, t1 = _decode(before)[0], _decode(after)[0]
+def _sheet_data(text: str) -> str | None:
+    """The <sheetData> element of a sheet part, as text (None when it has none)."""
+    a = re.search(r"<(?:[\w.-]+:)?sheetData(?=[\s/>])", text)
+    if a is None:
+        return None
+    b = re.search(r"</(?:[\w.-]+:)?sheetData>", text)
+    return text[a.start():b.end() if b else _TAG.match(text, a.start()).end()]
+
+
+def _cell_problems(name: str, t0: str, t1: str, cells: set[str]) -> list[str]:
+    """Cells and rows of a patched sheet part (text before, after) that xl_plan did not write yet changed."""
     c0, c1 = _sheet_cells(t0), _sheet_cells(t1)
     shared = set()
     for ref in cells:
@@ -1594,6 +1606,29 @@ def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str]) -> 
     extra = [r for r in c1 if r not in c0 and r not in cells]
     if extra:
         problems.append(f"the part {name} has cells xl_plan did not write (for example {extra[0]})")
+    return problems
+
+
+def _rows_lost(t0: str, t1: str) -> bool:
+    row = r"<(?:[\w.-]+:)?row\b(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*"
+    return bool(Counter(re.findall(row, t0)) - Counter(re.findall(row, t1)))
+
+
+def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], well_formed: set | None = None) -> list[str]:
+    """A user's sheet part xl_plan patched: every cell it did not write keeps its exact XML (or,
+    for the other cells of a shared formula whose first cell it replaced, an explicit formula), and
+    everything outside <sheetData> is as it was but for <dimension> and <legacyDrawing>."""
+    err = _parses(after)
+    if err is not None:
+        return [f"the part {name} is not well-formed XML any more ({err})"]
+    if well_formed is not None:
+        well_formed.add(name.lower())        # parsed once: check_grafted need not parse it again
+    t0, t1 = _decode(before)[0], _decode(after)[0]
+    problems = []
+    data0 = _sheet_data(t0)
+    same_data = data0 is not None and data0 == _sheet_data(t1)    # only notes written: every cell as it was
+    if not same_data:
+        problems += _cell_problems(name, t0, t1, cells)
 
     def outside(text: str) -> str:
         a = re.search(r"<(?:[\w.-]+:)?sheetData(?=[\s/>])", text)
@@ -1606,9 +1641,7 @@ def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str]) -> 
         return text.replace(f' xmlns:r="{NS_R}"', "")
     if outside(t0) != outside(t1):
         problems.append(f"the part {name} changed outside its cells")
-    row = r"<(?:[\w.-]+:)?row\b(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*"
-    r0, r1 = Counter(re.findall(row, t0)), Counter(re.findall(row, t1))
-    if r0 - r1:
+    if not same_data and _rows_lost(t0, t1):
         problems.append(f"the part {name} lost or changed some of its rows")
     # rows ascending, cells in column order
     last_row, last_col = 0, 0
@@ -1676,6 +1709,7 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
     owned = {n.casefold() for n in changes.sheets}
     gone = {s.name.casefold() for s in plan.removed} | owned
     part_sheet = {s.part.lower(): s.name.casefold() for s in plan.sheets if s.part}
+    well_formed: set[str] = set()       # parts of the new package already parsed, and well-formed
 
     for m in orig.members:
         low = m.name.lower()
@@ -1694,7 +1728,7 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
         if low in {s.part.lower() for s in plan.replaced if s.part}:
             continue  # an owned sheet, replaced whole
         if low in part_sheet:
-            problems += _sheet_problems(m.name, m.data, got.data, changed_cells.get(part_sheet[low], set()))
+            problems += _sheet_problems(m.name, m.data, got.data, changed_cells.get(part_sheet[low], set()), well_formed)
             continue
         skip = _skipper(orig, m.name, low, plan, changes, changed_cells, part_sheet, old_names, gone)
         try:
@@ -1712,15 +1746,18 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
             problems.append(f"the part {m.name} lost {sum(lost.values())} of its elements "
                             f"(for example <{path[-1].rsplit('}', 1)[-1]}> {dict(attrs)})")
 
-    orig_names = {m.name.lower() for m in orig.members}
-    orig_ok = {m.name.lower() for m in orig.members
-               if m.name.lower().endswith((".xml", ".rels", ".vml")) and _parses(m.data) is None}
+    orig_data = {m.name.lower(): m.data for m in orig.members}
     for m in new.members:
         low = m.name.lower()
         if not low.endswith((".xml", ".rels", ".vml")):
             continue
-        if low in orig_names and low not in orig_ok:
-            continue  # it did not parse in the original either
+        if low in well_formed:
+            continue
+        if low in orig_data:
+            if orig_data[low] == m.data:
+                continue  # byte for byte the original's part: it parses exactly as well as it did
+            if _parses(orig_data[low]) is not None:
+                continue  # it did not parse in the original either
         err = _parses(m.data)
         if err is not None:
             problems.append(f"the part {m.name} is not well-formed XML ({err})")

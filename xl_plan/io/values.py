@@ -22,9 +22,9 @@ from openpyxl.packaging.workbook import WorkbookPackage
 from openpyxl.reader.excel import _find_workbook_part
 from openpyxl.reader.strings import read_string_table
 from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
-from openpyxl.utils.cell import range_boundaries
+from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH
-from openpyxl.worksheet._reader import MERGE_TAG, ROW_TAG, WorkSheetParser
+from openpyxl.worksheet._reader import FORMULA_TAG, INLINE_STRING, MERGE_TAG, ROW_TAG, WorkSheetParser
 from openpyxl.xml.constants import ARC_CONTENT_TYPES, ARC_CUSTOM, ARC_STYLE, SHARED_STRINGS, SHEET_MAIN_NS
 from openpyxl.xml.functions import fromstring, iterparse
 
@@ -137,10 +137,53 @@ class ValuesReader:
         return {p.name: p.value for p in CustomPropertyList.from_tree(fromstring(src)) if p.name}
 
 
+_T = "{%s}t" % SHEET_MAIN_NS
+_R = "{%s}r" % SHEET_MAIN_NS
+
+
+def _inline_text(node) -> str:
+    """What openpyxl's `Text.from_tree(node).content` gives for an inline string (the plain text, then
+    each run's text; phonetic runs left out), without building the rich-text objects."""
+    plain = None
+    runs = []
+    for child in node:
+        if child.tag == _T:
+            plain = child.text
+        elif child.tag == _R:
+            t = None
+            for k in child:
+                if k.tag == _T:
+                    t = k.text
+            if t is not None:
+                runs.append(t)
+    return "".join(([plain] if plain is not None else []) + runs)
+
+
 class _ValuesParser(WorkSheetParser):
     """openpyxl's sheet parser reading only the rows and the merged ranges."""
 
     merged_refs: list[str] | tuple = ()          # the sheet's <mergeCells>, once parsed
+
+    def parse_cell(self, element):
+        """openpyxl's parse_cell; an inline string (openpyxl writes every text so) read without its
+        rich-text objects, most of the cost of reading a workbook openpyxl saved."""
+        if element.get("t") != "inlineStr" or self.rich_text or element.find(FORMULA_TAG) is not None:
+            return super().parse_cell(element)
+        coordinate = element.get("r")
+        style_id = element.get("s", 0)
+        if style_id:
+            style_id = int(style_id)
+        if coordinate:
+            row, column = coordinate_to_tuple(coordinate)
+            self.col_counter = column
+        else:
+            self.col_counter += 1
+            row, column = self.row_counter, self.col_counter
+        value, data_type = None, "inlineStr"
+        child = element.find(INLINE_STRING)
+        if child is not None:
+            data_type, value = "s", _inline_text(child)
+        return {"row": row, "column": column, "value": value, "data_type": data_type, "style_id": style_id}
 
     def parse(self):
         for _, element in iterparse(self.source):

@@ -1,0 +1,87 @@
+"""io/fastwrite.py writes the scratch workbook's cells as text: the saved package must be byte for byte
+what openpyxl's own writer makes."""
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import date, datetime, time, timedelta
+
+import openpyxl
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+
+from xl_plan.io.fastwrite import fast_cells
+
+VALUES = ["plain", " lead space", "trail ", "   ", "a & b < c > d \"q\" 'x'", "é ünï € 中文", "multi\nline\r\nx",
+          "tab\there", 1, 0, -3, 1.5, 1e20, 3.14159265358979, 10 ** 16, True, False, date(2024, 1, 2),
+          datetime(2024, 1, 2, 3, 4, 5), time(1, 2), timedelta(days=2, seconds=5), "#N/A", "#REF!",
+          "=SUM(A1:A2)", None, "", "x" * 40000]
+
+
+def _workbook():
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r, v in enumerate(VALUES, 1):
+        ws.cell(r, 1, v)
+        styled = ws.cell(r, 2, v)
+        styled.font = Font(bold=True)
+        styled.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.cell(r, 3).fill = PatternFill("solid", fgColor="FF0000")
+        ws.cell(r, 4, v).number_format = "0.00"
+    ws.cell(1, 5, "link").hyperlink = "#'Sheet'!A1"
+    ws.cell(2, 5, "web").hyperlink = "https://example.org/?a=1&b=2"
+    ws.row_dimensions[3].height = 30
+    ws.row_dimensions[40].hidden = True
+    ws.cell(2, 6, "noted").comment = Comment("a note", "someone")
+    ws.cell(3, 6).comment = Comment("on a blank", "someone")
+    other = wb.create_sheet("Second")
+    other.append(["a", 1, None, 2.5])
+    other.cell(5, 5).font = Font(italic=True)
+    return wb
+
+
+def _parts(fast: bool) -> dict[str, bytes]:
+    buf = io.BytesIO()
+    wb = _workbook()
+    if fast:
+        with fast_cells():
+            wb.save(buf)
+    else:
+        wb.save(buf)
+    with zipfile.ZipFile(buf) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def test_fast_cells_write_the_same_package():
+    plain, fast = _parts(False), _parts(True)
+    assert sorted(plain) == sorted(fast)
+    for name in plain:
+        assert plain[name] == fast[name], name
+    assert b"inlineStr" in fast["xl/worksheets/sheet1.xml"]
+
+
+def test_fast_cells_put_the_writer_back():
+    from openpyxl.worksheet._writer import WorksheetWriter
+
+    before = WorksheetWriter.write_row
+    try:
+        with fast_cells():
+            raise RuntimeError("stop")
+    except RuntimeError:
+        pass
+    assert WorksheetWriter.write_row is before
+
+
+def test_put_sets_what_the_value_setter_sets():
+    from xl_plan.sheets import put
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    values = VALUES + ["=", "==x", "#DIV/0!", "=1+1", 7, 2.0, None, True]
+    for r, v in enumerate(values, 1):
+        fast = put(ws, r, 1, v)
+        slow = ws.cell(r, 2)
+        slow.value = v
+        if slow.data_type == "f":
+            slow.data_type = "s"
+        assert (fast._value, fast.data_type, fast.number_format) == (slow._value, slow.data_type, slow.number_format), v
