@@ -383,7 +383,8 @@ def returns_status(source, returned, month, today):
     dl = f", due {s.deadline:%d/%m/%Y}" if s.deadline else ""
     click.echo(f"Returns for {s.month} of {s.plan_file}{dl}:")
     words = {"returned": "returned", "late": "returned LATE", "missing": "missing",
-             "overdue": "MISSING, past the deadline", "not-sent": "returned (not in the sent list)"}
+             "overdue": "MISSING, past the deadline", "not-sent": "returned (not in the sent list)",
+             "merged": "merged", "merged-late": "merged (returned LATE)", "made": "made, NOT SENT"}
     for st in s.leads:
         back = st.latest
         extra = ""
@@ -407,6 +408,10 @@ def returns_status(source, returned, month, today):
 @click.option("--smtp", is_flag=True, help="Send through the mail server set in the master's 'xl_plan' sheet.")
 @click.option("--dry-run", is_flag=True, help="With --smtp: build every email and check, but send nothing.")
 @click.option("--retry-failed", is_flag=True, help="With --smtp: send only to the leads whose last try failed.")
+@click.option("--resend", is_flag=True, help="Send again to the leads already sent this month's return (says whom).")
+@click.option("--starttls/--no-starttls", default=None,
+              help="With --smtp: secure the connection with STARTTLS (default: smtp_starttls in the 'xl_plan' sheet, "
+                   "else yes).")
 @click.option("--template", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Your own email template (see xl_plan/returns/mail/mail_template.txt).")
 @click.option("--reminders", is_flag=True, help="Remind the leads whose return is still missing (needs --returned).")
@@ -421,24 +426,39 @@ def returns_status(source, returned, month, today):
 @click.option("--smtp-user", help="The mail server user name (overrides smtp_user); the password is read "
                                  "from the environment variable XL_PLAN_SMTP_PASSWORD.")
 @click.option("--today", callback=parse_day, metavar="YYYY-MM-DD", help="Check deadlines as of this date.")
-def returns_send(folder, drafts, smtp, dry_run, retry_failed, template, reminders, returned, master, month, sender,
-                 smtp_host, smtp_port, smtp_user, today):
-    """Email each lead their return from FOLDER (made by `returns make`), as drafts or by SMTP."""
+def returns_send(folder, drafts, smtp, dry_run, retry_failed, resend, starttls, template, reminders, returned, master,
+                 month, sender, smtp_host, smtp_port, smtp_user, today):
+    """Email each lead their return from FOLDER (made by `returns make`), as drafts or by SMTP.
+
+    Each lead is sent their return once: the ones already sent are left out (--resend sends again).
+    What was sent is recorded in the master's hidden 'Returns log'. Exit code 1 when a lead could not
+    be sent theirs (no address, or a failure)."""
     from .jobs import send_returns
 
     plan, result = send_returns(folder, drafts=drafts, smtp=smtp, dry_run=dry_run, retry_failed=retry_failed,
-                                template=template, reminders=reminders, master=master, returned=returned,
-                                month=month, sender=sender, smtp_host=smtp_host, smtp_port=smtp_port,
-                                smtp_user=smtp_user, today=today)
+                                resend=resend, template=template, reminders=reminders, master=master,
+                                returned=returned, month=month, sender=sender, smtp_host=smtp_host,
+                                smtp_port=smtp_port, smtp_user=smtp_user, starttls=starttls, today=today)
     if reminders and not plan.outgoing:
         click.echo(f"Every lead has sent back their {plan.month} return: no reminder needed.")
         return
+    if plan.resending:
+        click.echo(f"Sending again (--resend) to {len(plan.resending)} lead(s) already sent their return:")
+        for lead, said in plan.resending:
+            click.echo(f"  - {lead} (sent {said})")
+    if plan.already_sent:
+        click.echo(f"{len(plan.already_sent)} lead(s) already sent their {plan.month} return, not sent again "
+                   "(give --resend to send again):")
+        for lead, said in plan.already_sent:
+            click.echo(f"  - {lead} (sent {said})")
     for lead in plan.no_entry:
         click.echo(f"  {lead}: not in the 'Leads' sheet of {plan.master.name} (run `xl-plan leads --write`).")
     for f in plan.directory_findings:
         click.echo(textwrap.fill(f.message, 100, initial_indent="  ! ", subsequent_indent="    "))
     click.echo(result.summary())
-    sys.exit(0 if result.ok else 1)
+    if plan.saved:
+        click.echo(f"Recorded in the 'Returns log' of {plan.master} (backup: {plan.saved.backup}).")
+    sys.exit(0 if result.ok and not result.skipped_no_email else 1)
 
 
 # ---- gantt

@@ -96,7 +96,10 @@ def summary_lines(r) -> list[str]:
     actions updated, status changes, conflicts, rejected edits and everything else to decide."""
     import textwrap
 
-    out = [f"Returns for {month_name(r.month)}: {len(r.returned)} merged" + (f" of {len(r.sent)} sent" if r.sent else "") + "."]
+    before = getattr(r, "merged_before", [])
+    earlier = f" (and {len(before)} in an earlier run: {', '.join(before)})" if before else ""
+    out = [f"Returns for {month_name(r.month)}: {len(r.returned)} merged{earlier}"
+           + (f" of {len(r.sent)} sent" if r.sent else "") + "."]
     if r.missing:
         out.append(f"Missing ({len(r.missing)}), to chase: {', '.join(r.missing)}")
     updates = sum(1 for c in r.changes if c.field == "update")

@@ -142,7 +142,11 @@ def send_smtp(outgoing: list[Outgoing], settings: SmtpSettings, sender: str,
     log = SendLog(None if dry_run else log_path)
     log.check_writable()
 
+    message_ids: dict[str, str] = {}
+
     def report(out: Outgoing, status: str, reason: str = "") -> None:
+        result.attempt(out, "no-address" if status == "skipped" else status, reason,
+                       message_ids.get(out.lead, "") if status == "sent" else "")
         problem = log.write(out, kind, status, reason)
         if problem:
             result.notes.append((out.lead, f"this {kind} {problem}"))
@@ -178,6 +182,7 @@ def send_smtp(outgoing: list[Outgoing], settings: SmtpSettings, sender: str,
             result.failed.append((out.lead, str(exc)))
             report(out, "failed", str(exc))
             continue
+        message_ids[out.lead] = str(msg["Message-ID"] or "")
         todo.append((out, msg))
 
     if dry_run:
