@@ -1,6 +1,8 @@
 """The `xl-plan` command: thin click commands over the library (xl_plan.jobs).
 
-Exit codes: 0 done / valid, 1 the plan has errors, 2 the input cannot be used."""
+Exit codes: 0 done, 1 something needs you (a warning or an error found, something left to decide, a lead
+not sent theirs), 2 a file cannot be used (damaged, not a plan, read-only, open in Excel), 3 a real fault
+(an unexpected error, logged)."""
 from __future__ import annotations
 
 import json
@@ -62,6 +64,9 @@ class Cli(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            _reader_gone()
+            ctx.exit(0)
         except KeyboardInterrupt:
             click.echo("Stopped. Nothing was changed by the step that was running.", err=True)
             ctx.exit(130)
@@ -161,7 +166,7 @@ def validate(plan, sheet, columns_text, remember, as_json, write, today):
     if result.saved:
         click.echo(f"Wrote the '{result.sheet}' sheet and cell comments into {plan} "
                    f"(backup: {result.saved.backup}).", err=True)
-    sys.exit(0 if report.valid else 1)
+    sys.exit(1 if report.needs_you else 0)
 
 
 def print_findings(report) -> None:
@@ -208,8 +213,8 @@ def carried(plan, sheet, columns_text, remember, previous, threshold, as_json, w
     the previous plan: carried-not-starred, starred-not-found, timescale-not-amended, slippage,
     dropped, new-action and weak-match.
 
-    Exit code 0 when there are no errors, 1 when there are (e.g. a dropped action), 2 when a file
-    cannot be used."""
+    Exit code 0 when nothing was found, 1 when a warning or an error was (e.g. a dropped action), 2
+    when a file cannot be used."""
     from .jobs import carried_file
 
     columns = resolve_columns(plan, columns_text, remember)
@@ -223,7 +228,7 @@ def carried(plan, sheet, columns_text, remember, previous, threshold, as_json, w
     if out.saved:
         click.echo(f"Wrote the '{out.sheet}' sheet, the findings on the '{out.validation_sheet}' sheet and comments "
                    f"on the starred cells into {plan} (backup: {out.saved.backup}).", err=True)
-    sys.exit(0 if result.report.valid else 1)
+    sys.exit(1 if result.report.needs_you else 0)
 
 
 def print_carried(result) -> None:
@@ -516,7 +521,7 @@ def merge(master, returns_, sheet, columns_text, remember, month, as_json):
 
     Applies each lead's update and status to the master's own cells, adds what changed to the
     History sheet, and reports what it could not apply. A backup of MASTER is kept first.
-    Exit code 0 when everything merged, 1 when something needs your decision."""
+    Exit code 0 when everything merged, 1 when something needs you (a warning or an error)."""
     from .jobs import merge_returns
 
     columns = resolve_columns(master, columns_text, remember)
@@ -530,7 +535,7 @@ def merge(master, returns_, sheet, columns_text, remember, month, as_json):
             click.echo(f"Saved {master} ({r.history_added} History row(s) added; backup: {r.saved.backup}).")
         else:
             click.echo(f"Nothing new to merge: {master} was not changed.")
-    sys.exit(0 if r.report.valid else 1)
+    sys.exit(1 if r.report.needs_you else 0)
 
 
 @cli.command()
@@ -554,7 +559,7 @@ def consolidate(master, returns_dir, sheet, columns_text, remember, month, today
     sheets = ", ".join(f"'{s}'" for s in (c.summary_sheet, c.validation_sheet, c.gantt_sheet) if s)
     click.echo(f"Validation after the merge: {c.validation.summary_line()}.")
     click.echo(f"Saved {master}: wrote the {sheets} sheets (backup: {c.saved.backup}).")
-    sys.exit(0 if c.merge.report.valid else 1)
+    sys.exit(1 if c.merge.report.needs_you else 0)
 
 
 # ---------------------------------------------------------------- demo
@@ -570,4 +575,20 @@ def demo(directory, today):
 
 
 def main(argv=None) -> None:
-    cli.main(args=argv, prog_name="xl-plan")
+    try:
+        cli.main(args=argv, prog_name="xl-plan")
+    except BrokenPipeError:
+        _reader_gone()
+        sys.exit(0)
+
+
+def _reader_gone() -> None:
+    """The reader of our output went away (`xl-plan gantt PLAN | head -1`): the job itself was done
+    and saved, so it is no fault; stdout goes nowhere from now on (no second error at exit)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
