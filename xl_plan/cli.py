@@ -49,6 +49,8 @@ def resolve_columns(plan_path, columns_text, remember) -> dict:
 
 
 PLAN_ARG = click.argument("plan", type=click.Path(path_type=Path, dir_okay=False))
+QUIET = click.option("--quiet", "-q", is_flag=True,
+                     help="Show no progress (it is shown on stderr only when that is a terminal).")
 
 
 class Cli(click.Group):
@@ -350,7 +352,8 @@ def returns():
               help="The folder to write the returns into (created if needed).")
 @click.option("--deadline", callback=parse_day, metavar="YYYY-MM-DD", help="The date the returns are due back.")
 @click.option("--lead", "only_leads", multiple=True, metavar="LEAD", help="Make the return of this lead only (repeatable).")
-def returns_make(plan, sheet, columns_text, remember, month, out_dir, deadline, only_leads):
+@QUIET
+def returns_make(plan, sheet, columns_text, remember, month, out_dir, deadline, only_leads, quiet):
     """Write one return workbook per lead of PLAN, holding only that lead's actions.
 
     Gives each action a stable key in PLAN and records the returns in its hidden 'Returns log'
@@ -358,8 +361,11 @@ def returns_make(plan, sheet, columns_text, remember, month, out_dir, deadline, 
     from .jobs import make_returns_file
 
     columns = resolve_columns(plan, columns_text, remember)
-    r = make_returns_file(plan, month, out_dir, deadline=deadline, sheet=sheet, columns=columns,
-                          leads=list(only_leads) or None)
+    from .progress import progress_bar
+
+    with progress_bar("Making returns", quiet=quiet) as progress:
+        r = make_returns_file(plan, month, out_dir, deadline=deadline, sheet=sheet, columns=columns,
+                              leads=list(only_leads) or None, progress=progress)
     click.echo(f"Made {len(r.returns)} returns for {r.month} in {r.out_dir}:")
     for f in r.returns:
         click.echo(f"  {f.path.name}  ({f.action_count} action{'s' if f.action_count != 1 else ''})"
@@ -378,13 +384,16 @@ def returns_make(plan, sheet, columns_text, remember, month, out_dir, deadline, 
               help="The folder where you keep the returns that came back (sub-folders included).")
 @click.option("--month", metavar="YYYY-MM", help="The month to check (default: the latest month sent).")
 @click.option("--today", callback=parse_day, metavar="YYYY-MM-DD", help="Check the deadline as of this date.")
-def returns_status(source, returned, month, today):
+@QUIET
+def returns_status(source, returned, month, today, quiet):
     """Show per lead whether their return was sent, came back, is late or is missing.
 
     SOURCE is the folder the returns were made into, or the master workbook."""
     from .jobs import returns_status_file
+    from .progress import progress_bar
 
-    s = returns_status_file(source, returned=returned, month=month, today=today)
+    with progress_bar("Checking returns", quiet=quiet) as progress:
+        s = returns_status_file(source, returned=returned, month=month, today=today, progress=progress)
     dl = f", due {s.deadline:%d/%m/%Y}" if s.deadline else ""
     click.echo(f"Returns for {s.month} of {s.plan_file}{dl}:")
     words = {"returned": "returned", "late": "returned LATE", "missing": "missing",
@@ -431,19 +440,23 @@ def returns_status(source, returned, month, today):
 @click.option("--smtp-user", help="The mail server user name (overrides smtp_user); the password is read "
                                  "from the environment variable XL_PLAN_SMTP_PASSWORD.")
 @click.option("--today", callback=parse_day, metavar="YYYY-MM-DD", help="Check deadlines as of this date.")
+@QUIET
 def returns_send(folder, drafts, smtp, dry_run, retry_failed, resend, starttls, template, reminders, returned, master,
-                 month, sender, smtp_host, smtp_port, smtp_user, today):
+                 month, sender, smtp_host, smtp_port, smtp_user, today, quiet):
     """Email each lead their return from FOLDER (made by `returns make`), as drafts or by SMTP.
 
     Each lead is sent their return once: the ones already sent are left out (--resend sends again).
     What was sent is recorded in the master's hidden 'Returns log'. Exit code 1 when a lead could not
     be sent theirs (no address, or a failure)."""
     from .jobs import send_returns
+    from .progress import progress_bar
 
-    plan, result = send_returns(folder, drafts=drafts, smtp=smtp, dry_run=dry_run, retry_failed=retry_failed,
-                                resend=resend, template=template, reminders=reminders, master=master,
-                                returned=returned, month=month, sender=sender, smtp_host=smtp_host,
-                                smtp_port=smtp_port, smtp_user=smtp_user, starttls=starttls, today=today)
+    with progress_bar("Sending", quiet=quiet) as progress:
+        plan, result = send_returns(folder, drafts=drafts, smtp=smtp, dry_run=dry_run, retry_failed=retry_failed,
+                                    resend=resend, template=template, reminders=reminders, master=master,
+                                    returned=returned, month=month, sender=sender, smtp_host=smtp_host,
+                                    smtp_port=smtp_port, smtp_user=smtp_user, starttls=starttls, today=today,
+                                    progress=progress)
     if reminders and not plan.outgoing:
         click.echo(f"Every lead has sent back their {plan.month} return: no reminder needed.")
         return
@@ -498,10 +511,6 @@ def gantt(plan, sheet, columns_text, remember, today):
 
 # ---- merge (merge the leads' returns into the master; monthly consolidation)
 
-def _progress(text: str) -> None:
-    click.echo(text, err=True)
-
-
 def print_merge_summary(r, echo=click.echo) -> None:
     """What the manager needs after a merge: returned / missing leads, updates, moves, what to decide."""
     from .merge.summary import summary_lines
@@ -516,7 +525,8 @@ def print_merge_summary(r, echo=click.echo) -> None:
 @columns_option
 @click.option("--month", metavar="YYYY-MM", help="The month being merged (default: the latest month in the master's Returns log).")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
-def merge(master, returns_, sheet, columns_text, remember, month, as_json):
+@QUIET
+def merge(master, returns_, sheet, columns_text, remember, month, as_json, quiet):
     """Merge the leads' returns (workbooks, or saved .eml/.msg emails carrying them) into MASTER.
 
     Applies each lead's update and status to the master's own cells, adds what changed to the
@@ -525,8 +535,10 @@ def merge(master, returns_, sheet, columns_text, remember, month, as_json):
     from .jobs import merge_returns
 
     columns = resolve_columns(master, columns_text, remember)
-    r = merge_returns(master, list(returns_), month=month, sheet=sheet, columns=columns,
-                      progress=None if as_json else _progress)
+    from .progress import progress_bar
+
+    with progress_bar("Merging", quiet=quiet) as progress:
+        r = merge_returns(master, list(returns_), month=month, sheet=sheet, columns=columns, progress=progress)
     if as_json:
         click.echo(json.dumps(r.report.to_dict(), indent=2, default=str))
     else:
@@ -545,7 +557,8 @@ def merge(master, returns_, sheet, columns_text, remember, month, as_json):
 @columns_option
 @click.option("--month", metavar="YYYY-MM", help="The month being merged (default: the latest month in the master's Returns log).")
 @click.option("--today", callback=parse_day, metavar="YYYY-MM-DD", help="Count overdue actions as of this date (default: today).")
-def consolidate(master, returns_dir, sheet, columns_text, remember, month, today):
+@QUIET
+def consolidate(master, returns_dir, sheet, columns_text, remember, month, today, quiet):
     """The monthly run: merge every return in the --returns folder into MASTER, then rewrite its
     Summary, Validation and Gantt sheets, in one save (a backup is kept first).
 
@@ -554,7 +567,10 @@ def consolidate(master, returns_dir, sheet, columns_text, remember, month, today
     from .jobs import consolidate as run
 
     columns = resolve_columns(master, columns_text, remember)
-    c = run(master, returns_dir, month=month, today=today, sheet=sheet, columns=columns, progress=_progress)
+    from .progress import progress_bar
+
+    with progress_bar("Consolidating", quiet=quiet) as progress:
+        c = run(master, returns_dir, month=month, today=today, sheet=sheet, columns=columns, progress=progress)
     print_merge_summary(c.merge)
     sheets = ", ".join(f"'{s}'" for s in (c.summary_sheet, c.validation_sheet, c.gantt_sheet) if s)
     click.echo(f"Validation after the merge: {c.validation.summary_line()}.")

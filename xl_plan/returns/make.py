@@ -437,7 +437,7 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
 
 def make_returns(path, month: str, out_dir, *, deadline: date | None = None, sheet=None, columns=None,
                  now: datetime | None = None, leads: list[str] | None = None, master_path=None,
-                 policy=None) -> MakeResult:
+                 policy=None, progress=None) -> MakeResult:
     """Write one return per lead into `out_dir`, give actions their stable keys in the master and
     record what was sent in the master's hidden `Returns log` sheet (backup + atomic save).
     `master_path`: the master's real path when `path` is a working copy (the ribbon)."""
@@ -487,6 +487,8 @@ def make_returns(path, month: str, out_dir, *, deadline: date | None = None, she
     used_names: set[str] = set()
     try:
         for lead, actions in by_lead.items():
+            if progress:
+                progress(f"{lead}'s return")
             name = return_filename(month, lead, path)
             n = 2
             while name.lower() in used_names:

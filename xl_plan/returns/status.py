@@ -143,7 +143,7 @@ def _filled(path: Path, ident: ReturnIdentity) -> int:
     return sum(1 for row in ident.rows if clean(ws[f"{ident.update_column}{row.return_row}"].value))
 
 
-def returns_status(source, *, returned=None, month: str | None = None, today: date) -> StatusResult:
+def returns_status(source, *, returned=None, month: str | None = None, today: date, progress=None) -> StatusResult:
     """Per lead: sent, returned (on time or late), missing. `source` is the folder the returns were
     made into or the master workbook (its Returns log)."""
     from ..io.workbook import load
@@ -200,6 +200,8 @@ def returns_status(source, *, returned=None, month: str | None = None, today: da
             collected = collect_folder(returned, Path(tmp))
             ignored += [(Path(name), why) for name, why in collected.unreadable + collected.skipped]
             for src in collected.sources:
+                if progress:
+                    progress(f"Reading {src.name}")
                 try:
                     ident = read_identity(src.path)
                 except XlPlanError as exc:
