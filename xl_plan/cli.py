@@ -276,10 +276,11 @@ def template():
 @template.command("build")
 @click.argument("out", required=False, type=click.Path(path_type=Path, dir_okay=False))
 def template_build(out):
-    """Build workbook_template.xlsm from macros/ (byte-for-byte reproducible)."""
+    """Build workbook_template.xlsm from macros/ (byte-for-byte reproducible), into OUT or the
+    current folder."""
     from .template.build import DEFAULT_OUT, build_template
 
-    path = build_template(out or DEFAULT_OUT)
+    path = build_template(out or Path.cwd() / DEFAULT_OUT.name)
     click.echo(f"Built {path}.")
 
 

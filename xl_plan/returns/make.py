@@ -92,6 +92,13 @@ def return_filename(month: str, lead: str, plan_path) -> str:
     return f"{month} return - {safe_name(lead)} - {safe_name(Path(plan_path).stem, 80)}.xlsx"
 
 
+def plan_title(plan) -> str:
+    """What the plan is called in a return and in the emails: its title above the table (not a RAG
+    key's heading), else its file name without the extension."""
+    title = plan.title
+    return title if title and not re.search(r"\bkey\b|\brag\b", title, re.I) else Path(plan.path).stem
+
+
 def leads_of(plan: Plan) -> dict[str, list[Action]]:
     """Lead -> their actions, leads in order of first appearance; an action with several leads
     goes to each of them."""
@@ -266,7 +273,7 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
         ws.column_dimensions[get_column_letter(cols.status)].width = 14
 
     # ---- title and instructions
-    plan_name = plan.title if plan.title and not re.search(r"\bkey\b|\brag\b", plan.title, re.I) else Path(plan.path).stem
+    plan_name = plan_title(plan)
     col_widths = {t: widths.get(c, 9.0) for c, t in cols.target.items()}
     col_widths[cols.new_update] = ws.column_dimensions[get_column_letter(cols.new_update)].width
     col_widths[cols.status] = ws.column_dimensions[get_column_letter(cols.status)].width or 14
@@ -283,7 +290,8 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
         f"What to do: you lead the {n} action{'s' if n != 1 else ''} below. For each one, write this month's progress "
         f"in the yellow column '{update_header}' and choose the status from the drop-down in the column "
         f"'{status_header}'" + (f". The column '{prev_header}' shows last month's update, for reference." if prev_header else "."),
-        f"By when: please send it back by {deadline_words(deadline)}.",
+        f"By when: please send it back by {deadline_words(deadline)}." if deadline else
+        "By when: please send it back as soon as you can.",
         "How to send it back: save this file (keep its name and do not copy your answers into another workbook, "
         "xl_plan recognises this file) and email it back as an attachment to the person who sent it to you.",
         "The other cells are locked so the plan's layout stays intact; if something else is wrong, say so in your email.",

@@ -112,7 +112,15 @@ def plan_sending(folder, *, master=None, month: str | None = None, reminders: bo
                 "with --master PLAN (it holds the Leads sheet with the email addresses)."
             )
     master = Path(master)
-    wb = load(master)
+    title = ""
+    try:
+        from ..plan_file import open_plan
+        from .make import plan_title
+
+        wb, mplan, _ = open_plan(master)
+        title = plan_title(mplan)
+    except XlPlanError:
+        wb = load(master)                   # a master whose table needs --columns: its file name will do
     directory: Directory = read_directory(wb)
     from .log import month_record, read_returns_log
 
@@ -129,7 +137,7 @@ def plan_sending(folder, *, master=None, month: str | None = None, reminders: bo
                               "returned files with --returned DIR.")
         result.status = returns_status(folder, returned=returned, month=month, today=today)
         wanted = {s.lead for s in result.status.missing}
-    plan_name = idents[-1].plan_file.rsplit(".", 1)[0]
+    plan_name = title or idents[-1].plan_file.rsplit(".", 1)[0]
     for lead, (path, ident) in chosen.items():
         if lead not in wanted:
             continue
