@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+import weakref
 from copy import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -153,14 +154,27 @@ def ensure_plan_id(wb) -> str:
 
 # ---------------------------------------------------------------- one return workbook
 
+_STYLES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # return workbook -> style cache
+
+
 def _copy_style(src, dst) -> None:
+    """The master cell's font, fill, border, alignment and number format onto a return's cell. A style
+    is copied into the return workbook once; the cells after it that share it take its indices."""
     if src is None or not src.has_style:
+        return
+    cache = _STYLES.setdefault(dst.parent.parent, {})
+    key = (tuple(src._style), tuple(dst._style)) if getattr(dst, "_style", None) is not None else None
+    done = cache.get(key) if key else None
+    if done is not None:
+        dst._style = copy(done)
         return
     dst.font = copy(src.font)
     dst.fill = copy(src.fill)
     dst.border = copy(src.border)
     dst.alignment = copy(src.alignment)
     dst.number_format = src.number_format
+    if key:
+        cache[key] = copy(dst._style)
 
 
 def _master_widths(ws) -> dict[int, float]:
