@@ -163,8 +163,9 @@ def _copy_style(src, dst) -> None:
     if src is None or not src.has_style:
         return
     cache = _STYLES.setdefault(dst.parent.parent, {})
-    key = (tuple(src._style), tuple(dst._style)) if getattr(dst, "_style", None) is not None else None
-    done = cache.get(key) if key else None
+    before = getattr(dst, "_style", None)            # None: a new cell, no style yet
+    key = (tuple(src._style), tuple(before) if before is not None else None)
+    done = cache.get(key)
     if done is not None:
         dst._style = copy(done)
         return
@@ -173,8 +174,7 @@ def _copy_style(src, dst) -> None:
     dst.border = copy(src.border)
     dst.alignment = copy(src.alignment)
     dst.number_format = src.number_format
-    if key:
-        cache[key] = copy(dst._style)
+    cache[key] = copy(dst._style)
 
 
 def _master_widths(ws) -> dict[int, float]:
