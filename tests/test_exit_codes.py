@@ -59,3 +59,17 @@ def test_gantt_into_a_closed_pipe_is_not_a_fault(sample):
                          executable="/bin/bash")
     assert "rc=0" in run.stdout, run.stdout + run.stderr
     assert "unexpected" not in run.stderr and "Exception ignored" not in run.stderr
+
+
+def test_a_damaged_xlsm_is_refused_without_noise_at_exit(tmp_path):
+    import zipfile
+    from pathlib import Path
+
+    template = Path(__file__).resolve().parents[1] / "workbook_template.xlsm"
+    bad = tmp_path / "bad.xlsm"
+    with zipfile.ZipFile(template) as src, zipfile.ZipFile(bad, "w") as out:
+        for info in src.infolist():
+            out.writestr(info, b"<broken" if info.filename == "xl/styles.xml" else src.read(info.filename))
+    run = subprocess.run([sys.executable, "-m", "xl_plan", "validate", str(bad)], capture_output=True, text=True)
+    assert run.returncode == 2, run.stderr
+    assert "could not be read" in run.stderr and "Exception ignored" not in run.stderr, run.stderr
