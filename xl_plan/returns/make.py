@@ -177,6 +177,32 @@ def _copy_style(src, dst) -> None:
     cache[key] = copy(dst._style)
 
 
+def _merge_row(ws, row: int, first: int, last: int) -> None:
+    """ws.merge_cells over one row, the same cells and styles, without openpyxl re-adding the protection
+    (and borders) cell by cell: where the first cell has no border, the merged cells take its protection
+    index as they would its protection."""
+    from openpyxl.cell.cell import MergedCell
+    from openpyxl.styles.cell_style import StyleArray
+    from openpyxl.worksheet.merge import MergedCellRange
+
+    mcr = MergedCellRange(ws, f"{get_column_letter(first)}{row}:{get_column_letter(last)}{row}")
+    start = mcr.start_cell
+    border = start.border
+    if any(getattr(border, side) is not None and getattr(border, side).style is not None
+           for side in ("top", "left", "right", "bottom")):
+        ws.merged_cells.add(mcr)
+        ws._clean_merge_range(mcr)
+        return
+    ws.merged_cells.add(mcr)
+    protection = start._style.protectionId if start._style is not None else 0
+    for col in range(first + 1, last + 1):
+        cell = MergedCell(ws, row=row, column=col)
+        if protection:
+            cell._style = StyleArray()
+            cell._style.protectionId = protection
+        ws._cells[(row, col)] = cell
+
+
 def _master_widths(ws) -> dict[int, float]:
     out = {}
     for dim in ws.column_dimensions.values():
@@ -313,7 +339,7 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
     for line in lines:
         cell = put(ws, r, first, line)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.merge_cells(start_row=r, start_column=first, end_row=r, end_column=width)
+        _merge_row(ws, r, first, width)
         ws.row_dimensions[r].height = _height(line, table_width)
         r += 1
     for _row, text in plan.notes:
@@ -379,7 +405,7 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
                 _copy_style(src, cell)
                 for c in range(first + 1, width + 1):
                     _copy_style(ws_m.cell(section_rows.get(a.section, plan.header_row), min(c, plan.last_column)), ws.cell(r, c))
-                ws.merge_cells(start_row=r, start_column=first, end_row=r, end_column=width)
+                _merge_row(ws, r, first, width)
                 h = ws_m.row_dimensions[section_rows.get(a.section, 0)].height if a.section in section_rows else None
                 if h:
                     ws.row_dimensions[r].height = h
