@@ -349,10 +349,10 @@ def test_cli_table_and_exit_codes(sample, tmp_path):
     res = runner.invoke(cli, ["carried", str(new_path), "--previous", str(old_path), "--json", "--threshold", "75"])
     data = json.loads(res.output)
     assert data["threshold"] == 75 and any(m["new"] and m["new"]["row"] == 15 and m["old"]["ref"] == "2.1" for m in data["matches"])
-    # no errors: exit 0
+    # warnings only (carried-not-starred): still something for you, exit 1
     same = tmp_path / "same.xlsx"
     shutil.copyfile(old_path, same)
-    assert runner.invoke(cli, ["carried", str(same), "--previous", str(old_path)]).exit_code == 0
+    assert runner.invoke(cli, ["carried", str(same), "--previous", str(old_path)]).exit_code == 1
     # unusable input: exit 2 with a plain message naming the previous plan
     res = runner.invoke(cli, ["carried", str(new_path), "--previous", str(tmp_path / "missing.xlsx")])
     assert res.exit_code == 2 and "previous plan" in res.output and "missing.xlsx" in res.output

@@ -503,7 +503,7 @@ def test_starttls_required_but_not_offered(tmp_path, server):
     settings = SmtpSettings(host="127.0.0.1", port=server.settings.port, timeout=5)  # starttls=True
     res = send_smtp([out], settings, SENDER)
     [(lead, reason)] = res.failed
-    assert "does not offer a secure connection (STARTTLS)" in reason
+    assert "does not offer a secure connection (STARTTLS)" in reason and "--no-starttls" in reason
     assert server.envelopes == []
 
 

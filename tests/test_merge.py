@@ -31,6 +31,7 @@ from xl_plan.cli import cli
 from xl_plan.errors import WorkbookLockedError
 from xl_plan.merge.apply import master_word
 from xl_plan.returns.identity import IDENTITY_SHEET, read_identity
+from xl_plan.returns.log import read_returns_log
 from xl_plan.returns.make import make_returns
 from xl_plan.writers.history import HEADER as HISTORY_HEADER
 from xl_plan.writers.history import find_sheet, read_history
@@ -120,7 +121,7 @@ def test_update_and_status_land_in_the_masters_cells_and_nothing_else_changes(bi
     a, b = action(plan, ret.identity.rows[i].key), action(plan, ret.identity.rows[j].key)
     back = fill(ret.path, tmp_path / "back.xlsx", updates={i: "Audit done; 40 cases reviewed.\nNext: report."},
                 statuses={i: "RED", j: "BLUE"})
-    before = snapshot(master)
+    before = snapshot(master, skip_sheets=("Returns log",))
     result = merge_returns(master, [back], now=NOW)
     assert result.saved is not None and result.saved.backup.exists()
     assert result.report.findings == []
@@ -136,13 +137,15 @@ def test_update_and_status_land_in_the_masters_cells_and_nothing_else_changes(bi
     assert ws[f"{st}{b.row}"].value == "Blue"
     assert master_word(plan, "red") == "Red"
 
-    after = snapshot(master, skip_sheets=("History",))
+    after = snapshot(master, skip_sheets=("History", "Returns log"))    # the month's record: returned, merged
+    events = [(e["event"], e["lead"]) for e in read_returns_log(wb) if e["event"] != "made"]
+    assert events == [("returned", ret.lead), ("merged", ret.lead)]
     changed = {f"{upd}{a.row}", f"{st}{a.row}", f"{st}{b.row}"}
     for cell in changed:      # the value changed, the style did not
         assert before[plan.sheet]["cells"][cell][1] == after[plan.sheet]["cells"][cell][1]
         del before[plan.sheet]["cells"][cell], after[plan.sheet]["cells"][cell]
     assert after == before
-    assert openpyxl.load_workbook(master).sheetnames == before["sheetnames"] + ["History"]
+    assert [n for n in openpyxl.load_workbook(master).sheetnames if n != "Returns log"] == before["sheetnames"] + ["History"]
 
     history = read_history(openpyxl.load_workbook(master))
     assert [(h.key, h.field, h.new, h.lead, h.source, h.outcome) for h in history] == [

@@ -186,6 +186,14 @@ def test_no_table_names_sheet_and_expected_headers(tmp_path):
     assert "'Notes'" in message and "n.xlsx" in message
     assert "'Timescale'" in message or "'timescale'" in message
     assert "--columns" in message
+    assert "sheet 'Notes'" in message and len(message) < 400      # a few names, not every synonym
+
+
+def test_one_empty_sheet_is_named_in_the_singular(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.save(tmp_path / "e.xlsx")
+    with pytest.raises(LayoutError, match="sheet 'Sheet' is empty"):
+        read_plan(tmp_path / "e.xlsx")
 
 
 @pytest.mark.parametrize("text, numbers", [

@@ -1,6 +1,8 @@
 """The `xl-plan` command: thin click commands over the library (xl_plan.jobs).
 
-Exit codes: 0 done / valid, 1 the plan has errors, 2 the input cannot be used."""
+Exit codes: 0 done, 1 something needs you (a warning or an error found, something left to decide, a lead
+not sent theirs), 2 a file cannot be used (damaged, not a plan, read-only, open in Excel), 3 a real fault
+(an unexpected error, logged)."""
 from __future__ import annotations
 
 import json
@@ -47,6 +49,8 @@ def resolve_columns(plan_path, columns_text, remember) -> dict:
 
 
 PLAN_ARG = click.argument("plan", type=click.Path(path_type=Path, dir_okay=False))
+QUIET = click.option("--quiet", "-q", is_flag=True,
+                     help="Show no progress (it is shown on stderr only when that is a terminal).")
 
 
 class Cli(click.Group):
@@ -62,6 +66,9 @@ class Cli(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            _reader_gone()
+            ctx.exit(0)
         except KeyboardInterrupt:
             click.echo("Stopped. Nothing was changed by the step that was running.", err=True)
             ctx.exit(130)
@@ -161,7 +168,7 @@ def validate(plan, sheet, columns_text, remember, as_json, write, today):
     if result.saved:
         click.echo(f"Wrote the '{result.sheet}' sheet and cell comments into {plan} "
                    f"(backup: {result.saved.backup}).", err=True)
-    sys.exit(0 if report.valid else 1)
+    sys.exit(1 if report.needs_you else 0)
 
 
 def print_findings(report) -> None:
@@ -208,8 +215,8 @@ def carried(plan, sheet, columns_text, remember, previous, threshold, as_json, w
     the previous plan: carried-not-starred, starred-not-found, timescale-not-amended, slippage,
     dropped, new-action and weak-match.
 
-    Exit code 0 when there are no errors, 1 when there are (e.g. a dropped action), 2 when a file
-    cannot be used."""
+    Exit code 0 when nothing was found, 1 when a warning or an error was (e.g. a dropped action), 2
+    when a file cannot be used."""
     from .jobs import carried_file
 
     columns = resolve_columns(plan, columns_text, remember)
@@ -223,7 +230,7 @@ def carried(plan, sheet, columns_text, remember, previous, threshold, as_json, w
     if out.saved:
         click.echo(f"Wrote the '{out.sheet}' sheet, the findings on the '{out.validation_sheet}' sheet and comments "
                    f"on the starred cells into {plan} (backup: {out.saved.backup}).", err=True)
-    sys.exit(0 if result.report.valid else 1)
+    sys.exit(1 if result.report.needs_you else 0)
 
 
 def print_carried(result) -> None:
@@ -269,10 +276,11 @@ def template():
 @template.command("build")
 @click.argument("out", required=False, type=click.Path(path_type=Path, dir_okay=False))
 def template_build(out):
-    """Build workbook_template.xlsm from macros/ (byte-for-byte reproducible)."""
+    """Build workbook_template.xlsm from macros/ (byte-for-byte reproducible), into OUT or the
+    current folder."""
     from .template.build import DEFAULT_OUT, build_template
 
-    path = build_template(out or DEFAULT_OUT)
+    path = build_template(out or Path.cwd() / DEFAULT_OUT.name)
     click.echo(f"Built {path}.")
 
 
@@ -345,7 +353,8 @@ def returns():
               help="The folder to write the returns into (created if needed).")
 @click.option("--deadline", callback=parse_day, metavar="YYYY-MM-DD", help="The date the returns are due back.")
 @click.option("--lead", "only_leads", multiple=True, metavar="LEAD", help="Make the return of this lead only (repeatable).")
-def returns_make(plan, sheet, columns_text, remember, month, out_dir, deadline, only_leads):
+@QUIET
+def returns_make(plan, sheet, columns_text, remember, month, out_dir, deadline, only_leads, quiet):
     """Write one return workbook per lead of PLAN, holding only that lead's actions.
 
     Gives each action a stable key in PLAN and records the returns in its hidden 'Returns log'
@@ -353,8 +362,11 @@ def returns_make(plan, sheet, columns_text, remember, month, out_dir, deadline, 
     from .jobs import make_returns_file
 
     columns = resolve_columns(plan, columns_text, remember)
-    r = make_returns_file(plan, month, out_dir, deadline=deadline, sheet=sheet, columns=columns,
-                          leads=list(only_leads) or None)
+    from .progress import progress_bar
+
+    with progress_bar("Making returns", quiet=quiet) as progress:
+        r = make_returns_file(plan, month, out_dir, deadline=deadline, sheet=sheet, columns=columns,
+                              leads=list(only_leads) or None, progress=progress)
     click.echo(f"Made {len(r.returns)} returns for {r.month} in {r.out_dir}:")
     for f in r.returns:
         click.echo(f"  {f.path.name}  ({f.action_count} action{'s' if f.action_count != 1 else ''})"
@@ -373,17 +385,21 @@ def returns_make(plan, sheet, columns_text, remember, month, out_dir, deadline, 
               help="The folder where you keep the returns that came back (sub-folders included).")
 @click.option("--month", metavar="YYYY-MM", help="The month to check (default: the latest month sent).")
 @click.option("--today", callback=parse_day, metavar="YYYY-MM-DD", help="Check the deadline as of this date.")
-def returns_status(source, returned, month, today):
+@QUIET
+def returns_status(source, returned, month, today, quiet):
     """Show per lead whether their return was sent, came back, is late or is missing.
 
     SOURCE is the folder the returns were made into, or the master workbook."""
     from .jobs import returns_status_file
+    from .progress import progress_bar
 
-    s = returns_status_file(source, returned=returned, month=month, today=today)
+    with progress_bar("Checking returns", quiet=quiet) as progress:
+        s = returns_status_file(source, returned=returned, month=month, today=today, progress=progress)
     dl = f", due {s.deadline:%d/%m/%Y}" if s.deadline else ""
     click.echo(f"Returns for {s.month} of {s.plan_file}{dl}:")
     words = {"returned": "returned", "late": "returned LATE", "missing": "missing",
-             "overdue": "MISSING, past the deadline", "not-sent": "returned (not in the sent list)"}
+             "overdue": "MISSING, past the deadline", "not-sent": "returned (not in the sent list)",
+             "merged": "merged", "merged-late": "merged (returned LATE)", "made": "made, NOT SENT"}
     for st in s.leads:
         back = st.latest
         extra = ""
@@ -407,6 +423,10 @@ def returns_status(source, returned, month, today):
 @click.option("--smtp", is_flag=True, help="Send through the mail server set in the master's 'xl_plan' sheet.")
 @click.option("--dry-run", is_flag=True, help="With --smtp: build every email and check, but send nothing.")
 @click.option("--retry-failed", is_flag=True, help="With --smtp: send only to the leads whose last try failed.")
+@click.option("--resend", is_flag=True, help="Send again to the leads already sent this month's return (says whom).")
+@click.option("--starttls/--no-starttls", default=None,
+              help="With --smtp: secure the connection with STARTTLS (default: smtp_starttls in the 'xl_plan' sheet, "
+                   "else yes).")
 @click.option("--template", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Your own email template (see xl_plan/returns/mail/mail_template.txt).")
 @click.option("--reminders", is_flag=True, help="Remind the leads whose return is still missing (needs --returned).")
@@ -421,24 +441,43 @@ def returns_status(source, returned, month, today):
 @click.option("--smtp-user", help="The mail server user name (overrides smtp_user); the password is read "
                                  "from the environment variable XL_PLAN_SMTP_PASSWORD.")
 @click.option("--today", callback=parse_day, metavar="YYYY-MM-DD", help="Check deadlines as of this date.")
-def returns_send(folder, drafts, smtp, dry_run, retry_failed, template, reminders, returned, master, month, sender,
-                 smtp_host, smtp_port, smtp_user, today):
-    """Email each lead their return from FOLDER (made by `returns make`), as drafts or by SMTP."""
-    from .jobs import send_returns
+@QUIET
+def returns_send(folder, drafts, smtp, dry_run, retry_failed, resend, starttls, template, reminders, returned, master,
+                 month, sender, smtp_host, smtp_port, smtp_user, today, quiet):
+    """Email each lead their return from FOLDER (made by `returns make`), as drafts or by SMTP.
 
-    plan, result = send_returns(folder, drafts=drafts, smtp=smtp, dry_run=dry_run, retry_failed=retry_failed,
-                                template=template, reminders=reminders, master=master, returned=returned,
-                                month=month, sender=sender, smtp_host=smtp_host, smtp_port=smtp_port,
-                                smtp_user=smtp_user, today=today)
+    Each lead is sent their return once: the ones already sent are left out (--resend sends again).
+    What was sent is recorded in the master's hidden 'Returns log'. Exit code 1 when a lead could not
+    be sent theirs (no address, or a failure)."""
+    from .jobs import send_returns
+    from .progress import progress_bar
+
+    with progress_bar("Sending", quiet=quiet) as progress:
+        plan, result = send_returns(folder, drafts=drafts, smtp=smtp, dry_run=dry_run, retry_failed=retry_failed,
+                                    resend=resend, template=template, reminders=reminders, master=master,
+                                    returned=returned, month=month, sender=sender, smtp_host=smtp_host,
+                                    smtp_port=smtp_port, smtp_user=smtp_user, starttls=starttls, today=today,
+                                    progress=progress)
     if reminders and not plan.outgoing:
         click.echo(f"Every lead has sent back their {plan.month} return: no reminder needed.")
         return
+    if plan.resending:
+        click.echo(f"Sending again (--resend) to {len(plan.resending)} lead(s) already sent their return:")
+        for lead, said in plan.resending:
+            click.echo(f"  - {lead} (sent {said})")
+    if plan.already_sent:
+        click.echo(f"{len(plan.already_sent)} lead(s) already sent their {plan.month} return, not sent again "
+                   "(give --resend to send again):")
+        for lead, said in plan.already_sent:
+            click.echo(f"  - {lead} (sent {said})")
     for lead in plan.no_entry:
         click.echo(f"  {lead}: not in the 'Leads' sheet of {plan.master.name} (run `xl-plan leads --write`).")
     for f in plan.directory_findings:
         click.echo(textwrap.fill(f.message, 100, initial_indent="  ! ", subsequent_indent="    "))
     click.echo(result.summary())
-    sys.exit(0 if result.ok else 1)
+    if plan.saved:
+        click.echo(f"Recorded in the 'Returns log' of {plan.master} (backup: {plan.saved.backup}).")
+    sys.exit(0 if result.ok and not result.skipped_no_email else 1)
 
 
 # ---- gantt
@@ -473,10 +512,6 @@ def gantt(plan, sheet, columns_text, remember, today):
 
 # ---- merge (merge the leads' returns into the master; monthly consolidation)
 
-def _progress(text: str) -> None:
-    click.echo(text, err=True)
-
-
 def print_merge_summary(r, echo=click.echo) -> None:
     """What the manager needs after a merge: returned / missing leads, updates, moves, what to decide."""
     from .merge.summary import summary_lines
@@ -491,17 +526,20 @@ def print_merge_summary(r, echo=click.echo) -> None:
 @columns_option
 @click.option("--month", metavar="YYYY-MM", help="The month being merged (default: the latest month in the master's Returns log).")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
-def merge(master, returns_, sheet, columns_text, remember, month, as_json):
+@QUIET
+def merge(master, returns_, sheet, columns_text, remember, month, as_json, quiet):
     """Merge the leads' returns (workbooks, or saved .eml/.msg emails carrying them) into MASTER.
 
     Applies each lead's update and status to the master's own cells, adds what changed to the
     History sheet, and reports what it could not apply. A backup of MASTER is kept first.
-    Exit code 0 when everything merged, 1 when something needs your decision."""
+    Exit code 0 when everything merged, 1 when something needs you (a warning or an error)."""
     from .jobs import merge_returns
 
     columns = resolve_columns(master, columns_text, remember)
-    r = merge_returns(master, list(returns_), month=month, sheet=sheet, columns=columns,
-                      progress=None if as_json else _progress)
+    from .progress import progress_bar
+
+    with progress_bar("Merging", quiet=quiet) as progress:
+        r = merge_returns(master, list(returns_), month=month, sheet=sheet, columns=columns, progress=progress)
     if as_json:
         click.echo(json.dumps(r.report.to_dict(), indent=2, default=str))
     else:
@@ -510,7 +548,7 @@ def merge(master, returns_, sheet, columns_text, remember, month, as_json):
             click.echo(f"Saved {master} ({r.history_added} History row(s) added; backup: {r.saved.backup}).")
         else:
             click.echo(f"Nothing new to merge: {master} was not changed.")
-    sys.exit(0 if r.report.valid else 1)
+    sys.exit(1 if r.report.needs_you else 0)
 
 
 @cli.command()
@@ -520,7 +558,8 @@ def merge(master, returns_, sheet, columns_text, remember, month, as_json):
 @columns_option
 @click.option("--month", metavar="YYYY-MM", help="The month being merged (default: the latest month in the master's Returns log).")
 @click.option("--today", callback=parse_day, metavar="YYYY-MM-DD", help="Count overdue actions as of this date (default: today).")
-def consolidate(master, returns_dir, sheet, columns_text, remember, month, today):
+@QUIET
+def consolidate(master, returns_dir, sheet, columns_text, remember, month, today, quiet):
     """The monthly run: merge every return in the --returns folder into MASTER, then rewrite its
     Summary, Validation and Gantt sheets, in one save (a backup is kept first).
 
@@ -529,12 +568,15 @@ def consolidate(master, returns_dir, sheet, columns_text, remember, month, today
     from .jobs import consolidate as run
 
     columns = resolve_columns(master, columns_text, remember)
-    c = run(master, returns_dir, month=month, today=today, sheet=sheet, columns=columns, progress=_progress)
+    from .progress import progress_bar
+
+    with progress_bar("Consolidating", quiet=quiet) as progress:
+        c = run(master, returns_dir, month=month, today=today, sheet=sheet, columns=columns, progress=progress)
     print_merge_summary(c.merge)
     sheets = ", ".join(f"'{s}'" for s in (c.summary_sheet, c.validation_sheet, c.gantt_sheet) if s)
     click.echo(f"Validation after the merge: {c.validation.summary_line()}.")
     click.echo(f"Saved {master}: wrote the {sheets} sheets (backup: {c.saved.backup}).")
-    sys.exit(0 if c.merge.report.valid else 1)
+    sys.exit(1 if c.merge.report.needs_you else 0)
 
 
 # ---------------------------------------------------------------- demo
@@ -550,4 +592,20 @@ def demo(directory, today):
 
 
 def main(argv=None) -> None:
-    cli.main(args=argv, prog_name="xl-plan")
+    try:
+        cli.main(args=argv, prog_name="xl-plan")
+    except BrokenPipeError:
+        _reader_gone()
+        sys.exit(0)
+
+
+def _reader_gone() -> None:
+    """The reader of our output went away (`xl-plan gantt PLAN | head -1`): the job itself was done
+    and saved, so it is no fault; stdout goes nowhere from now on (no second error at exit)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

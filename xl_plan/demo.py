@@ -89,6 +89,19 @@ def _demo_returns(directory: Path, plan: Path, today: date, echo) -> None:
     echo(f"   in Outlook and press Send) in {directory / 'emails'}.")
 
 
+def _typed(path: Path) -> str:
+    """A path as it works typed where the demo was run (relative to there when it is inside)."""
+    import os
+    import shlex
+
+    try:
+        text = os.path.relpath(path)
+    except ValueError:              # another drive (Windows)
+        text = str(path)
+    text = text if not text.startswith("..") else str(Path(path).resolve())
+    return shlex.quote(text) if os.name != "nt" else (f'"{text}"' if " " in text else text)
+
+
 def _demo_consolidate(directory: Path, plan: Path, today: date, echo) -> None:
     """Fill two of the returns in as their leads would, then run the monthly consolidation."""
     import openpyxl
@@ -111,7 +124,7 @@ def _demo_consolidate(directory: Path, plan: Path, today: date, echo) -> None:
                 ws[f"{ident.status_column}{row.return_row}"] = ident.rag_names[min(n + 1, len(ident.rag_names) - 1)]
         wb.save(back / path.name)
     echo(f"8. Filled in {len(sent)} of the returns as their leads would (in {back}) and ran the monthly")
-    echo(f"   consolidation: xl-plan consolidate {plan.name} --returns {back.name}")
+    echo(f"   consolidation: xl-plan consolidate {_typed(plan)} --returns {_typed(back)}")
     result = consolidate(plan, back, today=today)
     for line in summary_lines(result.merge):
         echo(f"     {line}")

@@ -145,29 +145,39 @@ def leads_file(path, *, sheet=None, columns=None, write: bool = False,
 
 
 def make_returns_file(path, month: str, out_dir, *, deadline: date | None = None, sheet=None, columns=None,
-                      leads: list[str] | None = None, now=None, master_path=None, policy: SavePolicy = DEFAULT_POLICY):
+                      leads: list[str] | None = None, now=None, master_path=None, policy: SavePolicy = DEFAULT_POLICY,
+                      progress=None):
     """`returns make`: one return workbook per lead (see xl_plan/returns/make.py)."""
     from .returns.make import make_returns
 
     return make_returns(path, month, out_dir, deadline=deadline, sheet=sheet, columns=columns, leads=leads, now=now,
-                        master_path=master_path, policy=policy)
+                        master_path=master_path, policy=policy, progress=progress)
 
 
-def returns_status_file(source, *, returned=None, month: str | None = None, today: date | None = None):
-    """`returns status`: per lead sent / returned / late / missing."""
+def returns_status_file(source, *, returned=None, month: str | None = None, today: date | None = None,
+                        progress=None):
+    """`returns status`: per lead made / sent / returned / late / merged / missing."""
     from .returns.status import returns_status
 
-    return returns_status(source, returned=returned, month=month, today=today or date.today())
+    return returns_status(source, returned=returned, month=month, today=today or date.today(), progress=progress)
 
 
 def send_returns(folder, *, drafts=None, smtp: bool = False, dry_run: bool = False, retry_failed: bool = False,
-                 template=None, reminders: bool = False, master=None, returned=None, month: str | None = None,
-                 sender: str | None = None, smtp_host=None, smtp_port=None, smtp_user=None, starttls=None,
-                 today: date | None = None):
-    """`returns send`: (SendPlan, mail.SendResult). Drafts (.eml) into `drafts`, or SMTP with `smtp`."""
+                 resend: bool = False, template=None, reminders: bool = False, master=None, returned=None,
+                 month: str | None = None, sender: str | None = None, smtp_host=None, smtp_port=None, smtp_user=None,
+                 starttls=None, today: date | None = None, now=None, policy: SavePolicy = DEFAULT_POLICY,
+                 progress=None):
+    """`returns send`: (SendPlan, mail.SendResult). Drafts (.eml) into `drafts`, or SMTP with `smtp`.
+
+    Send once: a lead the master's record (its Returns log) says was sent this month's return is left
+    out unless `resend`; `retry_failed` sends only to the leads whose last try failed. Every try (not a
+    dry run) is written into the master's record as a `sent` (or `reminded`) event, in one save."""
+    from datetime import datetime
+
     from .errors import XlPlanError
     from .returns import mail
-    from .returns.send import SEND_LOG, plan_sending, smtp_settings
+    from .returns.send import SEND_LOG, choose_once, plan_sending, smtp_settings
+    from .writers.returns_log import write_returns_log
 
     if bool(drafts) == bool(smtp):
         raise XlPlanError("Say how to send: --drafts FOLDER to write emails to open and send yourself, "
@@ -178,16 +188,30 @@ def send_returns(folder, *, drafts=None, smtp: bool = False, dry_run: bool = Fal
     if not sender:
         raise XlPlanError("Whose name should the emails come from? Give --from \"Improvement Team <team@council.gov.uk>\", "
                           "or add a row 'from_address' to the hidden 'xl_plan' sheet of the master workbook.")
+    from_record = False if reminders else choose_once(plan, resend=resend, retry_failed=retry_failed and bool(smtp))
+    tick = (lambda lead, status: progress(f"{lead}: {status}")) if progress else None
+    # the master is opened for writing before anything is sent: refused while Excel has it open
+    edit = None if dry_run else edit_plan(plan.master, policy=policy)
     try:
         if drafts:
-            result = mail.write_drafts(plan.outgoing, Path(drafts), sender, template=template, reminder=reminders)
+            result = mail.write_drafts(plan.outgoing, Path(drafts), sender, template=template, reminder=reminders,
+                                       progress=tick)
         else:
             settings = smtp_settings(plan.smtp, host=smtp_host, port=smtp_port, starttls=starttls, user=smtp_user)
             log = Path(folder) / SEND_LOG
+            only_failed = log if retry_failed and not from_record else None
             result = mail.send_smtp(plan.outgoing, settings, sender, template=template, reminder=reminders,
-                                    dry_run=dry_run, log_path=log, only_failed_from=log if retry_failed else None)
+                                    dry_run=dry_run, log_path=log, only_failed_from=only_failed, progress=tick)
     except mail.MailError as exc:
         raise XlPlanError(str(exc)) from exc
+    result.skipped += plan.retry_skipped
+    if edit is not None and result.attempts:
+        stamp = (now or datetime.now()).astimezone().isoformat(timespec="seconds")
+        write_returns_log(edit.wb, [dict(
+            a, month=plan.month, event="reminded" if reminders else "sent", when=stamp, created=stamp,
+            how="drafts" if drafts else "smtp", return_id=plan.return_ids.get(a["lead"], ""), plan_id=plan.plan_id,
+        ) for a in result.attempts])
+        plan.saved = edit.save()
     return plan, result
 
 

@@ -100,6 +100,15 @@ class Action:
         text = " ".join(self.text.split())
         return text if len(text) <= width else text[: width - 1] + "…"
 
+    def label(self, words: int = 5) -> str:
+        """How a message names the action: its ref and a few words (`1.2 'Audit case files'`), its row
+        only where it has no ref (`row 43 'Audit case files'`)."""
+        parts = self.text.split()
+        few = " ".join(parts[:words]) + ("…" if len(parts) > words else "")
+        ref = (self.ref or "").strip()
+        head = ref if ref else f"row {self.row}"
+        return f"{head} '{few}'" if few else head
+
 
 @dataclass(frozen=True)
 class Decision:

@@ -71,6 +71,11 @@ class Report:
     def valid(self) -> bool:
         return not self.errors
 
+    @property
+    def needs_you(self) -> bool:
+        """Something for a person to look at or decide: any warning or error (the CLI's exit code 1)."""
+        return any(f.severity in (ERROR, WARNING) for f in self.findings)
+
     def sorted(self) -> list[Finding]:
         return sorted(
             self.findings,

@@ -112,6 +112,20 @@ def _refuse_if_changed(path: Path, read_stamp) -> None:
         )
 
 
+def refuse_if_read_only(path: Path) -> None:
+    """A read-only workbook, or a folder xl_plan cannot write into, is refused before anything is
+    written (a rename would replace a read-only file, so its mode is checked, not only the rename)."""
+    import stat
+
+    folder = path.parent
+    if path.exists() and (not os.access(path, os.W_OK) or not path.stat().st_mode & stat.S_IWUSR):
+        raise WriteError(f"{path.name} is read-only, so xl_plan cannot save it. Nothing was changed. Untick "
+                         "'Read-only' in the file's properties (or copy it to a folder of your own), then try again.")
+    if not os.access(folder, os.W_OK):
+        raise WriteError(f"xl_plan cannot write into the folder {folder} (no permission), so {path.name} cannot be "
+                         "saved. Nothing was changed. Copy the workbook to a folder you can write to, then try again.")
+
+
 def save_workbook(wb, path, *, read_stamp: tuple[int, int] | None = None, policy: SavePolicy = DEFAULT_POLICY,
                   baseline=None) -> SaveResult:
     """Save what a job changed in openpyxl workbook `wb` into the workbook at `path`, safely.
@@ -120,6 +134,7 @@ def save_workbook(wb, path, *, read_stamp: tuple[int, int] | None = None, policy
     file (`path` does not exist yet) is simply written. The workbook `wb` is used up."""
     path = Path(path)
     refuse_if_open(path)
+    refuse_if_read_only(path)
     _refuse_if_changed(path, read_stamp)
     remove_stale_temp_files(path.parent)
     tmp = temp_path(path)

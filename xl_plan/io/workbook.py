@@ -76,23 +76,36 @@ def check_readable(path: Path) -> None:
 
 def load(path, *, keep_vba: bool | None = None, data_only: bool = False):
     """openpyxl workbook for `path`, or WorkbookReadError with a message a manager can act on."""
-    import openpyxl
-
     path = Path(path)
     check_readable(path)
     if keep_vba is None:
         keep_vba = path.suffix.lower() in MACRO_SUFFIXES or _has_vba(path)
+    from openpyxl.reader.excel import ExcelReader
+
+    reader = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about extensions it does not read
-            return openpyxl.load_workbook(path, keep_vba=keep_vba, data_only=data_only, keep_links=True)
+            reader = ExcelReader(path, read_only=False, keep_vba=keep_vba, data_only=data_only, keep_links=True)
+            reader.read()
+            return reader.wb
     except WorkbookReadError:
         raise
     except Exception as exc:  # openpyxl raises many types for damaged parts
+        _close_reader(reader)     # else the macro copy openpyxl keeps complains when it is collected
         raise WorkbookReadError(
             f"{path.name} could not be read as an Excel workbook: {exc}. "
             "Open it in Excel to check it is not damaged, save it again, and retry."
         ) from exc
+
+
+def _close_reader(reader) -> None:
+    for archive in (getattr(reader, "archive", None), getattr(getattr(reader, "wb", None), "vba_archive", None)):
+        try:
+            if archive is not None:
+                archive.close()
+        except (OSError, ValueError):
+            pass
 
 
 def saved_results(path, sheet: str, cells) -> dict[tuple[int, int], object]:

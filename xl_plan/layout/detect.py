@@ -18,7 +18,7 @@ from ..leads import known_leads, split_leads
 from ..model import Action, Column, Decision, Plan, Section
 from ..owned import kind_of
 from ..text import clean, norm
-from .headers import expected_headers, match_header
+from .headers import match_header
 
 HEADER_SCAN_ROWS = 150
 BLANK_RUN_END = 200          # this many blank rows in a row end the table
@@ -195,6 +195,9 @@ def _best_header(headers: list[_Header]) -> _Header | None:
 
 
 def _choose_sheet(wb, path, sheet, columns):
+    # first of all: reading cells (even to tell xl_plan's sheets apart) makes openpyxl count rows that hold nothing
+    blank = {ws.title for ws in wb.worksheets
+             if (ws.max_row or 0) <= 1 and (ws.max_column or 0) <= 1 and ws.cell(1, 1).value is None}
     if sheet is not None:
         if sheet not in wb.sheetnames:
             raise LayoutError(
@@ -204,6 +207,7 @@ def _choose_sheet(wb, path, sheet, columns):
     else:
         theirs = [ws for ws in wb.worksheets if kind_of(ws) is None]     # xl_plan's own sheets are never the plan
         candidates = [ws for ws in theirs if ws.sheet_state == "visible"] or theirs
+    empty = all(ws.title in blank for ws in candidates)
     best = None
     for ws in candidates:
         header = _best_header(_scan_headers(ws))
@@ -212,14 +216,15 @@ def _choose_sheet(wb, path, sheet, columns):
         if header and (best is None or header.score > best[1].score):
             best = (ws, header)
     if best is None:
-        where = f"sheet {sheet!r}" if sheet else ("sheets " + ", ".join(repr(ws.title) for ws in candidates) if candidates else "any sheet")
-        empty = all((ws.max_row or 0) <= 1 and (ws.max_column or 0) <= 1 and ws.cell(1, 1).value is None for ws in candidates)
+        names = ", ".join(repr(ws.title) for ws in candidates)
+        where = f"sheet {sheet!r}" if sheet else (
+            (f"sheet {names}" if len(candidates) == 1 else f"sheets {names}") if candidates else "any sheet")
         if candidates and empty:
             raise LayoutError(f"{Path(path).name}: {where} {'is' if len(candidates) == 1 else 'are'} empty; there is no plan to read.")
         raise LayoutError(
-            f"{Path(path).name}: no table of actions found in {where}. xl_plan looks for a header row naming "
-            f"at least three of these columns: {expected_headers()}. If your headers use other words, name "
-            'the columns with --columns, e.g. --columns action="What we will do",lead="Owner".'
+            f"{Path(path).name}: no table of actions found in {where}. xl_plan looks for a header row naming at "
+            "least three columns such as 'Action', 'Lead', 'Timescale', 'Update' and 'Status'. If your headers use "
+            'other words, name the columns with --columns, e.g. --columns action="What we will do",lead="Owner".'
         )
     return best
 

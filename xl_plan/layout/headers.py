@@ -83,6 +83,3 @@ def _match_text(text: str) -> tuple[str, int] | None:
     return None
 
 
-def expected_headers() -> str:
-    """The header names a table must have some of, for error messages."""
-    return "; ".join(f"{field}: {', '.join(repr(s) for s in syns[:4])}" for field, syns in SYNONYMS.items())

@@ -51,7 +51,7 @@ from ..months import month_name, month_of, parse_month
 from ..report import Finding, Report
 from ..returns.collect import Source
 from ..returns.identity import IdentityRow, text_hash
-from ..returns.log import LOG_HEADER, read_returns_log
+from ..returns.log import LOG_HEADER, chase_list, made_rows, month_record, read_returns_log, sent_leads
 from ..settings import settings_sheet_values
 from ..sheets import put
 from ..text import clean, norm
@@ -97,7 +97,9 @@ class MergeResult:
     files: list[FileOutcome] = field(default_factory=list)
     returned: dict[str, str] = field(default_factory=dict)         # lead -> the return file used
     sent: list[str] = field(default_factory=list)                  # leads the Returns log says were sent one
-    missing: list[str] = field(default_factory=list)               # the chase list
+    missing: list[str] = field(default_factory=list)               # the chase list: sent, not merged (any run)
+    merged_before: list[str] = field(default_factory=list)         # leads merged by an earlier run this month
+    log_added: list = field(default_factory=list)                  # events added to the Returns log
     history_added: int = 0
     skipped: list = field(default_factory=list)                    # (file, why): not returns at all
     saved: object = None                                           # SaveResult when the master was written
@@ -120,7 +122,7 @@ class MergeResult:
 
     @property
     def changed(self) -> bool:
-        return bool(self.changes) or self.history_added > 0
+        return bool(self.changes) or self.history_added > 0 or bool(self.log_added)
 
 
 @dataclass
@@ -193,6 +195,7 @@ class _Merger:
                           f"; merge it with --month {ident.month}."), value=ret.name)
             outcome.state, outcome.detail = "rejected", code
             return False
+        log = made_rows(log)
         if not log:
             self.find("no-returns-log", f"{Path(self.plan.path).name} has no 'Returns log', so xl_plan cannot check "
                       f"that {ret.name} was sent to {ident.lead}; merged on the strength of its identity.",
@@ -554,7 +557,7 @@ def merge_into(wb, plan: Plan, returns: list[ReadReturn | tuple[str, str, str]],
     if month:
         month = parse_month(month)
     else:
-        months = [r["month"] for r in log if r.get("month")] or [r.identity.month for r in readable]
+        months = [r["month"] for r in made_rows(log) if r.get("month")] or [r.identity.month for r in readable]
         month = max(months) if months else month_of(datetime.now())
     m = _Merger(wb, plan, month, now)
     result = MergeResult(Path(plan.path), month, plan, m.report)
@@ -605,15 +608,50 @@ def merge_into(wb, plan: Plan, returns: list[ReadReturn | tuple[str, str, str]],
     result.changes = changes
     result.history_added = append_history(wb, m.history, m.existing_history)
 
-    sent = [r["lead"] for r in log if r.get("month") == month]
-    seen, result.sent = set(), []
-    for lead in sent:
-        if lookup_key(lead) not in seen:
-            seen.add(lookup_key(lead))
-            result.sent.append(lead)
-    returned = {lookup_key(x) for x in result.returned}
-    result.missing = [x for x in result.sent if lookup_key(x) not in returned]
+    result.log_added = _record_events(wb, log, month, now, accepted, per_file)
+    record = month_record(log + result.log_added, month)
+    result.sent = sent_leads(record)
+    result.merged_before = [rec.lead for rec in record.values() if rec.merged
+                            and not any(e in result.log_added for e in rec.merged)
+                            and lookup_key(rec.lead) not in {lookup_key(x) for x in result.returned}]
+    result.missing = chase_list(record)
     return result
+
+
+def _record_events(wb, log: list[dict], month: str, now: datetime, accepted, per_file) -> list[dict]:
+    """Add the month's `returned` and `merged` events to the master's Returns log (the record), each
+    once: merging the same return again adds nothing."""
+    from ..writers.returns_log import write_returns_log
+
+    seen = {(r["event"], r["return_id"].lower(), r["file"], r["when"]) for r in log}
+    new: list[dict] = []
+    for items in accepted.values():
+        latest, outcome = items[-1]
+        ident = latest.identity
+        name = Path(str(latest.path)).name
+        base = {"month": month, "lead": ident.lead, "return_id": ident.return_id, "plan_id": ident.plan_id,
+                "file": latest.name}
+        when = latest.saved_at.isoformat(timespec="seconds")
+        route = f"email {name}" if latest.path.suffix.lower() in (".eml", ".msg") else "file"
+        events = [dict(base, event="returned", when=when, route=route, created=when)]
+        o = per_file.get(latest.name, outcome)
+        if o.state == "merged":
+            stamp = now.isoformat(timespec="seconds")
+            events.append(dict(base, event="merged", when=stamp, created=stamp, outcome="merged",
+                               details=f"{o.updates} update(s), {o.statuses} status change(s)"))
+        for e in events:
+            k = (e["event"], e["return_id"].lower(), e["file"], e["when"] if e["event"] == "returned" else "")
+            if e["event"] == "merged":
+                k_any = {(r["event"], r["return_id"].lower(), r["file"]) for r in log + new}
+                if ("merged", e["return_id"].lower(), e["file"]) in k_any:
+                    continue
+            elif k in seen:
+                continue
+            seen.add(k)
+            new.append(e)
+    if new:
+        write_returns_log(wb, new)
+    return new
 
 
 __all__ = ["MergeResult", "Source", "Change", "FileOutcome", "merge_into", "master_word", "LOG_HEADER"]

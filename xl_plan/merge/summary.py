@@ -96,13 +96,19 @@ def summary_lines(r) -> list[str]:
     actions updated, status changes, conflicts, rejected edits and everything else to decide."""
     import textwrap
 
-    out = [f"Returns for {month_name(r.month)}: {len(r.returned)} merged" + (f" of {len(r.sent)} sent" if r.sent else "") + "."]
+    before = getattr(r, "merged_before", [])
+    earlier = f" (and {len(before)} in an earlier run: {', '.join(before)})" if before else ""
+    out = [f"Returns for {month_name(r.month)}: {len(r.returned)} merged{earlier}"
+           + (f" of {len(r.sent)} sent" if r.sent else "") + "."]
     if r.missing:
         out.append(f"Missing ({len(r.missing)}), to chase: {', '.join(r.missing)}")
     updates = sum(1 for c in r.changes if c.field == "update")
     out.append(f"Actions updated: {r.actions_updated} ({updates} update(s), {len(r.status_changes)} status change(s)).")
+    by_key = {a.key: a for a in r.plan.actions if a.key}
     for c in r.status_changes:
-        out.append(f"  {c.ref or c.cell}: {c.old or 'no status'} to {c.new}  ({' / '.join(c.leads)})")
+        a = by_key.get(c.key)
+        name = a.label() if a else (c.ref or f"row {c.row}")
+        out.append(f"  {name}: {c.old or 'no status'} to {c.new}  ({' / '.join(c.leads)})")
     out.append(f"Conflicts: {len(r.conflicts)}. Rejected edits (proposed changes for you): {len(r.rejected_edits)}.")
     todo = [f for f in r.report.sorted() if f.severity != "info"]
     if todo:

@@ -86,22 +86,86 @@ def _eml_message(msg, writer, out, label, path, parse_date) -> int:
         when = _local(parse_date(msg["Date"])) if msg["Date"] else None
     except (TypeError, ValueError):
         when = None
+    when = when or datetime.fromtimestamp(path.stat().st_mtime)
     found = 0
-    for part in msg.iter_attachments():
+    for part in _leaf_parts(msg):
         ctype = part.get_content_type()
         if ctype == "message/rfc822":
-            inner = part.get_content()
+            inner = part.get_payload()[0] if part.is_multipart() else part.get_content()
             found += _eml_message(inner, writer, out, f"{label} (forwarded email)", path, parse_date)
             continue
-        name = part.get_filename() or ""
-        if not _is_workbook_name(name, ctype):
+        try:
+            name = part.get_filename() or ""
+        except (TypeError, ValueError, LookupError):
+            name = ""
+        if part.get_content_maintype() in ("text", "multipart") and not _is_workbook_name(name, ctype):
             continue
         data = part.get_payload(decode=True) or b""
-        saved = writer.save(name or "attachment.xlsx", data)
-        out.sources.append(Source(saved, f"{name or 'attachment'} (in email {label})",
-                                  when or datetime.fromtimestamp(path.stat().st_mtime), path))
-        found += 1
+        if ctype == "application/ms-tnef" or name.lower() == "winmail.dat":
+            for tname, tdata in _tnef_attachments(data):
+                found += _keep(writer, out, tname, tdata, f"{label}, in winmail.dat", when, path)
+            continue
+        if _is_workbook_name(name, ctype) or _holds_return(data):
+            found += _keep(writer, out, name if _is_workbook_name(name) else "", data, label, when, path)
     return found
+
+
+def _leaf_parts(msg):
+    """Every part of a message that may carry a workbook: the leaves of every multipart (a signed
+    message's multipart/signed around multipart/mixed included), a forwarded message whole, and the
+    message itself when it is a single part (its whole body may be the workbook)."""
+    if msg.get_content_type() == "message/rfc822":
+        yield msg
+    elif msg.is_multipart():
+        for part in msg.get_payload():
+            yield from _leaf_parts(part)
+    else:
+        yield msg
+
+
+def _keep(writer, out, name: str, data: bytes, label: str, when, path) -> int:
+    saved = writer.save(name or "attachment.xlsx", data)
+    out.sources.append(Source(saved, f"{name or 'attachment'} (in email {label})", when, path))
+    return 1
+
+
+def _holds_return(data: bytes) -> bool:
+    """An attachment whose name or type says nothing (application/octet-stream, a name that cannot be
+    decoded): a zip holding a workbook with xl_plan's return identity is a return."""
+    import io
+    import zipfile
+
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = set(z.namelist())
+            if "xl/workbook.xml" not in names:
+                return False
+            book = z.read("xl/workbook.xml")
+            custom = z.read("docProps/custom.xml") if "docProps/custom.xml" in names else b""
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+        return False
+    return b"xl_plan_return" in book or b"xl_plan.return_id" in custom
+
+
+def _tnef_attachments(data: bytes) -> list[tuple[str, bytes]]:
+    """The attachments inside an Outlook winmail.dat (application/ms-tnef) that are workbooks."""
+    import tnefparse
+
+    try:
+        tnef = tnefparse.TNEF(data, do_checksum=False)
+    except Exception:  # noqa: BLE001 - a damaged TNEF stream holds nothing we can use
+        return []
+    out = []
+    for att in tnef.attachments:
+        name = att.long_filename() or att.name
+        name = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name or "")
+        name = name.strip("\x00")
+        blob = bytes(att.data or b"")
+        if _is_workbook_name(name) or _holds_return(blob):
+            out.append((name if _is_workbook_name(name) else "", blob))
+    return out
 
 
 def msg_attachments(path: Path, writer: _Writer, out: Collected) -> int:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+import weakref
 from copy import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -92,6 +93,13 @@ def return_filename(month: str, lead: str, plan_path) -> str:
     return f"{month} return - {safe_name(lead)} - {safe_name(Path(plan_path).stem, 80)}.xlsx"
 
 
+def plan_title(plan) -> str:
+    """What the plan is called in a return and in the emails: its title above the table (not a RAG
+    key's heading), else its file name without the extension."""
+    title = plan.title
+    return title if title and not re.search(r"\bkey\b|\brag\b", title, re.I) else Path(plan.path).stem
+
+
 def leads_of(plan: Plan) -> dict[str, list[Action]]:
     """Lead -> their actions, leads in order of first appearance; an action with several leads
     goes to each of them."""
@@ -146,14 +154,53 @@ def ensure_plan_id(wb) -> str:
 
 # ---------------------------------------------------------------- one return workbook
 
+_STYLES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # return workbook -> style cache
+
+
 def _copy_style(src, dst) -> None:
+    """The master cell's font, fill, border, alignment and number format onto a return's cell. A style
+    is copied into the return workbook once; the cells after it that share it take its indices."""
     if src is None or not src.has_style:
+        return
+    cache = _STYLES.setdefault(dst.parent.parent, {})
+    before = getattr(dst, "_style", None)            # None: a new cell, no style yet
+    key = (tuple(src._style), tuple(before) if before is not None else None)
+    done = cache.get(key)
+    if done is not None:
+        dst._style = copy(done)
         return
     dst.font = copy(src.font)
     dst.fill = copy(src.fill)
     dst.border = copy(src.border)
     dst.alignment = copy(src.alignment)
     dst.number_format = src.number_format
+    cache[key] = copy(dst._style)
+
+
+def _merge_row(ws, row: int, first: int, last: int) -> None:
+    """ws.merge_cells over one row, the same cells and styles, without openpyxl re-adding the protection
+    (and borders) cell by cell: where the first cell has no border, the merged cells take its protection
+    index as they would its protection."""
+    from openpyxl.cell.cell import MergedCell
+    from openpyxl.styles.cell_style import StyleArray
+    from openpyxl.worksheet.merge import MergedCellRange
+
+    mcr = MergedCellRange(ws, f"{get_column_letter(first)}{row}:{get_column_letter(last)}{row}")
+    start = mcr.start_cell
+    border = start.border
+    if any(getattr(border, side) is not None and getattr(border, side).style is not None
+           for side in ("top", "left", "right", "bottom")):
+        ws.merged_cells.add(mcr)
+        ws._clean_merge_range(mcr)
+        return
+    ws.merged_cells.add(mcr)
+    protection = start._style.protectionId if start._style is not None else 0
+    for col in range(first + 1, last + 1):
+        cell = MergedCell(ws, row=row, column=col)
+        if protection:
+            cell._style = StyleArray()
+            cell._style.protectionId = protection
+        ws._cells[(row, col)] = cell
 
 
 def _master_widths(ws) -> dict[int, float]:
@@ -266,7 +313,7 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
         ws.column_dimensions[get_column_letter(cols.status)].width = 14
 
     # ---- title and instructions
-    plan_name = plan.title if plan.title and not re.search(r"\bkey\b|\brag\b", plan.title, re.I) else Path(plan.path).stem
+    plan_name = plan_title(plan)
     col_widths = {t: widths.get(c, 9.0) for c, t in cols.target.items()}
     col_widths[cols.new_update] = ws.column_dimensions[get_column_letter(cols.new_update)].width
     col_widths[cols.status] = ws.column_dimensions[get_column_letter(cols.status)].width or 14
@@ -283,7 +330,8 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
         f"What to do: you lead the {n} action{'s' if n != 1 else ''} below. For each one, write this month's progress "
         f"in the yellow column '{update_header}' and choose the status from the drop-down in the column "
         f"'{status_header}'" + (f". The column '{prev_header}' shows last month's update, for reference." if prev_header else "."),
-        f"By when: please send it back by {deadline_words(deadline)}.",
+        f"By when: please send it back by {deadline_words(deadline)}." if deadline else
+        "By when: please send it back as soon as you can.",
         "How to send it back: save this file (keep its name and do not copy your answers into another workbook, "
         "xl_plan recognises this file) and email it back as an attachment to the person who sent it to you.",
         "The other cells are locked so the plan's layout stays intact; if something else is wrong, say so in your email.",
@@ -291,7 +339,7 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
     for line in lines:
         cell = put(ws, r, first, line)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.merge_cells(start_row=r, start_column=first, end_row=r, end_column=width)
+        _merge_row(ws, r, first, width)
         ws.row_dimensions[r].height = _height(line, table_width)
         r += 1
     for _row, text in plan.notes:
@@ -357,7 +405,7 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
                 _copy_style(src, cell)
                 for c in range(first + 1, width + 1):
                     _copy_style(ws_m.cell(section_rows.get(a.section, plan.header_row), min(c, plan.last_column)), ws.cell(r, c))
-                ws.merge_cells(start_row=r, start_column=first, end_row=r, end_column=width)
+                _merge_row(ws, r, first, width)
                 h = ws_m.row_dimensions[section_rows.get(a.section, 0)].height if a.section in section_rows else None
                 if h:
                     ws.row_dimensions[r].height = h
@@ -437,7 +485,7 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
 
 def make_returns(path, month: str, out_dir, *, deadline: date | None = None, sheet=None, columns=None,
                  now: datetime | None = None, leads: list[str] | None = None, master_path=None,
-                 policy=None) -> MakeResult:
+                 policy=None, progress=None) -> MakeResult:
     """Write one return per lead into `out_dir`, give actions their stable keys in the master and
     record what was sent in the master's hidden `Returns log` sheet (backup + atomic save).
     `master_path`: the master's real path when `path` is a working copy (the ribbon)."""
@@ -487,6 +535,8 @@ def make_returns(path, month: str, out_dir, *, deadline: date | None = None, she
     used_names: set[str] = set()
     try:
         for lead, actions in by_lead.items():
+            if progress:
+                progress(f"{lead}'s return")
             name = return_filename(month, lead, path)
             n = 2
             while name.lower() in used_names:

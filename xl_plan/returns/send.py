@@ -31,6 +31,48 @@ class SendPlan:
     directory_findings: list[Finding] = field(default_factory=list)
     status: StatusResult | None = None              # for reminders
     smtp: dict[str, str] = field(default_factory=dict)     # settings from the master
+    record: dict = field(default_factory=dict)      # returns.log.month_record of the master: lead key -> LeadRecord
+    return_ids: dict[str, str] = field(default_factory=dict)   # lead -> the return id sent
+    plan_id: str = ""
+    plan_title: str = ""
+    already_sent: list[tuple[str, str]] = field(default_factory=list)   # (lead, when/how): left out (send once)
+    resending: list[tuple[str, str]] = field(default_factory=list)      # (lead, when/how): sent again (--resend)
+    retry_skipped: list[tuple[str, str]] = field(default_factory=list)  # (lead, why): left out by --retry-failed
+    saved: object = None                            # io.save.SaveResult: the master, with the sent events
+
+
+def _said(event: dict) -> str:
+    how = "as a draft" if event["outcome"] == "draft" else "by email"
+    return f"{how} on {event['when'][:16].replace('T', ' at ')}" + (f" to {event['to']}" if event["to"] else "")
+
+
+def choose_once(plan: "SendPlan", *, resend: bool, retry_failed: bool) -> bool:
+    """Send once: leave out the leads the master's record says were sent this month's return (unless
+    `resend`); with `retry_failed` keep only those whose last try failed. Returns False when the record
+    holds no send at all (the retry then falls back to the CSV send log)."""
+    from .directory import lookup_key
+
+    if not any(rec.sent for rec in plan.record.values()):
+        return False
+    keep = []
+    for out in plan.outgoing:
+        rec = plan.record.get(lookup_key(out.lead))
+        last = rec.last_try if rec else None
+        if retry_failed:
+            if last is None or last["outcome"] != "failed":
+                why = "not sent before, so the retry leaves it alone" if last is None else \
+                    f"its last try was {last['outcome']} ({_said(last)})"
+                plan.retry_skipped.append((out.lead, why))
+                continue
+        elif rec and rec.delivered:
+            if resend:
+                plan.resending.append((out.lead, _said(rec.delivered[-1])))
+            else:
+                plan.already_sent.append((out.lead, _said(rec.delivered[-1])))
+                continue
+        keep.append(out)
+    plan.outgoing = keep
+    return True
 
 
 def _truthy(text: str) -> bool:
@@ -70,11 +112,24 @@ def plan_sending(folder, *, master=None, month: str | None = None, reminders: bo
                 "with --master PLAN (it holds the Leads sheet with the email addresses)."
             )
     master = Path(master)
-    wb = load(master)
+    title = ""
+    try:
+        from ..plan_file import open_plan
+        from .make import plan_title
+
+        wb, mplan, _ = open_plan(master)
+        title = plan_title(mplan)
+    except XlPlanError:
+        wb = load(master)                   # a master whose table needs --columns: its file name will do
     directory: Directory = read_directory(wb)
+    from .log import month_record, read_returns_log
+
+    record = month_record(read_returns_log(wb), month)
     settings = settings_sheet_values(wb)
     result = SendPlan(month, master, [], directory_findings=list(directory.findings),
-                      smtp={k: v for k, v in settings.items() if k.startswith("smtp_") or k == "from_address"})
+                      smtp={k: v for k, v in settings.items() if k.startswith("smtp_") or k == "from_address"},
+                      record=record, return_ids={lead: i.return_id for lead, (_, i) in chosen.items()},
+                      plan_id=idents[-1].plan_id)
     wanted = set(chosen)
     if reminders:
         if returned is None:
@@ -82,7 +137,7 @@ def plan_sending(folder, *, master=None, month: str | None = None, reminders: bo
                               "returned files with --returned DIR.")
         result.status = returns_status(folder, returned=returned, month=month, today=today)
         wanted = {s.lead for s in result.status.missing}
-    plan_name = idents[-1].plan_file.rsplit(".", 1)[0]
+    plan_name = title or idents[-1].plan_file.rsplit(".", 1)[0]
     for lead, (path, ident) in chosen.items():
         if lead not in wanted:
             continue

@@ -45,7 +45,13 @@ class LeadStatus:
     lead: str
     sent: Sent | None
     returned: list[Returned] = field(default_factory=list)    # newest first
-    state: str = "missing"      # returned / late / missing / overdue (missing after the deadline) / not-sent
+    state: str = "missing"      # merged / merged-late / returned / late / missing / overdue (missing after the
+    #                             deadline) / made (made, not sent while others were) / not-sent (back, never sent)
+    record: object = None       # returns.log.LeadRecord: the lead's events in the master's record
+
+    @property
+    def chase(self) -> bool:
+        return self.state in ("missing", "overdue")
 
     @property
     def latest(self) -> Returned | None:
@@ -77,6 +83,29 @@ def _date(text: str) -> date | None:
         return date.fromisoformat(text) if text else None
     except ValueError:
         return None
+
+
+def _when(event: dict) -> datetime | None:
+    try:
+        t = datetime.fromisoformat(event["when"])
+    except ValueError:
+        return None
+    return t.astimezone().replace(tzinfo=None) if t.tzinfo else t
+
+
+def _master_log(path: Path, plan_id: str) -> list[dict[str, str]]:
+    """The record in the master the returns were made from, when it is still there and is that plan."""
+    from ..io.workbook import load
+    from ..settings import settings_sheet_values
+    from .log import read_returns_log
+
+    try:
+        wb = load(path)
+    except (XlPlanError, OSError):
+        return []
+    if (settings_sheet_values(wb).get("plan_id") or "").upper() != plan_id.upper():
+        return []
+    return read_returns_log(wb)
 
 
 def sent_returns(folder: Path) -> tuple[list[tuple[Path, ReturnIdentity]], list[tuple[Path, str]]]:
@@ -114,12 +143,12 @@ def _filled(path: Path, ident: ReturnIdentity) -> int:
     return sum(1 for row in ident.rows if clean(ws[f"{ident.update_column}{row.return_row}"].value))
 
 
-def returns_status(source, *, returned=None, month: str | None = None, today: date) -> StatusResult:
+def returns_status(source, *, returned=None, month: str | None = None, today: date, progress=None) -> StatusResult:
     """Per lead: sent, returned (on time or late), missing. `source` is the folder the returns were
     made into or the master workbook (its Returns log)."""
     from ..io.workbook import load
     from ..months import parse_month
-    from .log import read_returns_log
+    from .log import made_rows, month_record, read_returns_log
 
     source = Path(source)
     month = parse_month(month) if month else None
@@ -138,17 +167,20 @@ def returns_status(source, *, returned=None, month: str | None = None, today: da
                 ignored.append((p, f"a return for another plan ({i.plan_file})"))
                 continue
             sent[lookup_key(i.lead)] = Sent(i.lead, p.name, len(i.rows), i.created, _date(i.deadline), i.return_id)
+        log = _master_log(Path(chosen[-1][1].plan_path), plan_id)
     else:
         wb = load(source)
         log = read_returns_log(wb)
-        month = choose_month([r["month"] for r in log], month, f"the 'Returns log' of {source.name}")
-        rows = sorted([r for r in log if r["month"] == month], key=lambda r: r["created"])
+        made = made_rows(log)
+        month = choose_month([r["month"] for r in made], month, f"the 'Returns log' of {source.name}")
+        rows = sorted([r for r in made if r["month"] == month], key=lambda r: r["created"])
         if not rows:
             raise XlPlanError(f"{source.name}: its 'Returns log' records no returns for {month}.")
         plan_id, plan_file = rows[-1]["plan_id"], source.name
         for r in rows:
             actions = int(r["actions"]) if r["actions"].isdigit() else 0
             sent[lookup_key(r["lead"])] = Sent(r["lead"], r["file"], actions, r["created"], _date(r["deadline"]), r["return_id"])
+    record = month_record(log, month)
     deadlines = [s.deadline for s in sent.values() if s.deadline]
     deadline = max(deadlines) if deadlines else None
 
@@ -168,6 +200,8 @@ def returns_status(source, *, returned=None, month: str | None = None, today: da
             collected = collect_folder(returned, Path(tmp))
             ignored += [(Path(name), why) for name, why in collected.unreadable + collected.skipped]
             for src in collected.sources:
+                if progress:
+                    progress(f"Reading {src.name}")
                 try:
                     ident = read_identity(src.path)
                 except XlPlanError as exc:
@@ -181,14 +215,27 @@ def returns_status(source, *, returned=None, month: str | None = None, today: da
                     continue
                 st = statuses.setdefault(lookup_key(ident.lead), LeadStatus(ident.lead, None, state="not-sent"))
                 st.returned.append(Returned(src.origin or src.path, src.name, ident, src.when, _filled(src.path, ident)))
-    for st in statuses.values():
+    any_sent = any(rec.sent for rec in record.values())
+    for key, rec in record.items():
+        if key not in statuses and (rec.returned or rec.merged):
+            statuses[key] = LeadStatus(rec.lead, None, state="not-sent")
+    for key, st in statuses.items():
+        rec = record.get(key)
+        st.record = rec
         st.returned.sort(key=lambda x: x.saved_at, reverse=True)
         dl = st.sent.deadline if st.sent and st.sent.deadline else deadline
-        if st.returned:
-            first_back = min(x.saved_at for x in st.returned)
+        backs = [x.saved_at for x in st.returned] + [t for t in (_when(e) for e in (rec.returned if rec else [])) if t]
+        if backs:
+            first_back = min(backs)
             st.state = "late" if dl and first_back.date() > dl else "returned"
         elif st.sent is not None:
-            st.state = "overdue" if dl and today > dl else "missing"
-    order = {"overdue": 0, "missing": 1, "late": 2, "returned": 3, "not-sent": 4}
+            if any_sent and not (rec and rec.delivered):
+                st.state = "made"              # made, not sent (yet): others were sent theirs
+            else:
+                st.state = "overdue" if dl and today > dl else "missing"
+        if rec and rec.merged:
+            st.state = "merged-late" if st.state == "late" else "merged"
+    order = {"overdue": 0, "missing": 1, "made": 2, "late": 3, "returned": 4, "merged-late": 5, "merged": 6,
+             "not-sent": 7}
     leads = sorted(statuses.values(), key=lambda s: (order.get(s.state, 9), s.lead.casefold()))
     return StatusResult(plan_id, plan_file, month, deadline, leads, ignored)

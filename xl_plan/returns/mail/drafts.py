@@ -38,7 +38,11 @@ def write_drafts(outgoing: list[Outgoing], out_dir: Path, sender: str,
     """
     kind = "reminder" if reminder else "return"
     sender_addr, parsed, outs, result = prepare(outgoing, sender, template, kind)
+    result.kind_of_run = "drafts"
     out_dir = Path(out_dir)
+    if not any((out.email or "").strip() for out in outs):
+        result.skipped_no_email = [out.lead for out in outs]
+        return result                   # no address at all: nothing to write, not even the folder
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -48,6 +52,7 @@ def write_drafts(outgoing: list[Outgoing], out_dir: Path, sender: str,
     for out in outs:
         if not (out.email or "").strip():
             result.skipped_no_email.append(out.lead)
+            result.attempt(out, "no-address", "no email address in the directory")
             if progress:
                 progress(out.lead, "skipped")
             continue
@@ -74,6 +79,7 @@ def write_drafts(outgoing: list[Outgoing], out_dir: Path, sender: str,
                 progress(out.lead, "failed")
             continue
         result.drafts.append(path)
+        result.attempt(out, "draft", message_id=str(msg["Message-ID"] or ""))
         if progress:
             progress(out.lead, "draft")
     return result

@@ -26,6 +26,14 @@ class SendResult:
     names: dict[str, str] = field(default_factory=dict)  # lead -> "Gwen Thomas (GT) <gt@x>"
     dry_run: bool = False
     kind: str = "return"
+    kind_of_run: str = "smtp"  # smtp / drafts
+    attempts: list[dict] = field(default_factory=list)  # per lead tried: lead, outcome, to, message_id, reason
+
+    def attempt(self, out: Outgoing, outcome: str, reason: str = "", message_id: str = "") -> None:
+        to = [one_line(out.email or "")] + [one_line(c) for c in out.cc if c]
+        self.attempts.append({"lead": out.lead, "outcome": outcome, "to": "; ".join(t for t in to if t),
+                              "message_id": message_id, "details": one_line(reason),
+                              "file": Path(out.attachment).name})
 
     @property
     def ok(self) -> bool:
@@ -68,6 +76,9 @@ class SendResult:
         if self.skipped:
             lines.append(f"{plural(len(self.skipped), 'lead')} left alone by the retry:")
             lines += [f"  - {self._n(lead)}: {reason}" for lead, reason in self.skipped]
+        if self.skipped_no_email and not (self.sent or self.drafts or self.would_send or self.failed):
+            lines.append("No lead has an email address, so nothing was "
+                         + ("written." if self.kind_of_run == "drafts" else "sent."))
         if not lines:
             lines.append("There was nothing to send.")
         return "\n".join(lines)

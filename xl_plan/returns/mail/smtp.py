@@ -55,7 +55,7 @@ def _connect_reason(exc: BaseException, s: SmtpSettings) -> str:
     if isinstance(exc, ssl.SSLError):
         return (f"could not set up a secure connection to {where}: "
                 f"{getattr(exc, 'reason', None) or exc} — check the port and the "
-                "secure-connection (TLS) setting, or use drafts")
+                "secure-connection setting (--starttls/--no-starttls, smtp_starttls), or use drafts")
     if isinstance(exc, ConnectionRefusedError):
         return f"could not connect to {where}: connection refused — {fix}"
     if isinstance(exc, (TimeoutError, socket.timeout)):
@@ -94,7 +94,8 @@ def _connect(settings: SmtpSettings, password: str | None) -> smtplib.SMTP:
                 raise MailError(
                     f"the server {settings.host}:{settings.port} does not offer a secure "
                     "connection (STARTTLS) — check the server and port, or turn STARTTLS off "
-                    "in the settings only if IT says this server is meant to be used without it")
+                    "(--no-starttls, or smtp_starttls 'no' in the settings) only if IT says this server "
+                    "is meant to be used without it")
             smtp.starttls(context=ssl.create_default_context())
             smtp.ehlo()
         if settings.user:
@@ -142,7 +143,11 @@ def send_smtp(outgoing: list[Outgoing], settings: SmtpSettings, sender: str,
     log = SendLog(None if dry_run else log_path)
     log.check_writable()
 
+    message_ids: dict[str, str] = {}
+
     def report(out: Outgoing, status: str, reason: str = "") -> None:
+        result.attempt(out, "no-address" if status == "skipped" else status, reason,
+                       message_ids.get(out.lead, "") if status == "sent" else "")
         problem = log.write(out, kind, status, reason)
         if problem:
             result.notes.append((out.lead, f"this {kind} {problem}"))
@@ -178,6 +183,7 @@ def send_smtp(outgoing: list[Outgoing], settings: SmtpSettings, sender: str,
             result.failed.append((out.lead, str(exc)))
             report(out, "failed", str(exc))
             continue
+        message_ids[out.lead] = str(msg["Message-ID"] or "")
         todo.append((out, msg))
 
     if dry_run:
