@@ -104,7 +104,7 @@ def carried_file(path, *, previous=None, sheet=None, columns=None, today: date |
 class LeadRow:
     lead: str
     actions: int
-    entry: object | None          # returns.directory.LeadEntry, None when the Leads sheet does not list the lead
+    entry: object | None          # directory.LeadEntry, None when the Leads sheet does not list the lead
     problem: str                  # "" / "no entry" / "no email" / "bad email"
 
 

@@ -80,7 +80,7 @@ class LeadRecord:
 
 def month_record(log: list[dict[str, str]], month: str) -> dict[str, LeadRecord]:
     """The record of `month`, per lead (keyed by lookup_key of the lead), in the order leads appear."""
-    from .directory import lookup_key
+    from ..directory import lookup_key
 
     out: dict[str, LeadRecord] = {}
     for r in log:
@@ -101,6 +101,6 @@ def sent_leads(record: dict[str, LeadRecord]) -> list[str]:
 
 def chase_list(record: dict[str, LeadRecord]) -> list[str]:
     """Everyone sent minus everyone merged this month, across every merge run."""
-    from .directory import lookup_key
+    from ..directory import lookup_key
 
     return [lead for lead in sent_leads(record) if not record[lookup_key(lead)].merged]

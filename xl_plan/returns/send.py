@@ -50,7 +50,7 @@ def choose_once(plan: "SendPlan", *, resend: bool, retry_failed: bool) -> bool:
     """Send once: leave out the leads the master's record says were sent this month's return (unless
     `resend`); with `retry_failed` keep only those whose last try failed. Returns False when the record
     holds no send at all (the retry then falls back to the CSV send log)."""
-    from .directory import lookup_key
+    from ..directory import lookup_key
 
     if not any(rec.sent for rec in plan.record.values()):
         return False

@@ -1,5 +1,5 @@
 """The master's Leads sheet: xl_plan makes it when missing and adds the leads it does not list,
-below the manager's rows; the manager fills in names and addresses (xl_plan/returns/directory.py
+below the manager's rows; the manager fills in names and addresses (xl_plan/directory.py
 reads it). The manager's rows are never deleted, rewritten or reordered."""
 from __future__ import annotations
 
