@@ -176,8 +176,8 @@ def send_returns(folder, *, drafts=None, smtp: bool = False, dry_run: bool = Fal
 
     from .errors import XlPlanError
     from .returns import mail
+    from .returns.log import add_events
     from .returns.send import SEND_LOG, choose_once, plan_sending, smtp_settings
-    from .writers.returns_log import write_returns_log
 
     if bool(drafts) == bool(smtp):
         raise XlPlanError("Say how to send: --drafts FOLDER to write emails to open and send yourself, "
@@ -207,7 +207,7 @@ def send_returns(folder, *, drafts=None, smtp: bool = False, dry_run: bool = Fal
     result.skipped += plan.retry_skipped
     if edit is not None and result.attempts:
         stamp = (now or datetime.now()).astimezone().isoformat(timespec="seconds")
-        write_returns_log(edit.wb, [dict(
+        add_events(edit.wb, [dict(
             a, month=plan.month, event="reminded" if reminders else "sent", when=stamp, created=stamp,
             how="drafts" if drafts else "smtp", return_id=plan.return_ids.get(a["lead"], ""), plan_id=plan.plan_id,
         ) for a in result.attempts])

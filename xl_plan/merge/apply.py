@@ -621,7 +621,7 @@ def merge_into(wb, plan: Plan, returns: list[ReadReturn | tuple[str, str, str]],
 def _record_events(wb, log: list[dict], month: str, now: datetime, accepted, per_file) -> list[dict]:
     """Add the month's `returned` and `merged` events to the master's Returns log (the record), each
     once: merging the same return again adds nothing."""
-    from ..writers.returns_log import write_returns_log
+    from ..returns.log import add_events
 
     seen = {(r["event"], r["return_id"].lower(), r["file"], r["when"]) for r in log}
     new: list[dict] = []
@@ -650,7 +650,7 @@ def _record_events(wb, log: list[dict], month: str, now: datetime, accepted, per
             seen.add(k)
             new.append(e)
     if new:
-        write_returns_log(wb, new)
+        add_events(wb, new)
     return new
 
 

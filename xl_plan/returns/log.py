@@ -50,6 +50,15 @@ def read_returns_log(wb) -> list[dict[str, str]]:
     return out
 
 
+def add_events(wb, new_rows: list[dict[str, str]]) -> None:
+    """Add the events `new_rows` after the ones the log already has (the sheet is made when there is
+    none; an old log gets the event columns). A row without `event` is a `made` event."""
+    from ..writers.returns_log import write_returns_log
+
+    rows = read_returns_log(wb) + [{"event": "made", **r} for r in new_rows]
+    write_returns_log(wb, rows, LOG_HEADER, LOG_TITLE)
+
+
 def made_rows(log: list[dict[str, str]]) -> list[dict[str, str]]:
     return [r for r in log if r["event"] == "made"]
 

@@ -49,7 +49,6 @@ from ..months import deadline_words, month_name, parse_month
 from ..settings import SETTINGS_SHEET, settings_sheet_values
 from ..sheets import print_landscape, put
 from ..text import clean
-from ..writers.returns_log import write_returns_log
 from .identity import (
     PLAN_ID_SETTING,
     IdentityRow,
@@ -60,6 +59,7 @@ from .identity import (
     text_hash,
     write_identity,
 )
+from .log import add_events
 
 EDIT_FILL = PatternFill("solid", fgColor="FFF2CC")
 
@@ -554,7 +554,7 @@ def make_returns(path, month: str, out_dir, *, deadline: date | None = None, she
             "deadline": deadline.isoformat() if deadline else "", "created": base["created"],
             "master_sha256": master_sha, "plan_id": plan_id,
         } for f in made]
-        write_returns_log(wb, log_rows)
+        add_events(wb, log_rows)
         saved = edit.save()
         for f in made:
             if f.path.exists():
