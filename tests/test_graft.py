@@ -799,8 +799,40 @@ def test_an_owned_sheet_added_and_removed_in_a_workbook_without_names(tmp_path):
     before, after = parts(bare), parts(back)
     assert set(before) == set(after)
     for name in before:
-        if name != "xl/styles.xml":       # styles keep what was appended (harmless, never renumbered)
+        if name == "xl/workbook.xml":     # the emptied list stays, empty (it might have been the user's)
+            assert after[name].replace(b"<definedNames/>", b"", 1) == before[name]
+        elif name != "xl/styles.xml":     # styles keep what was appended (harmless, never renumbered)
             assert after[name] == before[name], name
+
+
+def test_a_users_empty_name_list_survives_a_run_and_its_undoing(tmp_path):
+    """A workbook openpyxl saved has an empty <definedNames/>: a job fills it (print titles of its
+    sheet), unmark empties it again, and the user's element is still there."""
+    from package_compare import assert_preserved
+
+    path = tmp_path / "saved.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = PLAN
+    wb.active["A1"] = "Ref"
+    wb.save(path)
+    assert b"<definedNames/>" in parts(path)["xl/workbook.xml"] or b"<definedNames />" in parts(path)["xl/workbook.xml"]
+    book = load(path)
+    ws = owned_sheet(book, "Validation", "Validation")
+    ws.append(["Row", "Problem"])
+    ws.print_title_rows = "2:2"
+    scratch = tmp_path / "s.xlsx"
+    book.save(scratch)
+    changes = diff_workbooks(path, scratch)
+    one = tmp_path / "one.xlsx"
+    one.write_bytes(graft(path, scratch, changes))
+    assert b"_xlnm.Print_Titles" in parts(one)["xl/workbook.xml"]
+    changes = WorkbookChanges(removed_sheets=["Validation"])
+    back = tmp_path / "back.xlsx"
+    back.write_bytes(graft(one, one, changes))
+    assert check_grafted(one, back.read_bytes(), changes) == []
+    assert_preserved(path, back, extended={"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+                                           "xl/styles.xml"})
+    assert set(parts(back)) == set(parts(path))
 
 
 _colours = st.one_of(st.none(), st.sampled_from(["C6EFCE", "FFC7CE", "FFEB9C", "DDEBF7"]))

@@ -1043,8 +1043,9 @@ class _Grafter:
         out += block[close:]
         name_tag = r"<%sdefinedName(?=[\s/>])" % re.escape(prefix)
         if not re.search(name_tag, out):
-            # no names left: an empty list stays as it was written, one xl_plan emptied goes
-            out = text[d_start:d_end] if not re.search(name_tag, text[d_start:d_end]) else ""
+            # no names left: an empty list stays as it was written, and one xl_plan emptied stays
+            # as <definedNames/> (it may be the user's own empty list that an earlier run filled)
+            out = text[d_start:d_end] if not re.search(name_tag, text[d_start:d_end]) else f"<{prefix}definedNames/>"
         return text[:d_start] + out + text[d_end:]
 
     @staticmethod
