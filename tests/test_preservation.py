@@ -75,7 +75,9 @@ slow = pytest.mark.slow
 
 
 def _fixture_ids() -> list:
-    ids = [pytest.param(f"corpus:{name}", id=f"corpus:{name}") for name in list(corpus.FEATURES) + ["all"]]
+    # the quick run keeps the workbook with every feature and the samples; one feature each is slow
+    ids = [pytest.param(f"corpus:{name}", id=f"corpus:{name}", marks=slow) for name in corpus.FEATURES]
+    ids.append(pytest.param("corpus:all", id="corpus:all"))
     if EXCEL_MADE:
         ids += [pytest.param(f"excel:{name}", id=f"excel:{name}", marks=slow) for name in sorted(EXCEL_MADE)]
     else:
