@@ -288,6 +288,7 @@ def consolidate(master, returns_dir, month: str | None = None, today: date | Non
     from .merge.apply import merge_into
     from .merge.summary import summarise
     from .returns.collect import collect_folder
+    from .returns.directory import read_directory
     from .validate import validate
     from .writers.history import read_history
     from .writers.summary import write_summary
@@ -309,7 +310,8 @@ def consolidate(master, returns_dir, month: str | None = None, today: date | Non
     report = validate(after, today)
     validation_sheet = write_validation(wb, after, report, today)
     gantt_sheet = refresh_gantt(wb, after, today)
-    summary_sheet = write_summary(wb, summarise(after, read_history(wb), result.month, today, result))
+    summary_sheet = write_summary(wb, summarise(after, read_history(wb), result.month, today, result,
+                                                read_directory(wb)))
     out = ConsolidateResult(result, after, report, summary_sheet, validation_sheet, gantt_sheet, collected.skipped)
     out.saved = result.saved = edit.save()
     return out
