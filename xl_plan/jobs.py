@@ -13,7 +13,8 @@ from .plan_file import edit_plan, open_plan
 from .report import Report
 
 __all__ = ["open_plan", "validate_file", "unmark_file", "carried_file", "leads_file", "make_returns_file",
-           "returns_status_file", "send_returns", "gantt_file", "merge_returns", "consolidate"]
+           "returns_status_file", "send_returns", "gantt_file", "merge_returns", "consolidate",
+           "board_report"]
 
 
 @dataclass
@@ -315,3 +316,16 @@ def consolidate(master, returns_dir, month: str | None = None, today: date | Non
     out = ConsolidateResult(result, after, report, summary_sheet, validation_sheet, gantt_sheet, collected.skipped)
     out.saved = result.saved = edit.save()
     return out
+
+
+# ---- the monthly board report
+
+def board_report(master, month: str | None, out_dir, *, today: date | None = None, sheet=None, columns=None,
+                 render: bool = True):
+    """`report`: the board report of `month` as an A4 PDF (one page each: dashboard, Gantt overview, what
+    changed, decisions) and a PNG per page in `out_dir`, printed by LibreOffice headless; without it, the
+    report workbook only (xl_plan/board_report.py). The master is only read. pandas is imported there."""
+    from .board_report import make_report
+    from .months import parse_month
+
+    return make_report(master, parse_month(month) if month is not None else None, out_dir, today=today, sheet=sheet, columns=columns, render=render)

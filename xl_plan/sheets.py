@@ -183,15 +183,16 @@ def owned_sheet(wb, kind: OwnedSheet | str, title: str):
 
 
 def write_table(ws, top: int, rows: list[list], widths: Iterable[int] = (), wrap_columns: Iterable[int] = (),
-                *, filter_and_freeze: bool = True) -> int:
-    """Header row + data rows from row `top`; returns the last row written. `filter_and_freeze`: an
-    autofilter on the table and frozen panes under its header (for a sheet holding one table)."""
-    wrap = set(wrap_columns)
+                *, filter_and_freeze: bool = True, left: int = 1) -> int:
+    """Header row + data rows from row `top` (and column `left`; `wrap_columns` count from the table's
+    first column); returns the last row written. `filter_and_freeze`: an autofilter on the table and
+    frozen panes under its header (for a sheet holding one table)."""
+    wrap = {c + left - 1 for c in wrap_columns}
     styles = CellStyles()
     for i, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(i)].width = width
     for r, row in enumerate(rows, top):
-        for c, value in enumerate(row, 1):
+        for c, value in enumerate(row, left):
             cell = put(ws, r, c, value)
             if r == top:
                 styles.apply(cell, "header", font=HEADER_FONT, fill=HEADER_FILL)

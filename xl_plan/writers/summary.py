@@ -48,14 +48,14 @@ def _colour(s: Summary, c: str) -> str:
     return s.colours.get(c) or ("A6A6A6" if c == NO_STATUS else "7F7F7F")
 
 
-def _chart(ws, chart, anchor_row: int, height: float, width: float = 24) -> int:
+def place_chart(ws, chart, anchor_row: int, height: float, width: float = 24) -> int:
     """Place a chart at column A of `anchor_row`; returns the first row below it."""
     chart.height, chart.width = height, width
     ws.add_chart(chart, f"A{anchor_row}")
     return anchor_row + int(height / CM_PER_ROW) + 2
 
 
-def _colour_series(chart, s: Summary) -> None:
+def colour_series(chart, s: Summary) -> None:
     for series, c in zip(chart.series, s.codes):
         series.graphicalProperties.solidFill = _colour(s, c)
         series.graphicalProperties.line.solidFill = _colour(s, c)
@@ -122,8 +122,8 @@ def write_summary(wb, s: Summary) -> str:
         chart.x_axis.tickLblSkip = 1                      # every section's label
         chart.x_axis.delete = chart.y_axis.delete = False
         chart.legend.position = "b"
-        _colour_series(chart, s)
-        r = _chart(ws, chart, r + 2, max(8.0, 1.3 * len(s.sections) + 4))
+        colour_series(chart, s)
+        r = place_chart(ws, chart, r + 2, max(8.0, 1.3 * len(s.sections) + 4))
     else:
         r += 2
 
@@ -150,8 +150,8 @@ def write_summary(wb, s: Summary) -> str:
         chart.x_axis.tickLblSkip = 1
         chart.x_axis.delete = chart.y_axis.delete = False
         chart.legend.position = "b"
-        _colour_series(chart, s)
-        r = _chart(ws, chart, r + 2, 8.0)
+        colour_series(chart, s)
+        r = place_chart(ws, chart, r + 2, 8.0)
 
     r = _heading(ws, r, f"Overdue actions (timescale passed by {today:%d %B %Y}, not complete)")
     if s.overdue:
@@ -167,7 +167,7 @@ def write_summary(wb, s: Summary) -> str:
         r = _heading(ws, r, f"Returns still missing for {month_name(month)} (the chase list)")
         if s.chase:
             r = _table(ws, r, [["Lead (as in the plan)", "Name", "Email"]] +
-                       [[x.lead, x.name or "(not in the Leads sheet)", x.email] for x in s.chase], wrap=(1, 2)) + 2
+                       [[x.lead, x.name or "(no name in the Leads sheet)", x.email] for x in s.chase], wrap=(1, 2)) + 2
             for i in range(r - 1 - len(s.chase), r - 1):
                 ws.merge_cells(start_row=i, start_column=3, end_row=i, end_column=5)
         else:
