@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from tests.board import board_master
 from tests.conftest import SAMPLES
-from xl_plan import render
+from xl_plan import read_plan, render
+from xl_plan.checks.status import key_choices
 from xl_plan.cli import cli
 from xl_plan.jobs import board_report, carried_file, gantt_file, leads_file, make_returns_file, validate_file
 from xl_plan.merge.summary import NO_STATUS, OTHER
@@ -66,9 +67,10 @@ def test_written_sheets_print_on_a4_without_hashes(sample, tmp_path, name):
             (setup.scale == 70 and ws.print_title_cols), sheet
     v = wb["Validation"]
     assert all(v.row_dimensions[r].height for r in range(6, v.max_row + 1))      # heights from the text
-    key_rows = [r for r in range(6, v.max_row + 1) if "row 4" in str(v.cell(r, 6).value)]
-    for r in key_rows:                                   # the key is printed once, in row 4
-        assert v.cell(4, 1).value.startswith("The plan's RAG key:")
+    # the key is printed once, in row 4, not in every message
+    key = key_choices(read_plan(path))
+    assert v.cell(4, 1).value == f"The plan's RAG key: {key}."
+    assert not any(key in str(v.cell(r, 6).value) for r in range(6, v.max_row + 1))
 
 
 @needs_lo
@@ -110,7 +112,6 @@ def test_summary_chart_in_the_tables_order_with_every_label(board):
     ref = re.search(r"<(?:c:)?cat>.*?<(?:c:)?f>[^<]*\$A\$(\d+):\$A\$(\d+)</(?:c:)?f>", bars, re.S)
     first, last = int(ref.group(1)), int(ref.group(2))
     labels = [ws.cell(r, 1).value for r in range(first, last + 1)]
-    from xl_plan import read_plan
     plan = read_plan(master)
     assert labels == list(dict.fromkeys(a.section or "(no section)" for a in plan.actions))
     trend = next(x for x in charts if 'barDir val="col"' in x)
@@ -126,8 +127,6 @@ def test_summary_chart_in_the_tables_order_with_every_label(board):
 @pytest.mark.slow
 def test_board_report_pdf_pages_figures_and_trend(board, tmp_path):
     master, _ = board
-    from xl_plan import read_plan
-
     plan = read_plan(master)
     r = board_report(master, "2026-11", tmp_path / "report", today=date(2026, 11, 20))
     sizes = render.page_sizes(r.pdf)
