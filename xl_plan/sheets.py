@@ -50,14 +50,18 @@ _WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 
 
 # A4 landscape: 297 mm less the margins below; a column of width w (characters of the default
-# 11-point font) is about 7w + 5 pixels, 0.75 pt a pixel.
+# 11-point font) is about 7w + 5 pixels, 0.75 pt a pixel, and more in the fonts plans use.
 A4_LANDSCAPE_WIDTH_PT = (297 / 25.4 - 2 * 0.4) * 72
 MIN_SCALE = 70                  # 11-point text printed at 70 % is under 8 point: below that it is not read
 MAX_ROW_HEIGHT = 409            # Excel's limit for one row, in points
 
 
+WIDTH_SLACK = 1.3               # plans' default fonts (Arial, Carlito for Calibri) print wider than 7 px a
+                                # character: measured on LibreOffice's PDFs of the sample plans' returns
+
+
 def column_points(width: float) -> float:
-    return (7 * width + 5) * 0.75
+    return (7 * width + 5) * 0.75 * WIDTH_SLACK
 
 
 def print_scale(widths: Iterable[float]) -> int:
