@@ -5,6 +5,7 @@ column per month of History, the RAG-by-section chart in the table's order with 
 from __future__ import annotations
 
 import re
+import shutil
 import zipfile
 from collections import Counter
 from datetime import date
@@ -24,7 +25,7 @@ from xl_plan.merge.summary import NO_STATUS, OTHER
 from xl_plan.sheets import MAX_ROW_HEIGHT
 
 TODAY = {"birmingham": date(2023, 10, 15), "barking": date(2014, 12, 15), "city": date(2016, 12, 15)}
-needs_lo = pytest.mark.skipif(not (render.soffice() and __import__("shutil").which("pdftoppm")),
+needs_lo = pytest.mark.skipif(not (render.soffice() and shutil.which("pdftoppm")),
                               reason="LibreOffice (soffice) and poppler are not installed")
 
 
@@ -180,3 +181,30 @@ def test_report_command(board, tmp_path, monkeypatch):
     assert "board report workbook" in res.output
     bad = CliRunner().invoke(cli, ["report", str(master), "--month", "November", "--out", str(tmp_path / "o")])
     assert bad.exit_code == 2 and "YYYY-MM" in bad.output
+
+
+def starred_copy(src: Path, dst: Path) -> Path:
+    """The plan with its first five actions starred as carried forward and their timescales moved on."""
+    shutil.copyfile(src, dst)
+    wb = openpyxl.load_workbook(dst)
+    plan = read_plan(dst)
+    ws = wb[plan.sheet]
+    for a in plan.actions[:5]:
+        cell = ws[a.cells["action"]]
+        cell.value = f"{cell.value}*"
+        if a.cells.get("timescale"):
+            ws[a.cells["timescale"]] = "Mar-25"
+    wb.save(dst)
+    return dst
+
+
+@needs_lo
+@pytest.mark.slow
+def test_carried_forward_against_the_previous_plan_prints_on_a4(tmp_path):
+    path = starred_copy(SAMPLES["birmingham"], tmp_path / "new plan.xlsx")
+    result = carried_file(path, previous=SAMPLES["birmingham"], write=True, today=date(2024, 1, 15))
+    assert len(result.result.starred) == 5
+    sizes, text = printed(path, "Carried forward", tmp_path)
+    assert_a4_no_hashes(sizes, text)
+    assert len(sizes) <= 10                       # 27 actions side by side with the previous plan's
+    assert "slippage" in text

@@ -198,8 +198,8 @@ def write_table(ws, top: int, rows: list[list], widths: Iterable[int] = (), wrap
     for r, row in enumerate(rows, top):
         for c, value in enumerate(row, left):
             cell = put(ws, r, c, value)
-            if r == top:
-                styles.apply(cell, "header", font=HEADER_FONT, fill=HEADER_FILL)
+            if r == top:                  # headers wrap: none is cut off by the next column
+                styles.apply(cell, "header", font=HEADER_FONT, fill=HEADER_FILL, alignment=_WRAP_TOP)
             elif c in wrap:
                 styles.apply(cell, "wrap", alignment=_WRAP_TOP)
             else:

@@ -38,7 +38,7 @@ def write_carried(wb, plan: Plan, result: CarriedForward, validation: Report, to
             rows.append([a.row, s.cell or "", strip_stars(a.ref or ""), s.item or "", s.marker,
                          "; ".join(m.where for m in s.marks), a.section or "", a.lead_text,
                          strip_stars(a.timescale_text), s.item_text or strip_stars(a.text)])
-        last = write_table(ws, 5, rows, widths=(7, 8, 8, 6, 6, 20, 28, 14, 16, 70), wrap_columns=(6, 7, 8, 9, 10))
+        last = write_table(ws, 5, rows, widths=(6, 6, 6, 5, 5, 16, 22, 12, 13, 60), wrap_columns=(6, 7, 8, 9, 10))
         _links(ws, plan, [(r, s.action.row, s.cell) for r, s in zip(range(6, last + 1), result.starred)], column=1)
     else:
         rows = [["New row", "New ref", "New action", "New timescale", "Star", "Score", "Previous row", "Previous ref",
@@ -54,8 +54,8 @@ def write_carried(wb, plan: Plan, result: CarriedForward, validation: Report, to
                 strip_stars(p.old.timescale_text) if p.old else "", rag.status_name(p.old.status, result.previous.rag_key) if p.old else "",
                 p.outcome,
             ])
-        last = write_table(ws, 5, rows, widths=(8, 8, 50, 14, 8, 7, 10, 9, 50, 14, 12, 30),
-                           wrap_columns=(3, 4, 9, 10, 11, 12))
+        last = write_table(ws, 5, rows, widths=(6, 6, 34, 11, 6, 6, 7, 6, 34, 11, 9, 18),
+                           wrap_columns=(3, 4, 5, 9, 10, 11, 12))
         links = [(r, p.new.row, p.new.cells.get("action")) for r, p in zip(range(6, last + 1), result.pairs) if p.new]
         _links(ws, plan, links, column=1)
         for r, p in zip(range(6, last + 1), result.pairs):
@@ -87,7 +87,7 @@ def _text(a: Action | None) -> str:
     if a is None:
         return ""
     text = strip_stars(a.text)
-    return text if len(text) <= 500 else text[:499] + "…"
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 def _links(ws, plan: Plan, targets, column: int) -> None:
