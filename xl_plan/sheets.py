@@ -141,29 +141,30 @@ def fit_row_heights(ws, first_row: int, last_row: int, *, minimum: float = 15) -
     """Set each row's height from its wrapped cells, so Excel and LibreOffice (which do not size
     the rows of a file they did not lay out) show all of the text. Merged cells count with the
     width of the whole merge; cells that do not wrap count as one line."""
-    widths = {}
-    merged = {}
-    for rng in ws.merged_cells.ranges:
-        if rng.min_row == rng.max_row:
-            merged[(rng.min_row, rng.min_col)] = rng.max_col
-    for r in range(first_row, last_row + 1):
-        height = minimum
-        for (row, c), cell in _row_cells(ws, r):
-            if cell.value is None:
-                continue
-            size = (cell.font.sz if cell.font is not None and cell.font.sz else 11)
-            if cell.alignment is not None and cell.alignment.wrap_text:
-                last = merged.get((row, c), c)
-                width = sum(widths.setdefault(i, ws.column_dimensions[get_column_letter(i)].width or 8.43)
-                            for i in range(c, last + 1))
-                height = max(height, text_height(cell.value, width, size))
-            else:
-                height = max(height, size * 1.32 + 3)
+    widths: dict[int, float] = {}
+    merged = {(rng.min_row, rng.min_col): rng.max_col for rng in ws.merged_cells.ranges if rng.min_row == rng.max_row}
+    heights = {r: minimum for r in range(first_row, last_row + 1)}
+    measured: dict[tuple, float] = {}
+    for (r, c), cell in ws._cells.items():
+        if r not in heights or cell.value is None:
+            continue
+        style = cell._style
+        key = (style.fontId, style.alignmentId) if style is not None else None
+        look = measured.get(key)
+        if look is None:
+            size = cell.font.sz if cell.font is not None and cell.font.sz else 11
+            look = measured[key] = -size if cell.alignment is not None and cell.alignment.wrap_text else size
+        if look < 0:                                    # wraps: lines of the text in the cell's width
+            last = merged.get((r, c), c)
+            width = sum(widths.setdefault(i, ws.column_dimensions[get_column_letter(i)].width or 8.43)
+                        for i in range(c, last + 1))
+            need = text_height(cell.value, width, -look)
+        else:
+            need = look * 1.32 + 3
+        if need > heights[r]:
+            heights[r] = need
+    for r, height in heights.items():
         ws.row_dimensions[r].height = round(min(height, MAX_ROW_HEIGHT), 1)
-
-
-def _row_cells(ws, r: int):
-    return [((r, c), ws._cells[(r, c)]) for c in range(1, (ws.max_column or 1) + 1) if (r, c) in ws._cells]
 
 
 def owned_sheet(wb, kind: OwnedSheet | str, title: str):

@@ -366,6 +366,7 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
     # ---- sections and actions
     section_rows = {s.title: s.row for s in plan.sections}
     rows_out: list[IdentityRow] = []
+    master_heights: dict[int, float] = {}         # return row -> the master's own height for the action
     status_cells, edit_cells = [], []
     current_section = object()
     last_rec = None
@@ -384,7 +385,7 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
                 ws.merge_cells(start_row=r, start_column=first, end_row=r, end_column=width)
                 h = ws_m.row_dimensions[section_rows.get(a.section, 0)].height if a.section in section_rows else None
                 if h:
-                    ws.row_dimensions[r].height = h
+                    master_heights[r] = h
                 r += 1
         values = _action_values(ws_m, a, plan)
         if rec_col and not clean(values.get(rec_col.index)) and a.recommendation and a.recommendation != last_rec:
@@ -417,14 +418,17 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
         # Excel and LibreOffice do not size the rows of a new file to their wrapped text: estimate it,
         # never below the master's own height for the row
         _fit_long_cells(ws, r, range(first, width + 1))
-        fit_row_heights(ws, r, r)
         if len(a.rows) == 1 and ws_m.row_dimensions[a.row].height:
-            ws.row_dimensions[r].height = max(ws.row_dimensions[r].height, ws_m.row_dimensions[a.row].height)
+            master_heights[r] = ws_m.row_dimensions[a.row].height
         rows_out.append(IdentityRow(
             key=a.key or "", return_row=r, master_row=a.row, ref=a.ref or "", text_sha256=text_hash(a.text),
             update_as_sent=a.update, status_as_sent=rag.status_name(a.status, plan.rag_key),
         ))
         r += 1
+
+    fit_row_heights(ws, header_row + 1, r - 1)
+    for row, height in master_heights.items():
+        ws.row_dimensions[row].height = max(ws.row_dimensions[row].height, height)
 
     # ---- status drop-down, colours, protection
     names = _rag_names(plan)
