@@ -67,6 +67,7 @@ def test_written_sheets_print_on_a4_without_hashes(sample, tmp_path, name):
         assert (ws.sheet_properties.pageSetUpPr.fitToPage and setup.fitToWidth == 1) or \
             (setup.scale == 70 and ws.print_title_cols), sheet
     v = wb["Validation"]
+    assert v.sheet_properties.pageSetUpPr.fitToPage and v.page_setup.fitToWidth == 1     # "What to do" on the page
     assert all(v.row_dimensions[r].height for r in range(6, v.max_row + 1))      # heights from the text
     # the key is printed once, in row 4, not in every message
     key = key_choices(read_plan(path))

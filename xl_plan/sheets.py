@@ -89,17 +89,18 @@ def sheet_widths(ws, last_column: int | None = None) -> list[float]:
 
 
 def print_landscape(ws, title_rows: str | None = None, *, title_columns: str | None = None,
-                    last_column: int | None = None) -> None:
+                    last_column: int | None = None, always_fit: bool = False) -> None:
     """Printable: A4 landscape, one page wide and as many long as needed, `title_rows` (e.g. "5:5")
     repeated on every page. When one page wide would print the text smaller than 8 point, it prints at
-    that size instead and runs onto further pages across, `title_columns` (e.g. "A:B") repeated."""
+    that size instead and runs onto further pages across, `title_columns` (e.g. "A:B") repeated;
+    `always_fit`: one page wide whatever the size (a new plan's own sheet, whose widths the council sets)."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.5
     ws.page_margins.header = ws.page_margins.footer = 0.25
     scale = print_scale(sheet_widths(ws, last_column))
-    if scale >= MIN_SCALE:
+    if scale >= MIN_SCALE or always_fit:
         ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
     else:

@@ -24,7 +24,7 @@ from ..sheets import (
 
 SHEET = VALIDATION.name
 _LINK = Font(color="0563C1", underline="single")
-WIDTHS = (9, 20, 14, 8, 16, 95)
+WIDTHS = (9, 18, 12, 7, 12, 80)            # one A4 page wide at a readable size, "What to do" included
 KEY_ROW = 4
 _WRAP = Alignment(wrap_text=True, vertical="top")
 
