@@ -119,6 +119,8 @@ def text_lines(value, width: float, size: float = 11) -> int:
     if not text.strip():
         return 1
     per_line = max(int((width - 1) * 11 / size * 0.95), 3)
+    if len(text) <= per_line and "\n" not in text:
+        return 1
     lines = 0
     for line in text.split("\n"):
         n, used = 1, 0

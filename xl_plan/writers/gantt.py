@@ -284,10 +284,6 @@ def _action_row(ws, r: int, item: GanttItem, gantt: Gantt, styles: CellStyles) -
     a = item.action
     ref = put(ws, r, REF, a.ref or "")
     text = put(ws, r, ACTION, _one_line(a.text, 120))
-    for c in (ACTION, LEAD, TIMESCALE, FLAGS):
-        styles.apply(ws.cell(r, c), "wrap", alignment=_WRAP)
-    for c in (REF, STATUS):
-        styles.apply(ws.cell(r, c), "top", alignment=_TOP)
     if item.overdue:
         styles.apply(ref, "overdue", font=_OVERDUE)
         styles.apply(text, "overdue", font=_OVERDUE)
@@ -306,6 +302,12 @@ def _action_row(ws, r: int, item: GanttItem, gantt: Gantt, styles: CellStyles) -
         cell = put(ws, r, FLAGS, " · ".join(flags))
         if item.overdue:
             styles.apply(cell, "overdue", font=_OVERDUE)
+    for c in (ACTION, LEAD, TIMESCALE, FLAGS):
+        if ws.cell(r, c).value:
+            styles.apply(ws.cell(r, c), "wrap", alignment=_WRAP)
+    for c in (REF, STATUS):
+        if ws.cell(r, c).value:
+            styles.apply(ws.cell(r, c), "top", alignment=_TOP)
 
 
 def _markers(ws, r: int, item: GanttItem, col_of: dict, styles: CellStyles) -> None:
