@@ -589,9 +589,10 @@ def test_consolidate_merges_a_folder_and_emails_and_writes_summary_validation_in
     assert any("Movement in November 2026" in v for v in flat)
     assert all(lead in flat for lead in r.missing)
     with zipfile.ZipFile(master) as zf:
-        charts = [n for n in zf.namelist() if n.startswith("xl/charts/chart")]
-        assert len(charts) == 1
-        xml = zf.read(charts[0]).decode()
+        charts = [zf.read(n).decode() for n in zf.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) == 2                 # RAG by section (bars), the trend by month (columns)
+        xml = next(x for x in charts if 'barDir val="bar"' in x)
+        assert any('barDir val="col"' in x for x in charts)
     assert re.search(r'grouping val="stacked"', xml) and re.search(r'overlap val="100"', xml)
     for e in plan.rag_key.entries:
         assert f'val="{e.colour}"' in xml

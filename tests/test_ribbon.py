@@ -439,3 +439,26 @@ def test_merge_button_finds_returns_as_consolidate_does(sample, monkeypatch, tmp
     ribbon.dispatch("merge")
     written = [op for op in book._ops.of("value") if op[1] == "Improvement Plan"]
     assert any(str(op[3]).startswith("Update November 2026: Filled in by the lead") for op in written)
+
+
+def test_report_button_prints_the_board_report_beside_the_plan(tmp_path, monkeypatch, platform):
+    from datetime import date
+
+    from tests.board import board_master
+    from tests.conftest import SAMPLES
+    from xl_plan import render
+
+    pytest.importorskip("pandas")       # imported before the stand-in sets sys.platform to the book's
+    path = board_master(SAMPLES["birmingham"], tmp_path)
+    monkeypatch.setattr(render, "soffice", lambda: None)        # the PDF itself: tests/test_print.py
+    monkeypatch.setattr(ribbon, "date", type("D", (), {"today": staticmethod(lambda: date(2026, 11, 20))}))
+    book = FakeBook(path, platform=platform)
+    install(monkeypatch, book)
+    before = path.read_bytes()
+    ribbon.dispatch("report")
+    assert book._ops[0] == ("save", str(path))                     # the report reads what the user sees
+    report = path.parent / "reports" / "2026-11" / "2026-11 board report.xlsx"
+    assert report.exists(), book.app._alerts
+    assert "board report workbook" in book.app._alerts[-1]
+    assert path.read_bytes() == before                             # the plan is only read
+    assert book.app.status_bar is False

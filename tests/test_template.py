@@ -124,7 +124,7 @@ def test_buttons_tags_icons_and_tips():
     assert tuple(b.get("tag") for b in buttons) == BUTTON_TAGS
     assert len(set(BUTTON_TAGS)) == len(BUTTON_TAGS)
     assert set(BUTTON_TAGS) == {"validate", "carried", "gantt", "returns_make", "returns_send",
-                                "merge", "consolidate", "open_log", "help"}
+                                "merge", "consolidate", "report", "open_log", "help"}
     for b in buttons:
         assert b.get("onAction") == "XlPlanButton"
         assert re.fullmatch(r"[A-Z][A-Za-z]+", b.get("imageMso") or "")

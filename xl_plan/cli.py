@@ -579,6 +579,29 @@ def consolidate(master, returns_dir, sheet, columns_text, remember, month, today
     sys.exit(1 if c.merge.report.needs_you else 0)
 
 
+# ---------------------------------------------------------------- the board report
+
+@cli.command()
+@click.argument("master", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--month", metavar="YYYY-MM", help="The month reported on (default: this month).")
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="The folder for the report's PDF, page pictures and workbook.")
+@click.option("--today", callback=parse_day, metavar="YYYY-MM-DD", help="Count overdue actions as of this date.")
+@columns_option
+def report(master, month, out_dir, today, sheet, columns_text, remember):
+    """Write the monthly board report of MASTER: an A4 PDF (the Summary dashboard, a Gantt overview,
+    what changed this month, overdue actions, decisions waiting for you) and a PNG of each page,
+    printed with LibreOffice; without LibreOffice, the report workbook and how to print it.
+    MASTER is only read."""
+    from .jobs import board_report
+
+    columns = resolve_columns(master, columns_text, remember)
+    result = board_report(master, month, out_dir, today=today, sheet=sheet, columns=columns)
+    click.echo(result.message)
+    for png in result.pngs:
+        click.echo(f"  {png}")
+
+
 # ---------------------------------------------------------------- demo
 
 @cli.command()

@@ -13,7 +13,8 @@ from .plan_file import edit_plan, open_plan
 from .report import Report
 
 __all__ = ["open_plan", "validate_file", "unmark_file", "carried_file", "leads_file", "make_returns_file",
-           "returns_status_file", "send_returns", "gantt_file", "merge_returns", "consolidate"]
+           "returns_status_file", "send_returns", "gantt_file", "merge_returns", "consolidate",
+           "board_report"]
 
 
 @dataclass
@@ -307,6 +308,7 @@ def consolidate(master, returns_dir, month: str | None = None, today: date | Non
     import tempfile
     from datetime import datetime
 
+    from .directory import read_directory
     from .errors import XlPlanError
     from .layout.detect import reread_actions
     from .merge.apply import merge_into
@@ -333,7 +335,21 @@ def consolidate(master, returns_dir, month: str | None = None, today: date | Non
     report = validate(after, today)
     validation_sheet = write_validation(wb, after, report, today)
     gantt_sheet = refresh_gantt(wb, after, today)
-    summary_sheet = write_summary(wb, summarise(after, read_history(wb), result.month, today, result))
+    summary_sheet = write_summary(wb, summarise(after, read_history(wb), result.month, today, result,
+                                                read_directory(wb)))
     out = ConsolidateResult(result, after, report, summary_sheet, validation_sheet, gantt_sheet, collected.skipped)
     out.saved = result.saved = edit.save()
     return out
+
+
+# ---- the monthly board report
+
+def board_report(master, month: str | None, out_dir, *, today: date | None = None, sheet=None, columns=None,
+                 render: bool = True):
+    """`report`: the board report of `month` as an A4 PDF (one page each: dashboard, Gantt overview, what
+    changed, decisions) and a PNG per page in `out_dir`, printed by LibreOffice headless; without it, the
+    report workbook only (xl_plan/board_report.py). The master is only read. pandas is imported there."""
+    from .board_report import make_report
+    from .months import parse_month
+
+    return make_report(master, parse_month(month) if month is not None else None, out_dir, today=today, sheet=sheet, columns=columns, render=render)

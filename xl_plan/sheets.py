@@ -50,16 +50,125 @@ _TOP = Alignment(vertical="top")
 _WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 
 
-def print_landscape(ws, title_rows: str | None = None, *, a4: bool = False) -> None:
-    """Printable: landscape, one page wide and as many long as needed, `title_rows` (e.g. "5:5")
-    repeated on every page."""
+# A4 landscape: 297 mm less the margins below; a column of width w (characters of the default
+# 11-point font) is about 7w + 5 pixels, 0.75 pt a pixel, and more in the fonts plans use.
+A4_LANDSCAPE_WIDTH_PT = (297 / 25.4 - 2 * 0.4) * 72
+MIN_SCALE = 70                  # 11-point text printed at 70 % is under 8 point: below that it is not read
+MAX_ROW_HEIGHT = 409            # Excel's limit for one row, in points
+
+
+WIDTH_SLACK = 1.3               # plans' default fonts (Arial, Carlito for Calibri) print wider than 7 px a
+                                # character: measured on LibreOffice's PDFs of the sample plans' returns
+
+
+def column_points(width: float) -> float:
+    return (7 * width + 5) * 0.75 * WIDTH_SLACK
+
+
+def print_scale(widths: Iterable[float]) -> int:
+    """The scale (percent) at which columns of these widths print one A4 landscape page wide."""
+    total = sum(column_points(w) for w in widths)
+    return 100 if total <= A4_LANDSCAPE_WIDTH_PT else int(100 * A4_LANDSCAPE_WIDTH_PT / total)
+
+
+def first_page_columns(widths: list[float]) -> int:
+    """How many of these columns (from the first) print on the first page across (at least 1)."""
+    room = A4_LANDSCAPE_WIDTH_PT * 100 / max(print_scale(widths), MIN_SCALE)
+    n, used = 0, 0.0
+    for w in widths:
+        used += column_points(w)
+        if used > room:
+            break
+        n += 1
+    return max(n, 1)
+
+
+def sheet_widths(ws, last_column: int | None = None) -> list[float]:
+    """The widths of columns A.. (the last used one, or `last_column`), 8.43 where none is set."""
+    last = last_column or ws.max_column or 1
+    return [ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, last + 1)]
+
+
+def print_landscape(ws, title_rows: str | None = None, *, title_columns: str | None = None,
+                    last_column: int | None = None, always_fit: bool = False) -> None:
+    """Printable: A4 landscape, one page wide and as many long as needed, `title_rows` (e.g. "5:5")
+    repeated on every page. When one page wide would print the text smaller than 8 point, it prints at
+    that size instead and runs onto further pages across, `title_columns` (e.g. "A:B") repeated;
+    `always_fit`: one page wide whatever the size (a new plan's own sheet, whose widths the council sets)."""
     ws.page_setup.orientation = "landscape"
-    if a4:
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.5
+    ws.page_margins.header = ws.page_margins.footer = 0.25
+    scale = print_scale(sheet_widths(ws, last_column))
+    if scale >= MIN_SCALE or always_fit:
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+    else:
+        ws.sheet_properties.pageSetUpPr.fitToPage = False
+        ws.page_setup.scale = MIN_SCALE
+        if title_columns:
+            ws.print_title_cols = title_columns
     if title_rows:
         ws.print_title_rows = title_rows
+
+
+def text_lines(value, width: float, size: float = 11) -> int:
+    """Lines a wrapped cell `width` characters wide needs for `value` (a generous estimate: Excel and
+    LibreOffice break lines at words, and a line of capitals is wider than one of digits)."""
+    text = "" if value is None else str(value)
+    if not text.strip():
+        return 1
+    per_line = max(int((width - 1) * 11 / size * 0.95), 3)
+    if len(text) <= per_line and "\n" not in text:
+        return 1
+    lines = 0
+    for line in text.split("\n"):
+        n, used = 1, 0
+        for word in line.split(" "):
+            w = len(word)
+            if used and used + 1 + w > per_line:
+                n, used = n + 1, 0
+            while w > per_line:                     # a word longer than the line breaks anywhere
+                n, w = n + 1, w - per_line
+            used = used + (1 if used else 0) + w
+        lines += n
+    return lines
+
+
+def text_height(value, width: float, size: float = 11) -> float:
+    """Points a wrapped cell needs to show all of `value`."""
+    return text_lines(value, width, size) * size * 1.32 + 3
+
+
+def fit_row_heights(ws, first_row: int, last_row: int, *, minimum: float = 15) -> None:
+    """Set each row's height from its wrapped cells, so Excel and LibreOffice (which do not size
+    the rows of a file they did not lay out) show all of the text. Merged cells count with the
+    width of the whole merge; cells that do not wrap count as one line."""
+    widths: dict[int, float] = {}
+    merged = {(rng.min_row, rng.min_col): rng.max_col for rng in ws.merged_cells.ranges if rng.min_row == rng.max_row}
+    heights = {r: minimum for r in range(first_row, last_row + 1)}
+    measured: dict[tuple, float] = {}
+    for (r, c), cell in ws._cells.items():
+        if r not in heights or cell.value is None:
+            continue
+        style = cell._style
+        key = (style.fontId, style.alignmentId) if style is not None else None
+        look = measured.get(key)
+        if look is None:
+            size = cell.font.sz if cell.font is not None and cell.font.sz else 11
+            look = measured[key] = -size if cell.alignment is not None and cell.alignment.wrap_text else size
+        if look < 0:                                    # wraps: lines of the text in the cell's width
+            last = merged.get((r, c), c)
+            width = sum(widths.setdefault(i, ws.column_dimensions[get_column_letter(i)].width or 8.43)
+                        for i in range(c, last + 1))
+            need = text_height(cell.value, width, -look)
+        else:
+            need = look * 1.32 + 3
+        if need > heights[r]:
+            heights[r] = need
+    for r, height in heights.items():
+        ws.row_dimensions[r].height = round(min(height, MAX_ROW_HEIGHT), 1)
 
 
 def owned_sheet(wb, kind: OwnedSheet | str, title: str):
@@ -83,18 +192,19 @@ def owned_sheet(wb, kind: OwnedSheet | str, title: str):
 
 
 def write_table(ws, top: int, rows: list[list], widths: Iterable[int] = (), wrap_columns: Iterable[int] = (),
-                *, filter_and_freeze: bool = True) -> int:
-    """Header row + data rows from row `top`; returns the last row written. `filter_and_freeze`: an
-    autofilter on the table and frozen panes under its header (for a sheet holding one table)."""
-    wrap = set(wrap_columns)
+                *, filter_and_freeze: bool = True, left: int = 1) -> int:
+    """Header row + data rows from row `top` (and column `left`; `wrap_columns` count from the table's
+    first column); returns the last row written. `filter_and_freeze`: an autofilter on the table and
+    frozen panes under its header (for a sheet holding one table)."""
+    wrap = {c + left - 1 for c in wrap_columns}
     styles = CellStyles()
     for i, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(i)].width = width
     for r, row in enumerate(rows, top):
-        for c, value in enumerate(row, 1):
+        for c, value in enumerate(row, left):
             cell = put(ws, r, c, value)
-            if r == top:
-                styles.apply(cell, "header", font=HEADER_FONT, fill=HEADER_FILL)
+            if r == top:                  # headers wrap: none is cut off by the next column
+                styles.apply(cell, "header", font=HEADER_FONT, fill=HEADER_FILL, alignment=_WRAP_TOP)
             elif c in wrap:
                 styles.apply(cell, "wrap", alignment=_WRAP_TOP)
             else:

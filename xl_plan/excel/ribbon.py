@@ -78,6 +78,10 @@ def consolidate() -> None:
     _run(caller(), "Running the monthly consolidation", _consolidate)
 
 
+def report() -> None:
+    _run(caller(), "Making the board report", _report)
+
+
 def open_log() -> None:
     _run(caller(), "Opening the log", _open_log)
 
@@ -164,6 +168,17 @@ def _consolidate(book) -> str:
     return "\n".join(lines)
 
 
+def _report(book) -> str:
+    from ..jobs import board_report
+    from ..months import month_of
+
+    book.save()                              # the report reads the saved plan; nothing is written into it
+    path = _path(book)
+    month = month_of(date.today())
+    result = board_report(path, month, reports_folder(path, month))
+    return result.message
+
+
 def _open_log(book) -> str:
     import os
     import subprocess
@@ -187,6 +202,7 @@ HELP_TEXT = """The Action Plan tab:
 - Make lead returns: one workbook per lead in a 'returns' folder beside this plan.
 - Email returns: one email per lead, ready to send, in the returns folder.
 - Merge returns / Monthly consolidation: bring the leads' returns into this plan.
+- Board report: this month's report for the board as an A4 PDF, in a 'reports' folder beside this plan.
 xl_plan saves this workbook before each button and keeps a copy in the 'backups' folder.
 If something goes wrong, 'Open log' shows the details to send to support."""
 
@@ -233,6 +249,11 @@ def _on_copy(book, job):
 def returns_folder(plan_path, month: str):
     """Where the ribbon puts a month's returns: a 'returns' folder beside the plan."""
     return plan_path.parent / "returns" / month
+
+
+def reports_folder(plan_path, month: str):
+    """Where the ribbon puts a month's board report: a 'reports' folder beside the plan."""
+    return plan_path.parent / "reports" / month
 
 
 def _path(book):

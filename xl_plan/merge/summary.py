@@ -28,6 +28,13 @@ class Overdue:
 
 
 @dataclass
+class Chase:
+    lead: str
+    name: str = ""
+    email: str = ""
+
+
+@dataclass
 class Summary:
     plan: Plan
     month: str
@@ -41,6 +48,35 @@ class Summary:
     overdue: list[Overdue]
     merge: object | None = None                       # the MergeResult of this run, if any
     to_decide: list[Finding] = field(default_factory=list)
+    trend: list[tuple[str, Counter]] = field(default_factory=list)   # (YYYY-MM, counts at the month's end), oldest first
+    chase: list[Chase] = field(default_factory=list)  # the returns still missing, with the Leads sheet's names
+
+    @property
+    def series_colours(self) -> dict[str, str]:
+        """The chart's colour for every column: the key's, grey for no status, dark grey for the rest."""
+        return {c: self.colours.get(c) or ("A6A6A6" if c == NO_STATUS else "7F7F7F") for c in self.codes}
+
+    @property
+    def complete(self) -> int:
+        codes = {e.code for e in self.plan.rag_key.entries if e.complete}
+        return sum(n for c, n in self.counts.items() if c in codes)
+
+    @property
+    def on_track(self) -> int:
+        """Actions Green or complete."""
+        codes = {e.code for e in self.plan.rag_key.entries if e.complete} | {"green"}
+        return sum(n for c, n in self.counts.items() if c in codes)
+
+    @property
+    def on_track_share(self) -> float:
+        return self.on_track / len(self.plan.actions) if self.plan.actions else 0.0
+
+    @property
+    def returns_in(self) -> tuple[int, int] | None:
+        """(returned, sent) this month, None when nothing was merged."""
+        if self.merge is None:
+            return None
+        return len(self.merge.returned), len(self.merge.sent) or len(self.merge.returned)
 
 
 def status_code(word: str, plan: Plan) -> str:
@@ -64,7 +100,41 @@ def movement(history: list[HistoryRow], plan: Plan, month: str) -> Counter:
     return moved
 
 
-def summarise(plan: Plan, history: list[HistoryRow], month: str, today: date, merge=None) -> Summary:
+def trend(history: list[HistoryRow], plan: Plan, code_of) -> list[tuple[str, Counter]]:
+    """The RAG counts at the end of each month History records, oldest first: each action's status now,
+    with the status changes of later months undone (the old value of its first change after the month)."""
+    months = sorted({h.month for h in history if h.month})
+    keys = {e.code for e in plan.rag_key.entries}
+    changes: dict[str, list[HistoryRow]] = {}
+    for h in history:
+        if h.field == "status" and h.outcome == APPLIED and h.key:
+            changes.setdefault(h.key.upper(), []).append(h)
+    out = []
+    for m in months:
+        counts = Counter()
+        for a in plan.actions:
+            later = sorted((h for h in changes.get((a.key or "").upper(), []) if h.month > m), key=lambda h: h.month)
+            if later:
+                c = status_code(later[0].old, plan)
+                counts[c if c in keys or c == NO_STATUS else OTHER] += 1
+            else:
+                counts[code_of(a)] += 1
+        out.append((m, counts))
+    return out
+
+
+def chase_list(missing: list[str], directory=None) -> list[Chase]:
+    """The leads whose return is missing, with their full name and email from the Leads sheet
+    (xl_plan/directory.py), when it lists them."""
+    out = []
+    for lead in missing:
+        entry = directory.get(lead) if directory is not None else None
+        out.append(Chase(lead, entry.full_name if entry else "", entry.email if entry else ""))
+    return out
+
+
+def summarise(plan: Plan, history: list[HistoryRow], month: str, today: date, merge=None,
+              directory=None) -> Summary:
     key_codes = [e.code for e in plan.rag_key.entries]
 
     def code_of(a: Action) -> str:
@@ -88,7 +158,8 @@ def summarise(plan: Plan, history: list[HistoryRow], month: str, today: date, me
             overdue.append(Overdue(a, end, labels.get(code_of(a), a.status.raw if a.status else "")))
     todo = [f for f in merge.report.sorted() if f.severity != "info"] if merge is not None else []
     return Summary(plan, month, today, codes, labels, colours, counts, list(by_section.items()),
-                   movement(history, plan, month), overdue, merge, todo)
+                   movement(history, plan, month), overdue, merge, todo, trend(history, plan, code_of),
+                   chase_list(merge.missing, directory) if merge is not None else [])
 
 
 def summary_lines(r) -> list[str]:

@@ -47,7 +47,7 @@ from ..io.files import safe_name
 from ..model import Action, Plan
 from ..months import deadline_words, month_name, parse_month
 from ..settings import SETTINGS_SHEET, settings_sheet_values
-from ..sheets import print_landscape, put
+from ..sheets import MAX_ROW_HEIGHT, first_page_columns, fit_row_heights, print_landscape, put, text_height
 from ..text import clean
 from .identity import (
     PLAN_ID_SETTING,
@@ -230,13 +230,27 @@ def _rag_names(plan: Plan) -> list[str]:
 
 
 def _height(value, width: float) -> float:
-    """Points for a wrapped cell of `width` characters holding `value` (an estimate, at most 409)."""
-    text = clean(value)
-    if not text:
-        return 15
-    per_line = max(int(width * 1.15), 8)
-    lines = sum(max(1, -(-len(line) // per_line)) for line in text.split("\n"))
-    return min(409, 15 * lines + 3)
+    """Points for a wrapped cell of `width` characters holding `value` (at most Excel's 409)."""
+    return min(MAX_ROW_HEIGHT, text_height(clean(value), width))
+
+
+def _fit_long_cells(ws, r: int, columns: range) -> None:
+    """A row Excel cannot make tall enough (409 points) for a long cell: that cell's text gets smaller,
+    down to 8 point (the text itself is never changed: the merge compares it with the plan)."""
+    for c in columns:
+        cell = ws.cell(r, c)
+        if not isinstance(cell.value, str) or not (cell.alignment and cell.alignment.wrap_text):
+            continue
+        width = ws.column_dimensions[get_column_letter(c)].width or 8.43
+        size = cell.font.sz or 11
+        if text_height(cell.value, width, size) <= MAX_ROW_HEIGHT:
+            continue
+        for smaller in (10, 9, 8):
+            if smaller < size and text_height(cell.value, width, smaller) <= MAX_ROW_HEIGHT:
+                break
+        font = copy(cell.font)
+        font.sz = min(size, smaller)
+        cell.font = font
 
 
 @dataclass
@@ -317,7 +331,10 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
     col_widths = {t: widths.get(c, 9.0) for c, t in cols.target.items()}
     col_widths[cols.new_update] = ws.column_dimensions[get_column_letter(cols.new_update)].width
     col_widths[cols.status] = ws.column_dimensions[get_column_letter(cols.status)].width or 14
-    table_width = sum(col_widths.get(c, 9.0) for c in range(first, width + 1))
+    # the instructions wrap across the columns the first printed page shows
+    shown = first_page_columns([col_widths.get(c, 9.0) for c in range(first, width + 1)])
+    note_last = first + shown - 1
+    table_width = sum(col_widths.get(c, 9.0) for c in range(first, note_last + 1))
     r = 1
     put(ws, r, first, f"{mname} return for {lead}").font = Font(bold=True, size=14)
     r += 1
@@ -339,7 +356,8 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
     for line in lines:
         cell = put(ws, r, first, line)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-        _merge_row(ws, r, first, width)
+        if note_last > first:
+            _merge_row(ws, r, first, note_last)
         ws.row_dimensions[r].height = _height(line, table_width)
         r += 1
     for _row, text in plan.notes:
@@ -381,15 +399,22 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
         _copy_style(model_header, cell)
         if not model_header.has_style:
             cell.font, cell.border = Font(bold=True), Border(left=thin, right=thin, top=thin, bottom=thin)
+    for c in range(first, width + 1):        # headers wrap, so none is cut off
+        cell = ws.cell(r, c)
+        cell.alignment = Alignment(wrap_text=True, vertical=(cell.alignment.vertical if cell.alignment else None)
+                                   or "center", horizontal=cell.alignment.horizontal if cell.alignment else None)
+    fit_row_heights(ws, r, r)
     if ws_m.row_dimensions[plan.header_row].height:
-        ws.row_dimensions[r].height = ws_m.row_dimensions[plan.header_row].height
+        ws.row_dimensions[r].height = max(ws.row_dimensions[r].height, ws_m.row_dimensions[plan.header_row].height)
     ws.freeze_panes = ws.cell(r + 1, first)
-    print_landscape(ws, f"{r}:{r}")
+    print_landscape(ws, f"{r}:{r}", title_columns=f"{get_column_letter(first)}:{get_column_letter(first + 1)}",
+                    last_column=width)
     r += 1
 
     # ---- sections and actions
     section_rows = {s.title: s.row for s in plan.sections}
     rows_out: list[IdentityRow] = []
+    master_heights: dict[int, float] = {}         # return row -> the master's own height for the action
     status_cells, edit_cells = [], []
     current_section = object()
     last_rec = None
@@ -408,7 +433,7 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
                 _merge_row(ws, r, first, width)
                 h = ws_m.row_dimensions[section_rows.get(a.section, 0)].height if a.section in section_rows else None
                 if h:
-                    ws.row_dimensions[r].height = h
+                    master_heights[r] = h
                 r += 1
         values = _action_values(ws_m, a, plan)
         if rec_col and not clean(values.get(rec_col.index)) and a.recommendation and a.recommendation != last_rec:
@@ -432,21 +457,26 @@ def build_return(wb_master, plan: Plan, lead: str, actions: list[Action], *, mon
             cell = put(ws, r, cols.status, rag.status_name(a.status, plan.rag_key) or None)
             _copy_style(model, cell)
         status_cell = ws.cell(r, cols.status)
+        status_cell.fill = copy(EDIT_FILL)          # the two cells the lead fills in, in yellow
         status_cell.alignment = Alignment(horizontal="center", vertical="top", wrap_text=True)
         for cell in (new_cell, status_cell):
             cell.protection = Protection(locked=False)
         status_cells.append(status_cell.coordinate)
         edit_cells.append(new_cell.coordinate)
+        # Excel and LibreOffice do not size the rows of a new file to their wrapped text: estimate it,
+        # never below the master's own height for the row
+        _fit_long_cells(ws, r, range(first, width + 1))
         if len(a.rows) == 1 and ws_m.row_dimensions[a.row].height:
-            ws.row_dimensions[r].height = ws_m.row_dimensions[a.row].height
-        else:   # Excel does not size rows of a new file to their wrapped text: estimate it
-            ws.row_dimensions[r].height = max(
-                (_height(ws.cell(r, c).value, col_widths.get(c, 9.0)) for c in range(first, width + 1)), default=15)
+            master_heights[r] = ws_m.row_dimensions[a.row].height
         rows_out.append(IdentityRow(
             key=a.key or "", return_row=r, master_row=a.row, ref=a.ref or "", text_sha256=text_hash(a.text),
             update_as_sent=a.update, status_as_sent=rag.status_name(a.status, plan.rag_key),
         ))
         r += 1
+
+    fit_row_heights(ws, header_row + 1, r - 1)
+    for row, height in master_heights.items():
+        ws.row_dimensions[row].height = max(ws.row_dimensions[row].height, height)
 
     # ---- status drop-down, colours, protection
     names = _rag_names(plan)

@@ -17,6 +17,7 @@ BUTTON_TAGS: tuple[str, ...] = (
     "carried",       # Flag carried forward (asks for the previous plan file)
     "gantt",         # Build Gantt
     "consolidate",   # Monthly consolidation
+    "report",        # Board report (PDF + page pictures in a 'reports' folder beside the plan)
     "returns_make",  # Make lead returns
     "returns_send",  # Email returns (drafts by default)
     "merge",         # Merge returns (asks for files or a folder)

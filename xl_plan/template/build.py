@@ -139,7 +139,7 @@ def _plan_sheet(ws) -> None:
             font=Font(color=font), stopIfTrue=True))
 
     ws.freeze_panes = f"A{HEADER_ROW + 1}"
-    print_landscape(ws, f"{HEADER_ROW}:{HEADER_ROW}", a4=True)
+    print_landscape(ws, f"{HEADER_ROW}:{HEADER_ROW}", always_fit=True)
     ws.print_options.gridLines = False
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.oddFooter.center.text = "Page &P of &N"

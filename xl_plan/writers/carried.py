@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 
 from .. import rag
 from ..carried import CarriedForward
@@ -13,7 +13,7 @@ from ..finding_codes import CATALOGUE
 from ..model import Action, Plan
 from ..owned import CARRIED, OWNER
 from ..report import Report
-from ..sheets import SEVERITY_FILL, mark_cells, owned_sheet, put, write_table
+from ..sheets import SEVERITY_FILL, fit_row_heights, mark_cells, owned_sheet, print_landscape, put, write_table
 from ..stars import strip_stars
 from .validation import write_validation
 
@@ -38,7 +38,7 @@ def write_carried(wb, plan: Plan, result: CarriedForward, validation: Report, to
             rows.append([a.row, s.cell or "", strip_stars(a.ref or ""), s.item or "", s.marker,
                          "; ".join(m.where for m in s.marks), a.section or "", a.lead_text,
                          strip_stars(a.timescale_text), s.item_text or strip_stars(a.text)])
-        last = write_table(ws, 5, rows, widths=(7, 8, 8, 6, 6, 22, 30, 16, 18, 80), wrap_columns=(7, 10))
+        last = write_table(ws, 5, rows, widths=(6, 6, 6, 5, 5, 16, 22, 12, 13, 60), wrap_columns=(6, 7, 8, 9, 10))
         _links(ws, plan, [(r, s.action.row, s.cell) for r, s in zip(range(6, last + 1), result.starred)], column=1)
     else:
         rows = [["New row", "New ref", "New action", "New timescale", "Star", "Score", "Previous row", "Previous ref",
@@ -54,7 +54,8 @@ def write_carried(wb, plan: Plan, result: CarriedForward, validation: Report, to
                 strip_stars(p.old.timescale_text) if p.old else "", rag.status_name(p.old.status, result.previous.rag_key) if p.old else "",
                 p.outcome,
             ])
-        last = write_table(ws, 5, rows, widths=(8, 8, 60, 16, 8, 7, 10, 9, 60, 16, 12, 34), wrap_columns=(3, 9, 12))
+        last = write_table(ws, 5, rows, widths=(6, 6, 34, 11, 6, 6, 7, 6, 34, 11, 9, 18),
+                           wrap_columns=(3, 4, 5, 9, 10, 11, 12))
         links = [(r, p.new.row, p.new.cells.get("action")) for r, p in zip(range(6, last + 1), result.pairs) if p.new]
         _links(ws, plan, links, column=1)
         for r, p in zip(range(6, last + 1), result.pairs):
@@ -62,6 +63,13 @@ def write_carried(wb, plan: Plan, result: CarriedForward, validation: Report, to
             if severities:
                 worst = min(severities, key=lambda sev: ("error", "warning", "info").index(sev))
                 ws.cell(r, 12).fill = SEVERITY_FILL[worst]
+    width = len(rows[0])
+    for r in (2, 3):                      # the notes above the table wrap across its width
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=width)
+        ws.cell(r, 1).alignment = Alignment(wrap_text=True, vertical="top")
+    fit_row_heights(ws, 2, last)
+    ws.row_dimensions[1].height = 21
+    print_landscape(ws, "5:5", title_columns="A:C")
     return ws.title, validation_sheet
 
 
@@ -79,7 +87,7 @@ def _text(a: Action | None) -> str:
     if a is None:
         return ""
     text = strip_stars(a.text)
-    return text if len(text) <= 500 else text[:499] + "…"
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 def _links(ws, plan: Plan, targets, column: int) -> None:

@@ -26,14 +26,14 @@ from ..gantt import Gantt, GanttItem
 from ..model import RagEntry
 from ..owned import GANTT
 from ..rag import STANDARD_COLOURS
-from ..sheets import HEADER_FILL, HEADER_FONT, CellStyles, owned_sheet, print_landscape, put
+from ..sheets import HEADER_FILL, HEADER_FONT, CellStyles, fit_row_heights, owned_sheet, print_landscape, put
 
 SHEET = GANTT.name
 
 # Columns of the labels, then the month grid.
 COLUMNS = [  # (heading, width)
-    ("Ref", 7), ("Action", 46), ("Lead", 12), ("Status", 9), ("Timescale (as written)", 22),
-    ("Start", 11), ("End", 11), ("Flags", 22),
+    ("Ref", 6), ("Action", 40), ("Lead", 12), ("Status", 9), ("Timescale (as written)", 18),
+    ("Start", 10.5), ("End", 10.5), ("Flags", 18),
 ]
 REF, ACTION, LEAD, STATUS, TIMESCALE, START, END, FLAGS = range(1, 9)
 FIRST_MONTH = len(COLUMNS) + 1          # column I
@@ -57,6 +57,11 @@ _DERIVED = Font(italic=True, color="808080")
 _MARK_FONT = Font(size=9)
 _BAR_BORDER = Border(top=BAR_EDGE, bottom=BAR_EDGE)
 _CENTRE = Alignment(horizontal="center", vertical="center")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_TOP = Alignment(vertical="top")
+TODAY_WIDTH = 7.5                       # "▼Sep" in bold fits: never ###
+BAND_FILL = PatternFill("solid", fgColor="F2F2F2")
+GRID_SIDE = Side(style="thin", color="D9D9D9")
 
 
 def _month_col(i: int) -> str:
@@ -169,6 +174,7 @@ def write_gantt(wb, gantt: Gantt) -> str:
         if m == today_month:
             cell.number_format = '"▼"mmm'
             cell.fill = TODAY_FILL
+            ws.column_dimensions[get_column_letter(c)].width = TODAY_WIDTH
         if year_start is None or m.month == 1:
             if year_start is not None and c - 1 > year_start:
                 ws.merge_cells(start_row=rows.year, start_column=year_start, end_row=rows.year, end_column=c - 1)
@@ -209,6 +215,9 @@ def write_gantt(wb, gantt: Gantt) -> str:
         today_range = f"{_month_col(0)}{rows.head}:{get_column_letter(last_col)}{last_row}"
         ws.conditional_formatting.add(today_range, FormulaRule(
             formula=[today_formula(rows)], border=Border(left=TODAY_SIDE, right=TODAY_SIDE)))
+        # month gridlines (a hairline at each month's left edge) and light banding of every other row:
+        # added after the bars, so a bar's colour wins
+        ws.conditional_formatting.add(grid, FormulaRule(formula=["TRUE"], border=Border(left=GRID_SIDE)))
     status_range = f"D{rows.first}:D{last_row}"
     for entry in plan.rag_key.entries:
         colour = key_colour(entry)
@@ -216,13 +225,16 @@ def write_gantt(wb, gantt: Gantt) -> str:
             formula=[status_test(rows.first, entry)], fill=_solid(colour),
             font=Font(color="FFFFFF" if _dark(colour) else "000000", bold=True)))
 
+    if last_row >= rows.first:                # after the bars and status colours, which win over it
+        band = f"A{rows.first}:{get_column_letter(last_col)}{last_row}"
+        ws.conditional_formatting.add(band, FormulaRule(formula=["MOD(ROW(),2)=0"], fill=BAND_FILL))
+    fit_row_heights(ws, KEY_TOP, rows.year - 1)
+    fit_row_heights(ws, rows.first, last_row)
     # view and print
     ws.freeze_panes = ws.cell(rows.first, FIRST_MONTH)
     ws.auto_filter.ref = f"A{rows.head}:{get_column_letter(FLAGS)}{last_row}"
     ws.print_area = f"A1:{get_column_letter(last_col)}{last_row}"
-    print_landscape(ws, f"{rows.year}:{rows.head}", a4=True)
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.5
+    print_landscape(ws, f"{rows.year}:{rows.head}", title_columns="A:B", last_column=last_col)
     ws.oddFooter.left.text = "xl_plan Gantt chart"
     ws.oddFooter.center.text = "Page &P of &N"
     return ws.title
@@ -241,6 +253,7 @@ def _write_key(ws, gantt: Gantt, rows: GanttRows) -> None:
         cell = put(ws, KEY_TOP + i, ACTION, f"{name}: {e.description}" if e.description else name)
         cell.fill = PatternFill("solid", fgColor=colour)
         cell.font = Font(bold=True, color="FFFFFF" if _dark(colour) else "000000")
+        cell.alignment = _WRAP
     short = [f"{MILESTONE} milestone", f"{RECURS} recurs", f"{STAR} carried forward (*)", "▼ today's month"]
     long = [f"{DUE} due: no start date written, so the bar starts at the plan start",
             f"{CONTINUES} continues: no end date written",
@@ -270,7 +283,7 @@ def _one_line(text: str, width: int) -> str:
 def _action_row(ws, r: int, item: GanttItem, gantt: Gantt, styles: CellStyles) -> None:
     a = item.action
     ref = put(ws, r, REF, a.ref or "")
-    text = put(ws, r, ACTION, _one_line(a.text, 90))
+    text = put(ws, r, ACTION, _one_line(a.text, 120))
     if item.overdue:
         styles.apply(ref, "overdue", font=_OVERDUE)
         styles.apply(text, "overdue", font=_OVERDUE)
@@ -281,14 +294,20 @@ def _action_row(ws, r: int, item: GanttItem, gantt: Gantt, styles: CellStyles) -
         if d:
             cell = ws.cell(r, c, d)
             if derived:
-                styles.apply(cell, "date-derived", number_format=DATE_FORMAT, font=_DERIVED)
+                styles.apply(cell, "date-derived", number_format=DATE_FORMAT, font=_DERIVED, alignment=_TOP)
             else:
-                styles.apply(cell, "date", number_format=DATE_FORMAT)
+                styles.apply(cell, "date", number_format=DATE_FORMAT, alignment=_TOP)
     flags = item.flags + ([item.reason] if item.undated else [])
     if flags:
         cell = put(ws, r, FLAGS, " · ".join(flags))
         if item.overdue:
             styles.apply(cell, "overdue", font=_OVERDUE)
+    for c in (ACTION, LEAD, TIMESCALE, FLAGS):
+        if ws.cell(r, c).value:
+            styles.apply(ws.cell(r, c), "wrap", alignment=_WRAP)
+    for c in (REF, STATUS):
+        if ws.cell(r, c).value:
+            styles.apply(ws.cell(r, c), "top", alignment=_TOP)
 
 
 def _markers(ws, r: int, item: GanttItem, col_of: dict, styles: CellStyles) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from ..directory import HEADERS, SHEET, lookup_key, read_directory
-from ..sheets import put
+from ..sheets import print_landscape, put
 from ..text import clean
 
 
@@ -23,6 +23,7 @@ def add_missing_leads(wb, leads: list[str]) -> list[str]:
         for letter_, width in zip("ABCD", (28, 30, 36, 36)):
             ws.column_dimensions[letter_].width = width
         ws.freeze_panes = "A2"
+        print_landscape(ws, "1:1")
     directory = read_directory(wb)
     ws = wb[SHEET]
     if directory.header_row is None:

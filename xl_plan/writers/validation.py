@@ -4,15 +4,29 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 
+from ..checks.status import key_choices
 from ..model import Plan
 from ..owned import VALIDATION
 from ..report import INFO, Report
-from ..sheets import SEVERITY_FILL, CellStyles, mark_cells, owned_sheet, print_landscape, put, remove_marks, write_table
+from ..sheets import (
+    SEVERITY_FILL,
+    CellStyles,
+    fit_row_heights,
+    mark_cells,
+    owned_sheet,
+    print_landscape,
+    put,
+    remove_marks,
+    write_table,
+)
 
 SHEET = VALIDATION.name
 _LINK = Font(color="0563C1", underline="single")
+WIDTHS = (9, 18, 12, 7, 12, 80)            # one A4 page wide at a readable size, "What to do" included
+KEY_ROW = 4
+_WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 def write_validation(wb, plan: Plan, report: Report, today: date) -> str:
@@ -23,9 +37,18 @@ def write_validation(wb, plan: Plan, report: Report, today: date) -> str:
                   f"{report.summary_line()}. Statuses: {counts or 'none'}.")
     put(ws, 3, 1, "Each row says where the problem is and what to do. Click the cell reference to go there. "
                   "Run Validate again after fixing; this sheet is replaced each time.").font = Font(italic=True)
+    key = key_choices(plan)
+    put(ws, KEY_ROW, 1, f"The plan's RAG key: {key}.")
     rows = report.rows()
-    last = write_table(ws, 5, rows, widths=(10, 24, 18, 10, 30, 100), wrap_columns=(5, 6))
-    print_landscape(ws, "5:5")
+    for row in rows[1:]:                  # the key is printed once, above, not in every message
+        row[5] = row[5].replace(f"one of: {key}", f"one of the statuses of the RAG key (row {KEY_ROW})")
+    last = write_table(ws, 5, rows, widths=WIDTHS, wrap_columns=(2, 3, 5, 6))
+    for r in (2, 3, KEY_ROW):             # the notes above the table wrap across its width
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(WIDTHS))
+        ws.cell(r, 1).alignment = _WRAP
+    fit_row_heights(ws, 2, last)
+    ws.row_dimensions[1].height = 21
+    print_landscape(ws, "5:5", title_columns="A:D")
     plan_ws = wb[plan.sheet]
     styles = CellStyles()
     for r, finding in zip(range(6, last + 1), report.sorted()):
