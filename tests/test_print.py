@@ -162,6 +162,13 @@ def test_board_report_pdf_pages_figures_and_trend(board, tmp_path):
         assert section.split()[0] in page1
     assert "Gantt overview" in text.split("\f")[1]
     assert "Overdue actions" in text and "Returns still missing" in text
+    # returns in and the chase list come from the month's record, as `returns status` and merge say them
+    from xl_plan.returns.log import chase_list, month_record, read_returns_log, sent_leads
+
+    record = month_record(read_returns_log(wb), "2026-11")
+    assert r.analytics.sent == sent_leads(record)
+    assert r.analytics.returned == [rec.lead for rec in record.values() if rec.merged]
+    assert [c.lead for c in r.summary.chase] == chase_list(record)
 
 
 def test_board_report_without_libreoffice_writes_the_workbook_and_says_how_to_print(board, tmp_path, monkeypatch):

@@ -52,8 +52,8 @@ def analyse(plan, history, month: str, log_rows=()) -> Analytics:
     """The report's figures, with pandas."""
     import pandas as pd
 
-    from .directory import lookup_key
     from .merge.summary import NO_STATUS, OTHER, status_code
+    from .returns.log import month_record, sent_leads
     from .writers.history import APPLIED, HEADER
 
     keys = [e.code for e in plan.rag_key.entries]
@@ -96,10 +96,9 @@ def analyse(plan, history, month: str, log_rows=()) -> Analytics:
     moved = {(a, b): int(n) for (a, b), n in pairs.value_counts().items()}
     changes = this.to_dict("records")
     not_applied = h[(h["month"] == month) & (h["outcome"] != APPLIED)].to_dict("records")
-    returned = list(dict.fromkeys(h[h["month"] == month]["lead"]))
-    sent = list(dict.fromkeys(r["lead"] for r in log_rows if r.get("month") == month))
-    returned_keys = {lookup_key(x) for x in returned}
-    returned = [x for x in sent if lookup_key(x) in returned_keys] or returned
+    record = month_record(log_rows, month)           # the month's record: the one rule for sent and merged
+    sent = sent_leads(record)
+    returned = [rec.lead for rec in record.values() if rec.merged]
     return Analytics(counts, by_section, trend, moved, changes, not_applied, returned, sent)
 
 
@@ -109,12 +108,13 @@ def make_report(master, month: str, out_dir, *, today: date | None = None, sheet
     from openpyxl import Workbook
 
     from . import render as rendering
-    from .directory import lookup_key, read_directory
+    from .directory import read_directory
     from .gantt import build_gantt
     from .merge.summary import chase_list, summarise
     from .months import month_of
     from .plan_file import open_plan
-    from .returns.log import read_returns_log
+    from .returns.log import chase_list as record_chase_list
+    from .returns.log import month_record, read_returns_log
     from .writers.history import read_history
 
     today = today or date.today()
@@ -124,8 +124,7 @@ def make_report(master, month: str, out_dir, *, today: date | None = None, sheet
     log = read_returns_log(wb_master)
     stats = analyse(plan, history, month, log)
     summary = summarise(plan, history, month, today)
-    returned = {lookup_key(x) for x in stats.returned}
-    summary.chase = chase_list([x for x in stats.sent if lookup_key(x) not in returned], read_directory(wb_master))
+    summary.chase = chase_list(record_chase_list(month_record(log, month)), read_directory(wb_master))
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -194,7 +193,7 @@ def _dashboard(wb, s, stats: Analytics) -> None:
                (34, 12, 12, 12, 12, 12, 12, 4, 34, 12, 12, 12, 12, 12))
     figures = headline(s)
     if stats.sent:
-        figures.append(("Returns in (with changes)", f"{len(stats.returned)} of {len(stats.sent)}"))
+        figures.append(("Returns in", f"{len(stats.returned)} of {len(stats.sent)}"))
     for i, (name, value) in enumerate(figures):
         put(ws, 4, 1 + 2 * i, name).alignment = Alignment(horizontal="center", wrap_text=True)
         cell = put(ws, 5, 1 + 2 * i, value)
