@@ -6,6 +6,7 @@ import shutil
 from datetime import date
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 
 from tests.workbook_compare import snapshot
@@ -370,6 +371,7 @@ def test_write_refused_while_open(sample):
     assert path.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_demo_runs_the_starred_check(tmp_path):
     res = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo"), "--today", "2023-06-01"])
     assert res.exit_code == 0, res.output

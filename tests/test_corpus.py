@@ -271,6 +271,7 @@ def test_the_manifest_is_up_to_date():
         assert features(path) == manifest[name], name
 
 
+@pytest.mark.slow
 @needs_excel_made
 @pytest.mark.parametrize("name", sorted(EXCEL_MADE) or ["none"])
 def test_an_excel_made_file_with_a_plan_sheet_added(name, tmp_path):

@@ -575,8 +575,13 @@ def render_gantt(path: Path, out: Path) -> tuple[Path, str]:
     return png, text
 
 
-needs_soffice = pytest.mark.skipif(not (shutil.which("soffice") and shutil.which("pdftoppm") and shutil.which("pdftotext")),
-                                   reason="LibreOffice (soffice) and poppler (pdftoppm, pdftotext) are not installed")
+_no_soffice = pytest.mark.skipif(not (shutil.which("soffice") and shutil.which("pdftoppm") and shutil.which("pdftotext")),
+                                 reason="LibreOffice (soffice) and poppler (pdftoppm, pdftotext) are not installed")
+
+
+def needs_soffice(test):
+    """Renders with LibreOffice: skipped without it, and slow (left out of the quick run)."""
+    return pytest.mark.slow(_no_soffice(test))
 
 
 @needs_soffice
@@ -621,6 +626,7 @@ def test_rendered_bars_colours_and_legend(sample, tmp_path, name):
     assert "###" not in text
 
 
+@pytest.mark.slow
 def test_demo_builds_the_gantt(tmp_path):
     from xl_plan.demo import run_demo
 

@@ -302,6 +302,7 @@ def test_no_two_tabs_selected(grafted):
     assert selected == ["xl/worksheets/sheet1.xml"]
 
 
+@pytest.mark.slow
 def test_libreoffice_converts_it(grafted, tmp_path):
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:

@@ -459,6 +459,7 @@ def test_renamed_resaved_and_identity_sheet_lost_returns_still_merge(birmingham,
         ("My update Nov (final v2).xlsx", "update"), ("lost identity.xlsx", "status"), ("lost identity.xlsx", "update")]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
 def test_a_return_resaved_by_libreoffice_merges(birmingham, tmp_path):
     master, made, plan = birmingham
@@ -731,6 +732,7 @@ def test_a_merge_killed_while_saving_leaves_the_old_or_the_new_master(birmingham
     assert snapshot(master) == new_snap
 
 
+@pytest.mark.slow
 def test_demo_fills_two_returns_and_consolidates(tmp_path):
     from xl_plan.demo import run_demo
 

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from email.policy import default as default_policy
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 
 from xl_plan.cli import cli
@@ -91,6 +92,7 @@ def test_template_build_writes_into_the_current_folder(tmp_path, monkeypatch):
     assert (tmp_path / "workbook_template.xlsm").exists()
 
 
+@pytest.mark.slow
 def test_demo_prints_a_consolidate_command_that_works_where_it_ran(tmp_path, monkeypatch):
     import shlex
 

@@ -72,6 +72,7 @@ LIBREOFFICE_FIXTURES = ["corpus:all", "excel:closedxml_FileWithButton.xlsm", "ex
                         "excel:poi_simple-monthly-budget.xlsx"]
 
 slow = pytest.mark.slow
+pytestmark = slow          # the whole matrix is a CI run; tests/test_graft.py covers the writer quickly
 
 
 def _fixture_ids() -> list:

@@ -25,6 +25,7 @@ from xl_plan.merge.summary import NO_STATUS, OTHER
 from xl_plan.sheets import MAX_ROW_HEIGHT
 
 TODAY = {"birmingham": date(2023, 10, 15), "barking": date(2014, 12, 15), "city": date(2016, 12, 15)}
+pytestmark = pytest.mark.slow          # every test here renders through LibreOffice
 needs_lo = pytest.mark.skipif(not (render.soffice() and shutil.which("pdftoppm")),
                               reason="LibreOffice (soffice) and poppler are not installed")
 

@@ -45,6 +45,7 @@ def _filled_returns(master: Path, folder: Path) -> list[Path]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["birmingham", "barking", "city", "colour"])
 def test_rereading_the_changed_actions_equals_a_full_read(name, sample, tmp_path):
     master = colour_key_plan(tmp_path / "colour.xlsx") if name == "colour" else sample(name)

@@ -167,6 +167,7 @@ def test_send_cli_drafts(cycle, tmp_path):
     assert "not in the 'Leads' sheet" in out.output
 
 
+@pytest.mark.slow
 def test_demo_makes_returns_and_drafts(tmp_path):
     from xl_plan.demo import run_demo
 

@@ -441,6 +441,7 @@ def test_merge_button_finds_returns_as_consolidate_does(sample, monkeypatch, tmp
     assert any(str(op[3]).startswith("Update November 2026: Filled in by the lead") for op in written)
 
 
+@pytest.mark.slow
 def test_report_button_prints_the_board_report_beside_the_plan(tmp_path, monkeypatch, platform):
     from datetime import date
 

@@ -394,7 +394,12 @@ def test_attach_refuses(tmp_path):
 
 # ------------------------------------------------------------------ LibreOffice
 
-needs_soffice = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
+_no_soffice = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
+
+
+def needs_soffice(test):
+    """Runs LibreOffice: skipped without it, and slow (left out of the quick run)."""
+    return pytest.mark.slow(_no_soffice(test))
 
 
 def _soffice(tmp_path: Path, src: Path, fmt: str) -> Path:

@@ -574,12 +574,14 @@ PIECES = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None)
 @given(st.lists(PIECES, max_size=12).map("".join))
 def test_date_like_strings_keep_invariants(text):
     assert_invariants(parse_timescale(text))
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None)
 @given(st.lists(PIECES, max_size=12).map(" ".join), st.one_of(st.none(), st.dates()))
 def test_date_like_strings_with_today_keep_invariants(text, today):

@@ -174,6 +174,7 @@ def test_a_package_without_shared_strings_or_styles_reads_as_openpyxl_reads_it(t
     assert lean == full == ({1: {1: "Action", 2: 46346}}, [])
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
 def test_a_workbook_saved_by_libreoffice_reads_as_openpyxl_reads_it(tmp_path):
     (tmp_path / "in").mkdir()
@@ -217,6 +218,7 @@ def test_an_entity_bomb_in_any_part_is_refused(tmp_path, part):
 
 # ---------------------------------------------------------------- real returns
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_returns_are_read_by_the_lean_reader_and_match_the_full_load(name, sample, tmp_path, monkeypatch):
     made = make_returns(sample(name), MONTH, tmp_path / "sent", now=datetime(2026, 11, 2, 9))
