@@ -186,7 +186,7 @@ def _dashboard(wb, s, stats: Analytics) -> None:
     from openpyxl.styles import Alignment, Font
 
     from .sheets import fit_row_heights, put, write_table
-    from .writers.summary import colour_series, headline, place_chart
+    from .writers.summary import colour_series, headline, place_chart, trend_chart
 
     cols, label = s.codes, s.labels
     ws = _page(wb, "Dashboard", f"{s.plan.sheet}: {month_name(s.month)}, as of {s.today:%d %B %Y}",
@@ -232,15 +232,8 @@ def _dashboard(wb, s, stats: Analytics) -> None:
         for c in range(10, 10 + len(cols)):
             ws.cell(r, c).alignment = Alignment(horizontal="center", vertical="top")
     fit_row_heights(ws, top, max(last, tlast))
-    trend = BarChart()
-    trend.type, trend.grouping, trend.overlap = "col", "stacked", 100
-    trend.title = "RAG trend by month"
-    trend.add_data(Reference(ws, min_col=10, max_col=9 + len(cols), min_row=top, max_row=tlast), titles_from_data=True)
-    trend.set_categories(Reference(ws, min_col=9, min_row=top + 1, max_row=tlast))
-    trend.x_axis.tickLblSkip = 1
-    trend.x_axis.delete = trend.y_axis.delete = False
-    trend.legend.position = "b"
-    colour_series(trend, s)
+    trend = trend_chart(s, Reference(ws, min_col=10, max_col=9 + len(cols), min_row=top, max_row=tlast),
+                        Reference(ws, min_col=9, min_row=top + 1, max_row=tlast))
     trend.height, trend.width = max(8.0, 1.2 * len(stats.by_section) + 4), 16
     ws.add_chart(trend, f"I{last + 2}")
     _one_page(ws, 14)

@@ -74,6 +74,22 @@ def headline(s: Summary) -> list[tuple[str, object]]:
     return figures
 
 
+def trend_chart(s: Summary, data, categories) -> BarChart:
+    """The RAG trend by month, a stacked column per month in the key's colours (the Summary sheet and
+    the board report draw it alike). `data` holds a column per status with its header, `categories` the months."""
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
+    chart.title = "RAG trend by month"
+    chart.y_axis.title = "Actions"
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(categories)
+    chart.x_axis.tickLblSkip = 1
+    chart.x_axis.delete = chart.y_axis.delete = False
+    chart.legend.position = "b"
+    colour_series(chart, s)
+    return chart
+
+
 def write_summary(wb, s: Summary) -> str:
     """Replace xl_plan's Summary sheet; returns its name."""
     plan, month, today, merge = s.plan, s.month, s.today, s.merge
@@ -145,16 +161,8 @@ def write_summary(wb, s: Summary) -> str:
         r = _table(ws, top, [["Month"] + [label[c] for c in cols]] +
                    [[month_name(m)] + [counts.get(c, 0) for c in cols] for m, counts in s.trend],
                    numeric=range(2, len(cols) + 2))
-        chart = BarChart()
-        chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
-        chart.title = "RAG trend by month"
-        chart.y_axis.title = "Actions"
-        chart.add_data(Reference(ws, min_col=2, max_col=1 + len(cols), min_row=top, max_row=r), titles_from_data=True)
-        chart.set_categories(Reference(ws, min_col=1, min_row=top + 1, max_row=r))
-        chart.x_axis.tickLblSkip = 1
-        chart.x_axis.delete = chart.y_axis.delete = False
-        chart.legend.position = "b"
-        colour_series(chart, s)
+        chart = trend_chart(s, Reference(ws, min_col=2, max_col=1 + len(cols), min_row=top, max_row=r),
+                            Reference(ws, min_col=1, min_row=top + 1, max_row=r))
         r = place_chart(ws, chart, r + 2, 8.0)
 
     r = _heading(ws, r, f"Overdue actions (timescale passed by {today:%d %B %Y}, not complete)")
