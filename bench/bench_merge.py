@@ -60,40 +60,53 @@ def prepare(actions: int, returns: int, folder: Path) -> tuple[Path, Path]:
     return master, back
 
 
+def time_consolidate(actions: int, returns: int, repeat: int, read_returns) -> tuple[float, float, object]:
+    """(floor seconds, consolidate seconds, its result) for a generated master and its filled returns,
+    in one run. The floor: `read_returns(files)` + one openpyxl load and save of the master."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            master, back = prepare(actions, returns, tmp)
+        files = sorted(back.iterdir())
+        work = tmp / "work"
+        work.mkdir()
+
+        def fresh() -> Path:
+            target = work / "master.xlsx"
+            shutil.copyfile(master, target)
+            return target
+
+        def floor():
+            read_returns(files)
+            wb = openpyxl.load_workbook(fresh())
+            wb.save(work / "floor-out.xlsx")
+
+        result = {}
+
+        def ours():
+            result["c"] = consolidate(fresh(), back, today=date(2026, 11, 20))
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            base = median_time(floor, repeat)
+            mine = median_time(ours, repeat)
+        m = result["c"].merge
+        assert len(m.returned) == returns and not m.report.errors, m.report.counts_by_code()
+        return base, mine, m
+
+
+def _openpyxl_read(files) -> None:
+    for f in files:
+        openpyxl.load_workbook(f)
+
+
 def run(cases, repeat):
     rows = []
     for actions, returns in cases:
-        with tempfile.TemporaryDirectory() as tmp:
-            tmp = Path(tmp)
-            master, back = prepare(actions, returns, tmp)
-            files = sorted(back.iterdir())
-            work = tmp / "work"
-            work.mkdir()
-
-            def fresh() -> Path:
-                target = work / "master.xlsx"
-                shutil.copyfile(master, target)
-                return target
-
-            def floor():
-                for f in files:
-                    openpyxl.load_workbook(f)
-                wb = openpyxl.load_workbook(fresh())
-                wb.save(work / "floor-out.xlsx")
-
-            result = {}
-
-            def ours():
-                result["c"] = consolidate(fresh(), back, today=date(2026, 11, 20))
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                base = median_time(floor, repeat)
-                mine = median_time(ours, repeat)
-            m = result["c"].merge
-            assert len(m.returned) == returns and not m.report.errors, m.report.counts_by_code()
-            rows.append([f"{actions:,}", returns, len(m.changes), f"{base:.2f}", f"{mine:.2f}",
-                         f"{mine / base:.2f}x", f"{1000 * mine / returns:.0f}"])
+        base, mine, m = time_consolidate(actions, returns, repeat, _openpyxl_read)
+        rows.append([f"{actions:,}", returns, len(m.changes), f"{base:.2f}", f"{mine:.2f}",
+                     f"{mine / base:.2f}x", f"{1000 * mine / returns:.0f}"])
     return rows
 
 

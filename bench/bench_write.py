@@ -24,7 +24,7 @@ import openpyxl
 
 from bench.common import median_time, table
 from bench.generate import generate
-from xl_plan.jobs import consolidate, gantt_file, validate_file
+from xl_plan.jobs import gantt_file, validate_file
 
 TODAY = date(2024, 1, 15)
 
@@ -60,42 +60,16 @@ def write_jobs(actions: int, repeat: int, layouts) -> list[list]:
 def consolidate_case(actions: int, returns: int, repeat: int) -> list:
     from python_calamine import CalamineWorkbook
 
-    from bench.bench_merge import prepare
+    from bench.bench_merge import time_consolidate
 
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            master, back = prepare(actions, returns, tmp)
-        files = sorted(back.iterdir())
-        work = tmp / "work"
-        work.mkdir()
+    def calamine_read(files) -> None:
+        for f in files:
+            wb = CalamineWorkbook.from_path(str(f))
+            for name in wb.sheet_names:
+                wb.get_sheet_by_name(name).to_python()
 
-        def fresh() -> Path:
-            target = work / "master.xlsx"
-            shutil.copyfile(master, target)
-            return target
-
-        def floor():
-            for f in files:
-                wb = CalamineWorkbook.from_path(str(f))
-                for name in wb.sheet_names:
-                    wb.get_sheet_by_name(name).to_python()
-            wb = openpyxl.load_workbook(fresh())
-            wb.save(work / "floor-out.xlsx")
-
-        result = {}
-
-        def ours():
-            result["c"] = consolidate(fresh(), back, today=date(2026, 11, 20))
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            base = median_time(floor, repeat)
-            mine = median_time(ours, repeat)
-        m = result["c"].merge
-        assert len(m.returned) == returns and not m.report.errors, m.report.counts_by_code()
-        return [f"{actions:,}", returns, len(m.changes), f"{base:.2f}", f"{mine:.2f}", f"{mine / base:.2f}x"]
+    base, mine, m = time_consolidate(actions, returns, repeat, calamine_read)
+    return [f"{actions:,}", returns, len(m.changes), f"{base:.2f}", f"{mine:.2f}", f"{mine / base:.2f}x"]
 
 
 def main():
