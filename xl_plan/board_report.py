@@ -98,7 +98,7 @@ def analyse(plan, history, month: str, log_rows=()) -> Analytics:
     not_applied = h[(h["month"] == month) & (h["outcome"] != APPLIED)].to_dict("records")
     record = month_record(log_rows, month)           # the month's record: the one rule for sent and merged
     sent = sent_leads(record)
-    returned = [rec.lead for rec in record.values() if rec.merged]
+    returned = [rec.lead for rec in record.values() if rec.returned or rec.merged]     # came back this month
     return Analytics(counts, by_section, trend, moved, changes, not_applied, returned, sent)
 
 
