@@ -15,6 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
+from tests.smtp_server import Store, free_port, smtp_server
 from xl_plan.months import deadline_words as deadline_text
 from xl_plan.returns.mail import (
     LOG_FIELDS,
@@ -58,50 +59,11 @@ def outgoing(tmp_path: Path, lead: str, full_name: str, addr: str | None, cc=(),
                     plan_name="Children's Services Improvement Plan")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Store:
-    """aiosmtpd handler keeping every envelope; refuses addresses in `refuse`."""
-
-    def __init__(self):
-        self.envelopes = []
-        self.refuse: set[str] = set()
-        self.drop: set[str] = set()  # hang up (no reply) when DATA is for these recipients
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 Mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if set(envelope.rcpt_tos) & self.drop:
-            server.transport.close()
-            return None
-        self.envelopes.append({
-            "from": envelope.mail_from,
-            "to": list(envelope.rcpt_tos),
-            "msg": email.message_from_bytes(envelope.content, policy=default_policy),
-            "raw": envelope.content,
-        })
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture
 def server():
-    handler = Store()
-    port = free_port()
-    ctl = Controller(handler, hostname="127.0.0.1", port=port)
-    ctl.start()
-    handler.settings = SmtpSettings(host="127.0.0.1", port=port, starttls=False, timeout=5)
-    try:
+    with smtp_server() as handler:
+        handler.settings = SmtpSettings(host="127.0.0.1", port=handler.port, starttls=False, timeout=5)
         yield handler
-    finally:
-        ctl.stop()
 
 
 @pytest.fixture

@@ -6,10 +6,9 @@ from email.policy import default as default_policy
 
 import openpyxl
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
-from test_mail import Store, free_port
 
+from tests.smtp_server import smtp_server
 from xl_plan.cli import cli
 from xl_plan.jobs import make_returns_file, merge_returns, returns_status_file, send_returns
 from xl_plan.owned import RETURNS_LOG
@@ -23,15 +22,8 @@ TODAY = date(2026, 11, 21)
 
 @pytest.fixture
 def smtp():
-    handler = Store()
-    port = free_port()
-    ctl = Controller(handler, hostname="127.0.0.1", port=port)
-    ctl.start()
-    handler.port = port
-    try:
+    with smtp_server() as handler:
         yield handler
-    finally:
-        ctl.stop()
 
 
 def _leads(master, rows, smtp_port=None):
