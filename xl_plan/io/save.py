@@ -216,9 +216,9 @@ def _check(original: Path, written: Path, changes, name: str) -> None:
         problems += check_macros_and_ribbon(original, written)
     if problems:
         raise WriteError(
-            f"xl_plan's check of the new {name} failed, so nothing was changed: "
+            f"xl_plan's check of the new {name} failed, so nothing was changed ({name} is as it was): "
             + "; ".join(problems[:5]) + ("" if len(problems) <= 5 else f" (and {len(problems) - 5} more)")
-            + ". Please send the log file to support."
+            + ". This is a fault in xl_plan, not in your workbook: please send this message to support."
         )
 
 
