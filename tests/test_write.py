@@ -206,6 +206,27 @@ def test_a_failed_check_of_the_new_package_changes_nothing(sample, monkeypatch):
     assert not list(path.parent.glob("~xl_plan-*")) and not (path.parent / "backups").exists()
 
 
+def test_a_package_the_writer_cannot_handle_is_left_as_it_was_with_a_plain_message(sample, monkeypatch):
+    import xl_plan.io.graft as graft
+    from xl_plan.errors import WriteError
+    from xl_plan.io.package import PackageError
+    from xl_plan.jobs import validate_file
+
+    path = sample("city")
+    digest = sha(path)
+
+    def refuse(*a, **k):
+        raise PackageError("malformed XML: <row> is not closed")
+
+    monkeypatch.setattr(graft, "graft", refuse)
+    with pytest.raises(WriteError) as err:
+        validate_file(path, write=True)
+    message = str(err.value)
+    assert message.startswith(f"xl_plan could not write its changes into {path.name}: malformed XML")
+    assert f"Nothing was changed: {path.name} is as it was" in message and "save it there once" in message
+    assert sha(path) == digest and not list(path.parent.glob("~xl_plan-*"))
+
+
 def test_a_colleagues_save_during_the_write_is_never_overwritten(sample, monkeypatch):
     """The 'changed on disk' check runs again right before the rename."""
     import time

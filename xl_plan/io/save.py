@@ -187,7 +187,12 @@ def _grafted(wb, original: Path, work: Path, baseline, name: str):
     try:
         return graft.graft(original, scratch, changes), changes
     except PackageError as exc:
-        raise WriteError(f"{exc} Nothing was changed: {name} is as it was.") from exc
+        why = str(exc).replace(original.name, name)      # graft saw the working copy, the user knows their file
+        if name not in why:
+            why = f"xl_plan could not write its changes into {name}: {why}"
+        raise WriteError(f"{why.rstrip('.')}. Nothing was changed: {name} is as it was. If Excel opens the file, "
+                         "save it there once and run this again; if it still fails, please send this message "
+                         "to support.") from exc
 
 
 def _only_sheets(wb, keep: set[str]) -> None:
