@@ -4,8 +4,8 @@ Merging a month's returns reads a few hundred small workbooks, and of each only 
 two sheets. A full `openpyxl.load_workbook` also builds every style, a cell object per cell and a
 merged-cell object per covered position: several times the cost of the values. `ValuesReader`
 reads just the parts that hold values (shared strings, number formats that mean dates, the sheets
-asked for) with openpyxl's own part parsers, so each value comes back exactly as load_workbook
-gives it (tests/test_values_reader.py compares the two on every kind of cell), and through
+asked for) with openpyxl's own part parsers and the fast cell reader of io/sheet_reader.py, so each
+value comes back exactly as load_workbook gives it (tests/test_values_reader.py compares the two on every kind of cell), and through
 openpyxl's XML functions, which use defusedxml when it is installed.
 
 `OpenpyxlValues` offers the same view of an already loaded openpyxl workbook.
@@ -22,11 +22,12 @@ from openpyxl.packaging.workbook import WorkbookPackage
 from openpyxl.reader.excel import _find_workbook_part
 from openpyxl.reader.strings import read_string_table
 from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
-from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
+from openpyxl.utils.cell import range_boundaries
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH
-from openpyxl.worksheet._reader import FORMULA_TAG, INLINE_STRING, MERGE_TAG, ROW_TAG, WorkSheetParser
 from openpyxl.xml.constants import ARC_CONTENT_TYPES, ARC_CUSTOM, ARC_STYLE, SHARED_STRINGS, SHEET_MAIN_NS
-from openpyxl.xml.functions import fromstring, iterparse
+from openpyxl.xml.functions import fromstring
+
+from .sheet_reader import FastSheetParser
 
 
 @dataclass
@@ -118,14 +119,15 @@ class ValuesReader:
         return dates, durations
 
     def sheet(self, name: str) -> SheetValues:
-        parser = _ValuesParser(self.archive.open(self._targets[name]), self._strings, epoch=self.epoch,
-                               date_formats=self._date_styles, timedelta_formats=self._timedelta_styles)
-        cells: dict[int, dict[int, object]] = {}
-        for r, row in parser.parse():
-            values = {c["column"]: c["value"] for c in row if c["value"] is not None and c["value"] != ""}
-            if values:
-                cells.setdefault(r, {}).update(values)
-        merged = [range_boundaries(ref) for ref in parser.merged_refs]
+        with self.archive.open(self._targets[name]) as src:
+            parser = FastSheetParser(src, self._strings, epoch=self.epoch, date_formats=self._date_styles,
+                                     timedelta_formats=self._timedelta_styles)
+            cells: dict[int, dict[int, object]] = {}
+            for r, c, value, _, _ in parser.cells():
+                if value is not None and value != "":
+                    cells.setdefault(r, {})[c] = value
+        merges = parser.merged_cells.mergeCell if parser.merged_cells is not None else []
+        merged = [range_boundaries(m.ref) for m in merges if m.ref]
         _without_merged_cells(cells, merged)
         return SheetValues(name, cells, merged)
 
@@ -135,65 +137,6 @@ class ValuesReader:
         except KeyError:
             return {}
         return {p.name: p.value for p in CustomPropertyList.from_tree(fromstring(src)) if p.name}
-
-
-_T = "{%s}t" % SHEET_MAIN_NS
-_R = "{%s}r" % SHEET_MAIN_NS
-
-
-def _inline_text(node) -> str:
-    """What openpyxl's `Text.from_tree(node).content` gives for an inline string (the plain text, then
-    each run's text; phonetic runs left out), without building the rich-text objects."""
-    plain = None
-    runs = []
-    for child in node:
-        if child.tag == _T:
-            plain = child.text
-        elif child.tag == _R:
-            t = None
-            for k in child:
-                if k.tag == _T:
-                    t = k.text
-            if t is not None:
-                runs.append(t)
-    return "".join(([plain] if plain is not None else []) + runs)
-
-
-class _ValuesParser(WorkSheetParser):
-    """openpyxl's sheet parser reading only the rows and the merged ranges."""
-
-    merged_refs: list[str] | tuple = ()          # the sheet's <mergeCells>, once parsed
-
-    def parse_cell(self, element):
-        """openpyxl's parse_cell; an inline string (openpyxl writes every text so) read without its
-        rich-text objects, most of the cost of reading a workbook openpyxl saved."""
-        if element.get("t") != "inlineStr" or self.rich_text or element.find(FORMULA_TAG) is not None:
-            return super().parse_cell(element)
-        coordinate = element.get("r")
-        style_id = element.get("s", 0)
-        if style_id:
-            style_id = int(style_id)
-        if coordinate:
-            row, column = coordinate_to_tuple(coordinate)
-            self.col_counter = column
-        else:
-            self.col_counter += 1
-            row, column = self.row_counter, self.col_counter
-        value, data_type = None, "inlineStr"
-        child = element.find(INLINE_STRING)
-        if child is not None:
-            data_type, value = "s", _inline_text(child)
-        return {"row": row, "column": column, "value": value, "data_type": data_type, "style_id": style_id}
-
-    def parse(self):
-        for _, element in iterparse(self.source):
-            if element.tag == ROW_TAG:
-                row = self.parse_row(element)
-                element.clear()
-                yield row
-            elif element.tag == MERGE_TAG:
-                self.merged_refs = [m.get("ref") for m in element if m.get("ref")]
-                element.clear()
 
 
 class OpenpyxlValues:

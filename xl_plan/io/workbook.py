@@ -80,13 +80,13 @@ def load(path, *, keep_vba: bool | None = None, data_only: bool = False):
     check_readable(path)
     if keep_vba is None:
         keep_vba = path.suffix.lower() in MACRO_SUFFIXES or _has_vba(path)
-    from openpyxl.reader.excel import ExcelReader
+    from .sheet_reader import FastExcelReader
 
     reader = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about extensions it does not read
-            reader = ExcelReader(path, read_only=False, keep_vba=keep_vba, data_only=data_only, keep_links=True)
+            reader = FastExcelReader(path, read_only=False, keep_vba=keep_vba, data_only=data_only, keep_links=True)
             reader.read()
             return reader.wb
     except WorkbookReadError:

@@ -1,0 +1,187 @@
+"""The fast cell reader (xl_plan/io/sheet_reader.py) loads every workbook exactly as openpyxl's
+own `load_workbook` does: each cell's value, type and style, the notes, merged ranges, row and
+column settings and sheet states. Compared on the sample plans, the hand-made package with the
+rarer cell forms, the XlsxWriter corpus, the Excel-made public files (when present), a LibreOffice
+re-save, random cell values, and parts that must go the slow way (comments or extension elements
+among the cells, namespace prefixes)."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import date, datetime
+from pathlib import Path
+
+import corpus
+import openpyxl
+import pytest
+from conftest import SAMPLES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+from test_values_reader import NS, SHEET, hand_made
+
+from xl_plan.io import sheet_reader
+from xl_plan.io.workbook import load
+
+
+def _comparable(value):
+    if isinstance(value, (ArrayFormula, DataTableFormula)):
+        return type(value).__name__, sorted((k, str(v)) for k, v in vars(value).items())
+    return value
+
+
+def _style(cell):
+    return tuple(cell._style) if cell._style is not None else None
+
+
+def snapshot(wb) -> dict:
+    """What a job reads of a loaded workbook, sheet by sheet."""
+    out = {}
+    for ws in wb.worksheets:
+        cells = {}
+        for rc, c in ws._cells.items():
+            note = c.comment
+            cells[rc] = (type(c).__name__, _comparable(getattr(c, "_value", None)), c.data_type, _style(c),
+                         (note.text, note.author) if note is not None else None)
+        out[ws.title] = {
+            "cells": cells,
+            "state": ws.sheet_state,
+            "merged": sorted(str(r) for r in ws.merged_cells.ranges),
+            "rows": {k: (d.height, d.hidden, d.outlineLevel, d.customHeight) for k, d in ws.row_dimensions.items()},
+            "columns": {k: (d.width, d.hidden) for k, d in ws.column_dimensions.items()},
+            "validations": [(v.sqref and str(v.sqref), v.formula1) for v in ws.data_validations.dataValidation],
+            "formatting": len(ws.conditional_formatting),
+            "print": (ws.page_setup.orientation, ws.print_title_rows, ws.freeze_panes),
+        }
+    out["names"] = sorted((n, str(d.attr_text)) for n, d in wb.defined_names.items())
+    return out
+
+
+def assert_reads_as_openpyxl(path: Path) -> dict:
+    expected = snapshot(openpyxl.load_workbook(path, keep_links=True))
+    got = snapshot(load(path))
+    assert got == expected
+    return got
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_sample_plans_load_as_openpyxl_loads_them(name):
+    got = assert_reads_as_openpyxl(SAMPLES[name])
+    assert sum(len(s["cells"]) for k, s in got.items() if k != "names") > 100
+
+
+@pytest.mark.parametrize("date1904", [False, True], ids=["1900 dates", "1904 dates"])
+def test_every_kind_of_cell_loads_as_openpyxl_loads_it(tmp_path, date1904):
+    got = assert_reads_as_openpyxl(hand_made(tmp_path / "kinds.xlsx", date1904=date1904))
+    cells = got["Return"]["cells"]
+    # the rare forms are there, so the comparison covered them
+    assert cells[(1, 4)][1] == "rich inline" and cells[(12, 1)][1] == "kanji"
+    assert cells[(4, 1)][1] == "=A3*2" and cells[(4, 2)][1][0] == "ArrayFormula"
+    assert cells[(2, 3)][1:3] == (True, "b") and cells[(2, 4)][1:3] == ("#N/A", "e")
+    assert isinstance(cells[(2, 6)][1], datetime)
+
+
+def test_the_fast_path_reads_the_cells_of_an_ordinary_sheet(tmp_path, monkeypatch):
+    """The comparisons above would pass if every part fell back to openpyxl: they do not."""
+    calls = []
+    real = sheet_reader.FastSheetParser._openpyxl
+
+    def spy(self, data):
+        calls.append(b"<row" in data)
+        return real(self, data)
+
+    monkeypatch.setattr(sheet_reader.FastSheetParser, "_openpyxl", spy)
+    load(SAMPLES["city"])
+    assert calls and not any(calls)          # openpyxl saw the sheets without their rows
+
+
+FALLBACK_CASES = {
+    "an XML comment among the cells": SHEET.replace('<row r="2">', '<!-- Excel never writes this --><row r="2">'),
+    "an extension element in a row": SHEET.replace('<row r="5">', '<row r="5"><extLst><ext uri="{x}"/></extLst>'),
+    "CDATA text": SHEET.replace("<t>inline text</t>", "<t><![CDATA[inline <text>]]></t>"),
+    "a namespace prefix": SHEET.replace(f"<worksheet {NS}", '<x:worksheet xmlns:x="http://schemas.openxmlformats.org/'
+                                        'spreadsheetml/2006/main"').replace("</worksheet>", "</x:worksheet>")
+                                        .replace("<sheetData>", "<x:sheetData>").replace("</sheetData>", "</x:sheetData>")
+                                        .replace("<mergeCells", "<x:mergeCells").replace("</mergeCells>", "</x:mergeCells>")
+                                        .replace("<mergeCell ", "<x:mergeCell ")
+                                        .replace("<row", "<x:row").replace("</row>", "</x:row>")
+                                        .replace("<c ", "<x:c ").replace("<c>", "<x:c>").replace("</c>", "</x:c>")
+                                        .replace("<v>", "<x:v>").replace("</v>", "</x:v>")
+                                        .replace("<f>", "<x:f>").replace("<f ", "<x:f ").replace("</f>", "</x:f>")
+                                        .replace("<is>", "<x:is>").replace("<is/>", "<x:is/>").replace("</is>", "</x:is>")
+                                        .replace("<t>", "<x:t>").replace("<t ", "<x:t ").replace("</t>", "</x:t>")
+                                        .replace("<r>", "<x:r>").replace("</r>", "</x:r>")
+                                        .replace("<rPr>", "<x:rPr>").replace("</rPr>", "</x:rPr>").replace("<b/>", "<x:b/>")
+                                        .replace("<rPh ", "<x:rPh ").replace("</rPh>", "</x:rPh>"),
+    "entities and line ends": SHEET.replace("<t>inline text</t>", "<t>a &amp; b &#10;&#x41;\r\nc</t>"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FALLBACK_CASES))
+def test_unusual_sheet_xml_loads_as_openpyxl_loads_it(tmp_path, case):
+    got = assert_reads_as_openpyxl(hand_made(tmp_path / "odd.xlsx", sheet=FALLBACK_CASES[case]))
+    assert got["Return"]["cells"][(2, 1)][1] == 42
+
+
+def test_the_xlsxwriter_corpus_loads_as_openpyxl_loads_it(tmp_path):
+    files = corpus.build_corpus(tmp_path)
+    assert len(files) > 10
+    for name, path in sorted(files.items()):
+        try:
+            assert_reads_as_openpyxl(path)
+        except AssertionError as exc:
+            raise AssertionError(f"{name}: {exc}") from None
+
+
+EXCEL_MADE = corpus.excel_made_files()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not EXCEL_MADE, reason="Excel-made fixtures not present (see tests/fixtures/excel_made/LICENCES.md)")
+@pytest.mark.parametrize("name", sorted(EXCEL_MADE))
+def test_excel_made_files_load_as_openpyxl_loads_them(name):
+    assert_reads_as_openpyxl(EXCEL_MADE[name])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_a_libreoffice_save_loads_as_openpyxl_loads_it(tmp_path):
+    out = tmp_path / "out"
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile",
+                    "--convert-to", "xlsx", "--outdir", str(out), str(SAMPLES["birmingham"])],
+                   check=True, capture_output=True, timeout=180)
+    assert_reads_as_openpyxl(out / SAMPLES["birmingham"].name)
+
+
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**15, 10**15),
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=30),
+    st.text(alphabet="<>&\"' \n\tAb=", max_size=12),
+    st.dates(min_value=date(1901, 1, 1), max_value=date(2100, 1, 1)),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(_VALUES, min_size=1, max_size=6), min_size=1, max_size=8),
+       inline=st.booleans())
+def test_random_cells_load_as_openpyxl_loads_them(tmp_path_factory, rows, inline):
+    """Random values written by openpyxl (shared strings) or by xl_plan's fast writer (inline strings)."""
+    from xl_plan.io.fastwrite import fast_cells
+
+    path = tmp_path_factory.mktemp("random") / "r.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r, row in enumerate(rows, 1):
+        for c, value in enumerate(row, 1):
+            cell = ws.cell(r, c)
+            if isinstance(value, str):
+                cell._value, cell.data_type = value, "s"       # text stays text, even when it starts with '='
+            else:
+                cell.value = value
+    if inline:
+        with fast_cells():
+            wb.save(path)
+    else:
+        wb.save(path)
+    assert_reads_as_openpyxl(path)

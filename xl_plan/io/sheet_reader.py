@@ -1,0 +1,395 @@
+"""Loading a workbook with openpyxl, its cells read several times faster.
+
+xl_plan never saves a user's sheet through openpyxl (io/save.py grafts only what a job changed), so
+a load needs the cells, styles, merges, notes, names and sheet settings, and nothing openpyxl builds
+only to write them out again. Two costs are cut, everything else is openpyxl's own reader:
+
+* the cells: openpyxl builds an element tree of every cell and runs Python code per element; here
+  the text between `<sheetData>` and `</sheetData>`, which holds only rows of cells, is read in one
+  pass of regular expressions when it holds nothing but rows, cells, values, formulas and inline
+  strings (anything else, such as a comment or an extension element, and openpyxl's parser reads
+  the part). Each cell gets exactly the value and type openpyxl's `WorkSheetParser.parse_cell`
+  gives (formulas, shared and array formulas through openpyxl's own code). The rest of the sheet XML (columns,
+  merges, validation, formatting, print settings...) goes through openpyxl's parser unchanged.
+  tests/test_sheet_reader.py compares the two readers cell by cell on many workbooks.
+* the pictures, charts and pivot tables of the sheets, which openpyxl decodes to save them again:
+  not read (they stay in the package byte for byte).
+
+A sheet part this reader does not follow is read by openpyxl's own parser, so nothing that loaded
+before is refused.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from io import BytesIO
+
+from openpyxl.cell import Cell, MergedCell
+from openpyxl.comments.comment_sheet import CommentSheet
+from openpyxl.packaging.relationship import RelationshipList, get_dependents, get_rels_path
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple
+from openpyxl.utils.datetime import from_excel, from_ISO8601
+from openpyxl.worksheet._reader import WorkSheetParser, WorksheetReader, _cast_number
+from openpyxl.worksheet.table import Table
+from openpyxl.xml.constants import COMMENTS_NS, SHEET_MAIN_NS
+from openpyxl.xml.functions import Element, SubElement, fromstring
+
+_SHEET_DATA = re.compile(rb"<((?:[A-Za-z_][\w.\-]*:)?)sheetData\b[^>]*?(/?)>")
+
+
+class _Unsupported(Exception):
+    """The fast path cannot read this part: openpyxl's parser reads it."""
+
+
+class FastSheetParser(WorkSheetParser):
+    """openpyxl's WorkSheetParser; `cells()` gives every cell as (row, column, value, data_type,
+    style_id), the values parse_cell gives, read by `_fast_rows` where it can."""
+
+    def parse(self):
+        """openpyxl's interface: (row number, [cell dicts]) per row."""
+        for r, cells in self._rows():
+            yield r, [{"row": a, "column": b, "value": v, "data_type": t, "style_id": s} for a, b, v, t, s in cells]
+
+    def cells(self):
+        for _, cells in self._rows():
+            yield from cells
+
+    def _rows(self):
+        data = self.source.read()
+        m = _SHEET_DATA.search(data)
+        if m is None:
+            yield from self._openpyxl(data)
+            return
+        prefix = m.group(1)
+        if m.group(2):                                        # <sheetData/>: no cells
+            yield from self._openpyxl(data)
+            return
+        close = b"</" + prefix + b"sheetData>"
+        end = data.find(close, m.end())
+        if end < 0:
+            yield from self._openpyxl(data)
+            return
+        # Everything but the cells, through openpyxl (and defusedxml, which refuses entity tricks).
+        for _ in self._openpyxl(data[:m.start()] + b"<" + prefix + b"sheetData/>" + data[end + len(close):]):
+            pass
+        try:
+            rows = self._fast_rows(prefix.decode("ascii"), data[m.end():end].decode("utf-8"))
+        except (_Unsupported, ValueError, IndexError, KeyError):
+            self.row_counter = self.col_counter = 0
+            self.row_dimensions, self.shared_formulae = {}, {}
+            yield from self._openpyxl(data)
+            return
+        yield from rows
+
+    def _openpyxl(self, data: bytes):
+        self.source = BytesIO(data)
+        for r, cells in super().parse():
+            yield r, [(c["row"], c["column"], c["value"], c["data_type"], c["style_id"]) for c in cells]
+
+    def _fast_rows(self, prefix: str, body: str) -> list:
+        """(row number, [cell dicts as parse_cell gives them]) for every <row> in `body`, the text
+        between <sheetData> and </sheetData>."""
+        if any(s in body for s in _NOT_PLAIN):
+            raise _Unsupported("comments, CDATA, instructions, entities or namespaces among the cells")
+        grammar = _grammar(prefix)
+        if not grammar.tags.issuperset(_TAG.findall(body)):
+            raise _Unsupported("elements other than rows and cells among the cells")
+        rows: list = []
+        cells: list | None = None
+        strings, date_formats, cast = self.shared_strings, self.date_formats, _cast_number
+        columns = _COLUMNS
+        for t in grammar.token.finditer(body):
+            letters, number, style, kind, v, inline, row_attrs, attrs, content = t.groups()
+            if letters is not None:
+                # the common cell: r, s and t as Excel writes them, and a plain value or inline text
+                if cells is None:
+                    raise _Unsupported("a cell outside a row")
+                column = columns.get(letters) or _column(letters)
+                self.col_counter = column
+                style_id = int(style) if style else 0
+                if v is not None and ("&" in v or "\r" in v):
+                    v = _text(v)
+                if kind is None or kind == "n":
+                    if not v:
+                        cells.append((int(number), column, None, "n", style_id))
+                    elif style_id in date_formats:
+                        cells.append(self._cell({"r": letters + number, "s": style}, (v, None, None)))
+                    else:
+                        cells.append((int(number), column, cast(v), "n", style_id))
+                elif kind == "s":
+                    cells.append((int(number), column, strings[int(v)] if v else None, "s", style_id))
+                elif kind == "inlineStr":
+                    if inline is None:
+                        cells.append((int(number), column, None, "inlineStr", style_id))
+                    else:
+                        cells.append((int(number), column, _text(inline), "s", style_id))
+                else:
+                    cells.append(self._cell({"r": letters + number, "s": style, "t": kind}, (v, None, None)))
+                continue
+            if row_attrs is not None:
+                self._start_row(_attributes(row_attrs))
+                cells = []
+                rows.append((self.row_counter, cells))
+                continue
+            if cells is None:
+                raise _Unsupported("a cell outside a row")
+            plain = _PLAIN_CELL.fullmatch(attrs)
+            attrs = {"r": plain.group(1), "s": plain.group(2), "t": plain.group(3)} if plain else _attributes(attrs)
+            cells.append(self._cell(attrs, grammar.content(content)))
+        return rows
+
+    def _start_row(self, attrs: dict) -> None:
+        """What openpyxl's parse_row does with a row's attributes."""
+        if "r" in attrs:
+            try:
+                self.row_counter = int(attrs["r"])
+            except ValueError:
+                val = float(attrs["r"])
+                if not val.is_integer():
+                    raise ValueError(f"{attrs['r']} is not a valid row number") from None
+                self.row_counter = int(val)
+        else:
+            self.row_counter += 1
+        self.col_counter = 0
+        keys = {k for k in attrs if not k.startswith("{")}
+        if keys - {"r", "spans"}:
+            self.row_dimensions[str(self.row_counter)] = attrs
+
+    def _cell(self, attrs: dict, content) -> dict:
+        """openpyxl's parse_cell, from a cell's attributes and its content (value, formula, text)."""
+        value, formula, inline = content
+        data_type = attrs.get("t") or "n"
+        coordinate = attrs.get("r")
+        style_id = attrs.get("s") or 0
+        if style_id:
+            style_id = int(style_id)
+        if data_type == "inlineStr":
+            value = None
+        else:
+            value = value or None
+        if coordinate:
+            row, column = _position(coordinate)
+            self.col_counter = column
+        else:
+            self.col_counter += 1
+            row, column = self.row_counter, self.col_counter
+
+        if not self.data_only and formula is not None:
+            data_type = "f"
+            f_attrs, f_text = formula
+            element = Element(_C_TAG, attrs)
+            SubElement(element, _F_TAG, f_attrs).text = f_text
+            value = self.parse_formula(element)
+        elif value is not None:
+            if data_type == "n":
+                value = _cast_number(value)
+                if style_id in self.date_formats:
+                    data_type = "d"
+                    try:
+                        value = from_excel(value, self.epoch, timedelta=style_id in self.timedelta_formats)
+                    except (OverflowError, ValueError):
+                        warnings.warn(f"Cell {coordinate} is marked as a date but the serial value {value} is "
+                                      "outside the limits for dates. The cell will be treated as an error.", stacklevel=2)
+                        data_type, value = "e", "#VALUE!"
+            elif data_type == "s":
+                value = self.shared_strings[int(value)]
+            elif data_type == "b":
+                value = bool(int(value))
+            elif data_type == "str":
+                data_type = "s"
+            elif data_type == "d":
+                value = from_ISO8601(value)
+        elif data_type == "inlineStr" and inline is not None:
+            if self.rich_text:
+                raise _Unsupported("rich text")
+            data_type, value = "s", inline
+        return row, column, value, data_type, style_id
+
+
+# ---------------------------------------------------------------- the cells' grammar
+
+# Inside <sheetData> a worksheet holds rows of cells; a cell holds at most a formula, a value and an
+# inline string. Read as text with these patterns, in one pass. Anything else that may appear in
+# XML there (comments, CDATA, processing instructions, entity or namespace declarations) sends the
+# part to openpyxl's parser instead.
+_NOT_PLAIN = ("<!", "<?", "xmlns")
+_TAG = re.compile(r"</?([^\s>/]+)")
+_CELL_ELEMENTS = ("row", "c", "v", "f", "is", "t", "r", "rPh", "rPr", "b", "i", "u", "strike", "sz", "color",
+                  "rFont", "family", "scheme", "charset", "outline", "shadow", "condense", "extend", "vertAlign")
+_ATTRIBUTE = re.compile(r"""([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_ENTITY = re.compile(r"&(#[0-9]+|#x[0-9A-Fa-f]+|amp|lt|gt|quot|apos);")
+_PREDEFINED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+_C_TAG = "{%s}c" % SHEET_MAIN_NS
+# A cell's attributes as Excel, openpyxl and most programs write them: r, then s and t when present.
+_PLAIN_CELL = re.compile(r' r="([A-Z]{1,3}[0-9]+)"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?\s*')
+_COORDINATE = re.compile(r"([A-Z]{1,3})([0-9]+)")
+_COLUMNS: dict[str, int] = {}
+
+
+def _column(letters: str) -> int:
+    column = _COLUMNS.get(letters)
+    if column is None:
+        column = _COLUMNS[letters] = column_index_from_string(letters)
+    return column
+
+
+def _position(coordinate: str) -> tuple[int, int]:
+    m = _COORDINATE.fullmatch(coordinate)
+    if m is None:
+        return coordinate_to_tuple(coordinate)
+    return int(m.group(2)), _column(m.group(1))
+_F_TAG = "{%s}f" % SHEET_MAIN_NS
+
+
+def _entity(m) -> str:
+    name = m.group(1)
+    if name[0] != "#":
+        return _PREDEFINED[name]
+    return chr(int(name[2:], 16) if name[1] in "xX" else int(name[1:]))
+
+
+def _text(raw: str) -> str:
+    """Character data as an XML parser gives it: line ends normalised, references replaced."""
+    if "\r" in raw:
+        raw = raw.replace("\r\n", "\n").replace("\r", "\n")
+    if "&" in raw:
+        out = _ENTITY.sub(_entity, raw)
+        if "&" in _ENTITY.sub("", raw):
+            raise _Unsupported("an entity reference")
+        return out
+    return raw
+
+
+def _attributes(raw: str) -> dict[str, str]:
+    """A start tag's attributes as ElementTree names them ('{prefix}name' stands in for a namespaced
+    name: openpyxl only ever tests that such a name starts with '{')."""
+    out = {}
+    for name, double, single in _ATTRIBUTE.findall(raw):
+        value = double if double or not single else single
+        if "&" in value or "\t" in value or "\n" in value or "\r" in value:
+            value = _text(value.replace("\r\n", " ").replace("\t", " ").replace("\n", " ").replace("\r", " "))
+        if ":" in name:
+            prefix, local = name.split(":", 1)
+            name = "{%s}%s" % (prefix, local)
+        out[name] = value
+    return out
+
+
+class _Grammar:
+    def __init__(self, p: str):
+        e = re.escape(p)
+        self.token = re.compile(
+            rf'<{e}c r="([A-Z]{{1,3}})([0-9]+)"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?\s*'
+            rf'(?:/>|>(?:<{e}v>([^<]*)</{e}v>|<{e}is><{e}t(?: xml:space="preserve")?>([^<]*)</{e}t></{e}is>)</{e}c>)'
+            rf"|<{e}row\b([^>]*?)/?>|<{e}c\b([^>]*?)(?:/>|>(.*?)</{e}c>)", re.S)
+        self.value = re.compile(rf"<{e}v\b[^>]*?(?:/>|>(?P<v>[^<]*)</{e}v>)")
+        self.formula = re.compile(rf"<{e}f\b(?P<attrs>[^>]*?)(?:/>|>(?P<f>[^<]*)</{e}f>)")
+        self.inline = re.compile(rf"<{e}is\b[^>]*?(?:/>|>(?P<is>.*?)</{e}is>)", re.S)
+        self.phonetic = re.compile(rf"<{e}rPh\b.*?</{e}rPh>|<{e}rPh\b[^>]*/>", re.S)
+        self.run = re.compile(rf"<{e}r\b[^>]*>(?P<r>.*?)</{e}r>", re.S)
+        self.t = re.compile(rf"<{e}t\b[^>]*?(?:/>|>(?P<t>[^<]*)</{e}t>)")
+        self.tags = {p + name for name in _CELL_ELEMENTS}
+        self.simple_value = f"<{p}v>"
+        self.simple_inline = re.compile(rf'<{e}is><{e}t(?: xml:space="preserve")?>([^<]*)</{e}t></{e}is>')
+        self.simple_end = f"</{p}v>"
+
+    def content(self, raw: str | None):
+        """(value text or None, (formula attributes, formula text) or None, inline string or None)."""
+        if not raw:
+            return None, None, None
+        if raw.startswith(self.simple_value) and raw.endswith(self.simple_end) and raw.count("<") == 2:
+            return _text(raw[len(self.simple_value):-len(self.simple_end)]), None, None   # most cells
+        m = self.simple_inline.fullmatch(raw)
+        if m is not None:
+            return None, None, _text(m.group(1))
+        value = formula = inline = None
+        m = self.value.search(raw)
+        if m is not None:
+            value = _text(m.group("v")) if m.group("v") is not None else ""
+        m = self.formula.search(raw)
+        if m is not None:
+            text = m.group("f")
+            formula = (_attributes(m.group("attrs")), _text(text) if text else None)
+        m = self.inline.search(raw)
+        if m is not None:
+            inline = self._inline_text(m.group("is") or "")
+        return value, formula, inline
+
+    def _inline_text(self, raw: str) -> str:
+        """openpyxl's Text.content: the plain <t>, then each run's <t>; phonetic runs left out."""
+        raw = self.phonetic.sub("", raw)
+        runs = [self._t(m.group("r")) for m in self.run.finditer(raw)]
+        plain = self._t(self.run.sub("", raw))
+        return "".join(([plain] if plain is not None else []) + [r for r in runs if r is not None])
+
+    def _t(self, raw: str) -> str | None:
+        found = None
+        for m in self.t.finditer(raw):
+            found = _text(m.group("t") or "")
+        return found
+
+
+_GRAMMARS: dict[str, _Grammar] = {}
+
+
+def _grammar(prefix: str) -> _Grammar:
+    if prefix not in _GRAMMARS:
+        _GRAMMARS[prefix] = _Grammar(prefix)
+    return _GRAMMARS[prefix]
+
+
+class FastWorksheetReader(WorksheetReader):
+    def __init__(self, ws, xml_source, shared_strings, data_only, rich_text):
+        super().__init__(ws, xml_source, shared_strings, data_only, rich_text)
+        parent = ws.parent
+        self.parser = FastSheetParser(xml_source, shared_strings, data_only, parent.epoch,
+                                      parent._date_formats, parent._timedelta_formats, rich_text)
+
+    def bind_cells(self):
+        ws = self.ws
+        styles = ws.parent._cell_styles
+        store = ws._cells
+        for row, column, value, data_type, style_id in self.parser.cells():
+            c = Cell(ws, row, column, None, styles[style_id])
+            c._value = value
+            c.data_type = data_type
+            store[(row, column)] = c
+        if store:
+            ws._current_row = ws.max_row
+
+
+class FastExcelReader(ExcelReader):
+    """openpyxl's ExcelReader reading worksheets with FastWorksheetReader and leaving out the
+    pictures, charts and pivot tables (never saved from here: they stay in the package)."""
+
+    def read_worksheets(self):
+        for sheet, rel in self.parser.find_sheets():
+            if rel.target not in self.valid_files:
+                continue
+            if "chartsheet" in rel.Type:
+                self.read_chartsheet(sheet, rel)
+                continue
+            rels_path = get_rels_path(rel.target)
+            rels = RelationshipList()
+            if rels_path in self.valid_files:
+                rels = get_dependents(self.archive, rels_path)
+            with self.archive.open(rel.target) as fh:
+                ws = self.wb.create_sheet(sheet.name)
+                ws._rels = rels
+                reader = FastWorksheetReader(ws, fh, self.shared_strings, self.data_only, self.rich_text)
+                reader.bind_all()
+            for r in rels.find(COMMENTS_NS):
+                comments = CommentSheet.from_tree(fromstring(self.archive.read(r.target)))
+                for ref, comment in comments.comments:
+                    cell = ws[ref]
+                    if isinstance(cell, MergedCell):
+                        continue              # as openpyxl: a covered cell holds no note
+                    cell.comment = comment
+            if self.wb.vba_archive and ws.legacy_drawing:
+                ws.legacy_drawing = rels.get(ws.legacy_drawing).target
+            else:
+                ws.legacy_drawing = None
+            for t in reader.tables:
+                ws.add_table(Table.from_tree(fromstring(self.archive.read(t))))
+            ws.sheet_state = sheet.state
