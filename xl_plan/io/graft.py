@@ -1335,6 +1335,10 @@ def _comment_list(text: str, prefix: str):
     return authors, out
 
 
+# <legacyDrawing> comes after a sheet's cells (searched for from there: see _sheet_data_span)
+_LEGACY_DRAWING = re.compile(r"<(?:[\w.-]+:)?legacyDrawing(?=[\s/>])(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
+
+
 class _Notes:
     """xl_plan's notes on one user sheet: comments part + VML shapes."""
 
@@ -1345,7 +1349,7 @@ class _Notes:
         comments = vml = None
         rels = relationships(self.pkg, self.sheet)
         text, _ = _text(self.pkg, self.sheet)
-        ld = re.search(r"<(?:[\w.-]+:)?legacyDrawing\b[^>]*>", text)
+        ld = _LEGACY_DRAWING.search(text, _after_cells(text))
         ld_id = None
         if ld:
             ld_id = next((v for k, v in tag_attributes(ld.group()).items() if k.endswith(":id") or k == "id"), None)
@@ -1483,7 +1487,7 @@ class _Notes:
 
     def _add_legacy_drawing(self, rid: str) -> None:
         text, enc = _text(self.pkg, self.sheet)
-        ld = re.search(r"<(?:[\w.-]+:)?legacyDrawing\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", text)
+        ld = _LEGACY_DRAWING.search(text, _after_cells(text))
         if ld:   # one whose drawing is missing: point it at the new one
             key = next((k for k in tag_attributes(ld.group()) if k.endswith(":id")), "r:id")
             self.pkg.set(self.sheet, _encode(set_attribute(text, (ld.start(), ld.end()), key, rid), enc))
@@ -1511,7 +1515,7 @@ class _Notes:
 
     def _remove_legacy_drawing(self) -> None:
         text, enc = _text(self.pkg, self.sheet)
-        m = re.search(r"<(?:[\w.-]+:)?legacyDrawing(?=[\s/>])", text)
+        m = _LEGACY_DRAWING.search(text, _after_cells(text))
         if m:
             text = text[:m.start()] + text[_element_end(text, m.start()):]
             # the r: declaration _add_legacy_drawing put first on the root, when nothing uses it now
@@ -1574,13 +1578,32 @@ def _sheet_cells(text: str) -> dict[str, str]:
     return {m.group(1).upper(): m.group(0) for m in _CELL_XML.finditer(text)}
 
 
-def _sheet_data(text: str) -> str | None:
-    """The <sheetData> element of a sheet part, as text (None when it has none)."""
-    a = re.search(r"<(?:[\w.-]+:)?sheetData(?=[\s/>])", text)
+_SHEET_DATA_OPEN = re.compile(r"<(?:[\w.-]+:)?sheetData(?=[\s/>])")
+_SHEET_DATA_CLOSE = re.compile(r"</(?:[\w.-]+:)?sheetData>")
+
+
+def _sheet_data_span(text: str) -> tuple[int, int] | None:
+    """(start, end) of the <sheetData> element of a sheet part, None when it has none. Its close tag
+    is looked for from the end (a sheet has one <sheetData>): a regular expression run forward would
+    try every close tag of every cell on the way."""
+    a = _SHEET_DATA_OPEN.search(text)
     if a is None:
         return None
-    b = re.search(r"</(?:[\w.-]+:)?sheetData>", text)
-    return text[a.start():b.end() if b else _TAG.match(text, a.start()).end()]
+    at = text.rfind("sheetData>")
+    b = _SHEET_DATA_CLOSE.match(text, text.rfind("</", 0, at)) if at > a.start() else None
+    return a.start(), b.end() if b else _TAG.match(text, a.start()).end()
+
+
+def _after_cells(text: str) -> int:
+    """Where the elements after a sheet's cells begin (0 when it has no <sheetData>)."""
+    span = _sheet_data_span(text)
+    return span[1] if span else 0
+
+
+def _sheet_data(text: str) -> str | None:
+    """The <sheetData> element of a sheet part, as text (None when it has none)."""
+    span = _sheet_data_span(text)
+    return text[span[0]:span[1]] if span else None
 
 
 def _cell_problems(name: str, t0: str, t1: str, cells: set[str]) -> list[str]:
@@ -1619,34 +1642,34 @@ def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], wel
     """A user's sheet part xl_plan patched: every cell it did not write keeps its exact XML (or,
     for the other cells of a shared formula whose first cell it replaced, an explicit formula), and
     everything outside <sheetData> is as it was but for <dimension> and <legacyDrawing>."""
-    err = _parses(after)
+    (t0, _), (t1, enc1) = _decode(before), _decode(after)
+    span0, span1 = _sheet_data_span(t0), _sheet_data_span(t1)
+    # only notes written: every cell byte for byte as it was
+    same_data = span0 is not None and span1 is not None and t0[span0[0]:span0[1]] == t1[span1[0]:span1[1]]
+    # Cells that are the original's, byte for byte, were read from it: the rest of the part is what
+    # xl_plan wrote, and is parsed with an empty <sheetData> in their place.
+    err = _parses(_encode(t1[:span1[0]] + "<sheetData/>" + t1[span1[1]:], enc1) if same_data else after)
     if err is not None:
         return [f"the part {name} is not well-formed XML any more ({err})"]
     if well_formed is not None:
         well_formed.add(name.lower())        # parsed once: check_grafted need not parse it again
-    t0, t1 = _decode(before)[0], _decode(after)[0]
     problems = []
-    data0 = _sheet_data(t0)
-    same_data = data0 is not None and data0 == _sheet_data(t1)    # only notes written: every cell as it was
     if not same_data:
         problems += _cell_problems(name, t0, t1, cells)
 
-    def outside(text: str) -> str:
-        a = re.search(r"<(?:[\w.-]+:)?sheetData(?=[\s/>])", text)
-        if a is None:
+    def outside(text: str, span) -> str:
+        if span is None:
             return text
-        b = re.search(r"</(?:[\w.-]+:)?sheetData>", text)
-        tail = text[b.end():] if b else text[_TAG.match(text, a.start()).end():]
-        text = text[:a.start()] + tail
+        text = text[:span[0]] + text[span[1]:]
         text = re.sub(r"<(?:[\w.-]+:)?(?:dimension|legacyDrawing)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*/>", "", text)
         return text.replace(f' xmlns:r="{NS_R}"', "")
-    if outside(t0) != outside(t1):
+    if outside(t0, span0) != outside(t1, span1):
         problems.append(f"the part {name} changed outside its cells")
     if not same_data and _rows_lost(t0, t1):
         problems.append(f"the part {name} lost or changed some of its rows")
-    # rows ascending, cells in column order
+    # rows ascending, cells in column order (as they were, when every cell is the original's)
     last_row, last_col = 0, 0
-    for m in re.finditer(r'<(?:[\w.-]+:)?(row|c)\s(?:[^>"\']|"[^"]*"|\'[^\']*\')*?\br="([A-Za-z]*)(\d+)"', t1):
+    for m in () if same_data else re.finditer(r'<(?:[\w.-]+:)?(row|c)\s(?:[^>"\']|"[^"]*"|\'[^\']*\')*?\br="([A-Za-z]*)(\d+)"', t1):
         if m.group(1) == "row":
             r = int(m.group(3))
             if r <= last_row:
@@ -1659,7 +1682,7 @@ def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], wel
                 problems.append(f"the part {name} has cell {m.group(2)}{m.group(3)} out of place")
                 break
             last_col = c
-    if len(re.findall(r"<(?:[\w.-]+:)?legacyDrawing\b", t1)) > 1:
+    if len(re.findall(r"<(?:[\w.-]+:)?legacyDrawing\b", t1[span1[1] if span1 else 0:])) > 1:
         problems.append(f"the part {name} has two notes drawings")
     return problems
 
