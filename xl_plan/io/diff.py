@@ -67,7 +67,7 @@ def baseline_of(wb) -> Baseline:
     for ws in wb.worksheets:
         name = ws.title
         base.states[name] = ws.sheet_state
-        base.values[name] = {rc: c.value for rc, c in ws._cells.items()}
+        base.values[name] = {rc: c._value for rc, c in ws._cells.items()}
         if is_owned(ws):
             continue
         base.fill_ids[name] = {rc: (c._style.fillId if c._style is not None else 0) for rc, c in ws._cells.items()}
@@ -97,7 +97,7 @@ def diff_against(base: Baseline, wb1) -> WorkbookChanges:
         fills0 = base.fills.get(name)
         cells1 = ws1._cells
         found = []
-        for rc in set(values0) | set(cells1):
+        for rc in _candidates(values0, fill_ids0, notes0, cells1) if fills0 is None else set(values0) | set(cells1):
             c1 = cells1.get(rc)
             if (c1 is not None and rc in values0 and c1._value is values0[rc] and c1.comment is None
                     and rc not in notes0 and fills0 is None
@@ -118,6 +118,20 @@ def diff_against(base: Baseline, wb1) -> WorkbookChanges:
     names0, names1 = base.names, _names(wb1)
     out.names_added = {n: ref for n, ref in names1.items() if names0.get(n) != ref}
     out.names_removed = [n for n in names0 if n not in names1]
+    return out
+
+
+_GONE = object()
+
+
+def _candidates(values0: dict, fill_ids0: dict, notes0: dict, cells1: dict) -> set:
+    """The cells of a user's sheet that may have changed: all but those holding the very value
+    object they had, the same fill and no note (found in bulk: most of a large plan is untouched)."""
+    out = {rc for rc, c in cells1.items()
+           if values0.get(rc, _GONE) is not c._value or c._comment is not None
+           or (c._style.fillId if c._style is not None else 0) != fill_ids0.get(rc, 0)}
+    out.update(rc for rc in values0 if rc not in cells1)
+    out.update(notes0)
     return out
 
 

@@ -12,7 +12,17 @@ def rows_of(ws, min_row: int = 1, max_row: int | None = None, min_col: int = 1, 
     max_row = max_row or ws.max_row or 1
     max_col = max_col or ws.max_column or 1
     out: dict[int, dict[int, object]] = defaultdict(dict)
-    for (r, c), cell in ws._cells.items():
+    cells = ws._cells
+    if (max_row - min_row + 1) * (max_col - min_col + 1) < len(cells):     # a window: look its cells up
+        for r in range(min_row, max_row + 1):
+            for c in range(min_col, max_col + 1):
+                cell = cells.get((r, c))
+                if cell is not None:
+                    value = cell._value
+                    if value is not None and value != "":
+                        out[r][c] = value
+        return out
+    for (r, c), cell in cells.items():
         if min_row <= r <= max_row and min_col <= c <= max_col:
             value = cell._value
             if value is not None and value != "":
