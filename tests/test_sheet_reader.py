@@ -95,6 +95,20 @@ def test_the_fast_path_reads_the_cells_of_an_ordinary_sheet(tmp_path, monkeypatc
     assert calls and not any(calls)          # openpyxl saw the sheets without their rows
 
 
+def test_a_loaded_cell_is_made_as_openpyxl_makes_one():
+    """The reader builds cells without Cell.__init__ (half the cost): every slot as __init__ sets it."""
+    from openpyxl.cell import Cell
+
+    wb = load(SAMPLES["city"])
+    ws = wb.worksheets[0]
+    got = next(c for c in ws._cells.values() if isinstance(c, Cell))
+    made = Cell(ws, got.row, got.column, style_array=got._style)
+    made._value, made.data_type = got._value, got.data_type
+    slots = {s for k in Cell.__mro__ for s in getattr(k, "__slots__", ())}
+    assert {s: getattr(got, s) for s in slots} == {s: getattr(made, s) for s in slots}
+    assert got._style is not made._style and got._style is not wb._cell_styles[0]
+
+
 FALLBACK_CASES = {
     "an XML comment among the cells": SHEET.replace('<row r="2">', '<!-- Excel never writes this --><row r="2">'),
     "an extension element in a row": SHEET.replace('<row r="5">', '<row r="5"><extLst><ext uri="{x}"/></extLst>'),

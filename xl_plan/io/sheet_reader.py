@@ -28,6 +28,7 @@ from openpyxl.cell import Cell, MergedCell
 from openpyxl.comments.comment_sheet import CommentSheet
 from openpyxl.packaging.relationship import RelationshipList, get_dependents, get_rels_path
 from openpyxl.reader.excel import ExcelReader
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 from openpyxl.worksheet._reader import WorkSheetParser, WorksheetReader, _cast_number
@@ -350,10 +351,12 @@ class FastWorksheetReader(WorksheetReader):
         ws = self.ws
         styles = ws.parent._cell_styles
         store = ws._cells
+        new, array = Cell.__new__, StyleArray
         for row, column, value, data_type, style_id in self.parser.cells():
-            c = Cell(ws, row, column, None, styles[style_id])
-            c._value = value
-            c.data_type = data_type
+            # what Cell(ws, row, column, style_array=...) makes, without its two __init__ calls
+            c = new(Cell)
+            c.parent, c.row, c.column, c._style = ws, row, column, array(styles[style_id])
+            c._value, c.data_type, c._hyperlink, c._comment = value, data_type, None, None
             store[(row, column)] = c
         if store:
             ws._current_row = ws.max_row
