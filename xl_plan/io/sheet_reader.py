@@ -13,7 +13,8 @@ only to write them out again. Two costs are cut, everything else is openpyxl's o
   merges, validation, formatting, print settings...) goes through openpyxl's parser unchanged.
   tests/test_sheet_reader.py compares the two readers cell by cell on many workbooks.
 * the pictures, charts and pivot tables of the sheets, which openpyxl decodes to save them again:
-  not read (they stay in the package byte for byte).
+  not read (they stay in the package byte for byte); nor the borders openpyxl copies onto the
+  cells a merged range covers, for the same reason.
 
 A sheet part this reader does not follow is read by openpyxl's own parser, so nothing that loaded
 before is refused.
@@ -28,10 +29,13 @@ from openpyxl.cell import Cell, MergedCell
 from openpyxl.comments.comment_sheet import CommentSheet
 from openpyxl.packaging.relationship import RelationshipList, get_dependents, get_rels_path
 from openpyxl.reader.excel import ExcelReader
+from openpyxl.styles import Border
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 from openpyxl.worksheet._reader import WorkSheetParser, WorksheetReader, _cast_number
+from openpyxl.worksheet.cell_range import MultiCellRange
+from openpyxl.worksheet.merge import MergedCellRange
 from openpyxl.worksheet.table import Table
 from openpyxl.xml.constants import COMMENTS_NS, SHEET_MAIN_NS
 from openpyxl.xml.functions import Element, SubElement, fromstring
@@ -360,6 +364,32 @@ class FastWorksheetReader(WorksheetReader):
             store[(row, column)] = c
         if store:
             ws._current_row = ws.max_row
+
+
+    def bind_merged_cells(self):
+        """openpyxl's, less most of MergedCellRange.format(): the borders and protection it copies
+        onto the covered cells are for writing them (half the load of a plan with a few hundred merged section
+        rows); xl_plan never writes a covered cell of a user's sheet."""
+        if not self.parser.merged_cells:
+            return
+        ws = self.ws
+        store = ws._cells
+        ranges = []
+        for cr in self.parser.merged_cells.mergeCell:
+            mcr = MergedCellRange(ws, cr.ref)
+            covered = mcr.cells
+            next(covered)
+            for row, col in covered:
+                store[(row, col)] = MergedCell(ws, row, col)
+            start = mcr.start_cell         # format() gives it its own borders again, on the edges it is on
+            edges = ("top", "left") + (("right",) if mcr.min_col == mcr.max_col else ()) \
+                + (("bottom",) if mcr.min_row == mcr.max_row else ())
+            for name in edges:
+                side = getattr(start.border, name)
+                if not side or side.style is not None:
+                    start.border += Border(**{name: side})
+            ranges.append(mcr)
+        ws.merged_cells = MultiCellRange(ranges)
 
 
 class FastExcelReader(ExcelReader):
