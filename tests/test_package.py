@@ -4,10 +4,12 @@ it back. Real files: the committed template and the sample plans."""
 from __future__ import annotations
 
 import shutil
+import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import SAMPLES
 
 from xl_plan.io.files import write_atomic
 from xl_plan.io.package import (
@@ -99,3 +101,37 @@ def test_write_atomic_leaves_nothing_behind(tmp_path):
     write_atomic(dest, b"two")
     assert dest.read_bytes() == b"two"
     assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
+
+
+def test_an_unchanged_part_is_written_with_the_bytes_it_was_stored_with(tmp_path):
+    """A large plan's sheet is not compressed again on every save: unchanged parts keep their stored
+    (compressed) bytes and CRC; a changed part is compressed afresh; the zip reads back whole."""
+    import io
+
+    src = tmp_path / "plan.xlsx"
+    shutil.copyfile(SAMPLES["city"], src)
+    pkg = Package.read(src)
+    pkg.set("xl/styles.xml", pkg.get("xl/styles.xml").replace(b"</styleSheet>", b"<!-- x --></styleSheet>"))
+    out = pkg.to_bytes()
+    with zipfile.ZipFile(src) as before, zipfile.ZipFile(io.BytesIO(out)) as after:
+        assert after.testzip() is None
+        assert sorted(after.namelist()) == sorted(before.namelist())
+        for name in before.namelist():
+            data = after.read(name)
+            if name == "xl/styles.xml":
+                assert data.endswith(b"<!-- x --></styleSheet>")
+                continue
+            assert data == before.read(name), name
+            a, b = after.getinfo(name), before.getinfo(name)
+            assert (a.CRC, a.compress_size, a.compress_type) == (b.CRC, b.compress_size, b.compress_type), name
+            at = a.header_offset + 30 + len(a.filename.encode()) + len(a.extra)
+            raw_a = out[at:at + a.compress_size]
+            with open(src, "rb") as fh:
+                fh.seek(b.header_offset)
+                head = fh.read(30)
+                fh.seek(b.header_offset + 30 + int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little"))
+                raw_b = fh.read(b.compress_size)
+            assert raw_a == raw_b, name
+    written = tmp_path / "written.xlsx"
+    written.write_bytes(out)
+    assert openpyxl.load_workbook(written).sheetnames == openpyxl.load_workbook(src).sheetnames

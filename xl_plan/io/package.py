@@ -64,6 +64,39 @@ class Member:
     name: str
     data: bytes
     compress_type: int = zipfile.ZIP_DEFLATED
+    # the part as it was stored in the zip read (CRC, compressed bytes) while `data` is still that
+    # part's data: written again as it was, not compressed a second time
+    stored: tuple | None = None
+
+    def stored_as_read(self) -> tuple | None:
+        return self.stored if self.stored is not None and self.stored[0] is self.data else None
+
+
+def _members(zf: zipfile.ZipFile, raw) -> list[Member]:
+    """The parts of an open zip; `raw` is the zip's bytes (or an open file) to take each part's stored
+    bytes from."""
+    out = []
+    for i in zf.infolist():
+        if i.is_dir():
+            continue
+        data = zf.read(i)
+        out.append(Member(i.filename, data, i.compress_type, _stored(raw, i, data)))
+    return out
+
+
+def _stored(raw, info: zipfile.ZipInfo, data: bytes) -> tuple | None:
+    """(data, CRC, compressed bytes) of a part as the zip holds it; None when it is stored in a way
+    this does not copy (encrypted, or other than stored or deflated)."""
+    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return None
+    raw.seek(info.header_offset)
+    head = raw.read(30)
+    if len(head) != 30 or head[:4] != b"PK\x03\x04":
+        return None
+    start = info.header_offset + 30 + int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little")
+    raw.seek(start)
+    body = raw.read(info.compress_size)
+    return (data, info.CRC, body) if len(body) == info.compress_size else None
 
 
 class Package:
@@ -75,18 +108,17 @@ class Package:
     @classmethod
     def read(cls, path: str | os.PathLike) -> "Package":
         try:
-            with zipfile.ZipFile(path) as zf:
-                return cls([Member(i.filename, zf.read(i), i.compress_type)
-                            for i in zf.infolist() if not i.is_dir()])
+            with open(path, "rb") as fh, zipfile.ZipFile(fh) as zf:
+                return cls(_members(zf, fh))
         except (zipfile.BadZipFile, OSError) as exc:
             raise PackageError(f"{Path(path).name} could not be opened as an Excel workbook ({exc}).") from None
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Package":
         import io
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            return cls([Member(i.filename, zf.read(i), i.compress_type)
-                        for i in zf.infolist() if not i.is_dir()])
+        buf = io.BytesIO(data)
+        with zipfile.ZipFile(buf) as zf:
+            return cls(_members(zf, buf))
 
     def _find(self, name: str) -> Member | None:
         low = name.lstrip("/").lower()
@@ -120,11 +152,33 @@ class Package:
                 info.compress_type = m.compress_type if compress_type is None else compress_type
                 info.external_attr = 0o600 << 16
                 info.create_system = 0
-                zf.writestr(info, m.data)
+                stored = m.stored_as_read()
+                if stored is not None and info.compress_type == m.compress_type:
+                    _write_stored(zf, info, stored)
+                else:
+                    zf.writestr(info, m.data)
         return buf.getvalue()
 
     def write(self, dest: str | os.PathLike, compress_type: int | None = None) -> None:
         write_atomic(dest, self.to_bytes(compress_type))
+
+
+def _write_stored(zf: zipfile.ZipFile, info: zipfile.ZipInfo, stored: tuple) -> None:
+    """Add a part to a zip being written with the compressed bytes it was read with (an unchanged
+    part of a large plan is not compressed again). What ZipFile.writestr does after compressing:
+    the local header, the bytes, the central directory entry (Python's zipfile, 3.9 to 3.13)."""
+    data, crc, body = stored
+    info.CRC, info.file_size, info.compress_size = crc, len(data), len(body)
+    if info.file_size > zipfile.ZIP64_LIMIT or info.compress_size > zipfile.ZIP64_LIMIT:
+        zf.writestr(info, data)
+        return
+    info.header_offset = zf.fp.tell()
+    zf.fp.write(info.FileHeader(False))
+    zf.fp.write(body)
+    zf.filelist.append(info)
+    zf.NameToInfo[info.filename] = info
+    zf.start_dir = zf.fp.tell()
+    zf._didModify = True
 
 
 # --------------------------------------------------------------------------------------
