@@ -57,7 +57,7 @@ def snapshot(wb) -> dict:
             "rows": {k: (d.height, d.hidden, d.outlineLevel, d.customHeight) for k, d in ws.row_dimensions.items()},
             "columns": {k: (d.width, d.hidden) for k, d in ws.column_dimensions.items()},
             "validations": [(v.sqref and str(v.sqref), v.formula1) for v in ws.data_validations.dataValidation],
-            "formatting": len(ws.conditional_formatting),
+            "formatting": sorted((str(cf.sqref), len(cf.rules)) for cf in ws.conditional_formatting),
             "print": (ws.page_setup.orientation, ws.print_title_rows, ws.freeze_panes),
         }
     out["names"] = sorted((n, str(d.attr_text)) for n, d in wb.defined_names.items())
@@ -134,6 +134,10 @@ FALLBACK_CASES = {
                                         .replace("<r>", "<x:r>").replace("</r>", "</x:r>")
                                         .replace("<rPr>", "<x:rPr>").replace("</rPr>", "</x:rPr>").replace("<b/>", "<x:b/>")
                                         .replace("<rPh ", "<x:rPh ").replace("</rPh>", "</x:rPh>"),
+    "a comment among the cells, formatting after them": SHEET.replace(
+        '<row r="2">', '<!-- x --><row r="2">').replace(
+        "</mergeCells>", '</mergeCells><conditionalFormatting sqref="A1:B2"><cfRule type="expression" priority="1">'
+                         "<formula>A1=1</formula></cfRule></conditionalFormatting>"),
     "entities and line ends": SHEET.replace("<t>inline text</t>", "<t>a &amp; b &#10;&#x41;\r\nc</t>"),
 }
 

@@ -81,8 +81,9 @@ class FastSheetParser(WorkSheetParser):
         try:
             rows = self._fast_rows(prefix.decode("ascii"), data[m.end():end].decode("utf-8"))
         except (_Unsupported, ValueError, IndexError, KeyError):
+            # read the whole part again: forget what the first pass gathered
             self.row_counter = self.col_counter = 0
-            self.row_dimensions, self.shared_formulae = {}, {}
+            self.row_dimensions, self.shared_formulae, self.formatting = {}, {}, []
             yield from self._openpyxl(data)
             return
         yield from rows
@@ -93,8 +94,8 @@ class FastSheetParser(WorkSheetParser):
             yield r, [(c["row"], c["column"], c["value"], c["data_type"], c["style_id"]) for c in cells]
 
     def _fast_rows(self, prefix: str, body: str) -> list:
-        """(row number, [cell dicts as parse_cell gives them]) for every <row> in `body`, the text
-        between <sheetData> and </sheetData>."""
+        """(row number, [cells as `cells()` gives them]) for every <row> in `body`, the text between
+        <sheetData> and </sheetData>."""
         if any(s in body for s in _NOT_PLAIN):
             raise _Unsupported("comments, CDATA, instructions, entities or namespaces among the cells")
         grammar = _grammar(prefix)
