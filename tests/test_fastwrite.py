@@ -89,3 +89,65 @@ def test_put_sets_what_the_value_setter_sets():
         if slow.data_type == "f":
             slow.data_type = "s"
         assert (fast._value, fast.data_type, fast.number_format) == (slow._value, slow.data_type, slow.number_format), v
+
+
+def _records_workbook(records: bool):
+    """The same cells written as openpyxl cells, or (rows 3 and up) as RowCells records through
+    sheets.CellWriter: text, numbers, booleans, dates, errors, styled blanks, a row shared with
+    openpyxl cells, row heights from fit_row_heights."""
+    from xl_plan.sheets import CellWriter, fit_row_heights
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.column_dimensions["B"].width = 12
+    ws.cell(1, 1, "real").font = Font(bold=True)
+    out = CellWriter(ws, records=records)
+    wrap = {"alignment": Alignment(wrap_text=True, vertical="top")}
+    for r, v in enumerate([v for v in VALUES if not (isinstance(v, str) and v.startswith("="))], 3):
+        out.put(r, 1, v)
+        out.put(r, 2, v, "wrap", **wrap)
+        out.put(r, 3, None, "fill", fill=PatternFill("solid", fgColor="FF0000"))
+        out.put(r, 4, v, "two", number_format="0.00", font=Font(italic=True, size=9))
+        out.put(r, 30, None)                                  # a blank: counted in the extent, not written
+    ws.cell(5, 6, "a real cell in a row of records")
+    ws.row_dimensions[4].height = 40                          # a row with a dimension of its own
+    fit_row_heights(ws, 3, 12)
+    return wb
+
+
+def test_cell_records_are_written_as_openpyxl_cells_would_be():
+    def parts(records: bool, fast: bool = True):
+        buf = io.BytesIO()
+        wb = _records_workbook(records)
+        if fast:
+            with fast_cells():
+                wb.save(buf)
+        else:
+            wb.save(buf)
+        with zipfile.ZipFile(buf) as zf:
+            return {n: zf.read(n) for n in zf.namelist() if n != "docProps/core.xml"}
+
+    plain, records = parts(False, fast=False), parts(True)
+    assert sorted(plain) == sorted(records)
+    for name in plain:
+        assert plain[name] == records[name], name
+    assert b'customHeight="1"' in records["xl/worksheets/sheet1.xml"]
+
+
+def test_cell_records_made_cells_for_another_writer(monkeypatch):
+    """With lxml openpyxl writes through another writer: the records become openpyxl cells first
+    (as `materialize` makes them), so nothing is lost."""
+    from xl_plan.io import fastwrite
+
+    wb = _records_workbook(True)
+    monkeypatch.setattr(fastwrite, "LXML", True)
+    buf = io.BytesIO()
+    with fast_cells():
+        wb.save(buf)
+    plain = io.BytesIO()
+    _records_workbook(False).save(plain)
+    with zipfile.ZipFile(buf) as got, zipfile.ZipFile(plain) as want:
+        assert sorted(got.namelist()) == sorted(want.namelist())
+        for name in want.namelist():
+            if name != "docProps/core.xml":
+                assert got.read(name) == want.read(name), name

@@ -234,7 +234,7 @@ def gantt_file(path, *, sheet=None, columns=None, today: date | None = None,
 
     edit = edit_plan(path, sheet=sheet, columns=columns, policy=policy)
     gantt = build_gantt(edit.plan, today or date.today())
-    name = write_gantt(edit.wb, gantt)
+    name = write_gantt(edit.wb, gantt, records=True)     # saved through io/save.py below
     return GanttResult(edit.plan, gantt, edit.save(), name)
 
 
@@ -297,7 +297,7 @@ def refresh_gantt(wb, plan: Plan, today: date) -> str | None:
 
     if find_owned(wb, GANTT) is None:
         return None
-    return write_gantt(wb, build_gantt(plan, today))
+    return write_gantt(wb, build_gantt(plan, today), records=True)     # the caller saves through io/save.py
 
 
 def consolidate(master, returns_dir, month: str | None = None, today: date | None = None, *, now=None,

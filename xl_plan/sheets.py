@@ -5,13 +5,15 @@ author 'xl_plan'."""
 from __future__ import annotations
 
 from copy import copy
+from datetime import date, datetime, time, timedelta
 from typing import Iterable
 
-from openpyxl.cell.cell import ERROR_CODES
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from .io.fastwrite import RowCells, row_cells
 from .owned import MARK, OWNER, OwnedSheet, find_owned
 
 TITLE_FONT = Font(bold=True, size=14)
@@ -44,6 +46,57 @@ class CellStyles:
             self._arrays[key] = copy(cell._style)
         else:
             cell._style = copy(array)
+
+
+_DATE_TYPES = (date, datetime, time, timedelta)
+
+
+class CellWriter:
+    """Writes a sheet's cells, each in a named look (`attrs`: font, fill, alignment, number_format,
+    the same look always with the same attrs): as openpyxl cells (`put`, then `CellStyles`), or with
+    `records` as io/fastwrite.py `RowCells` records holding the very values and style arrays those
+    cells would hold. Records cost a fraction of an openpyxl cell to make and to save, but only a
+    save through `fast_cells()` (io/save.py) writes them: a writer makes them for a job's sheet,
+    never for a workbook saved otherwise or edited cell by cell afterwards."""
+
+    def __init__(self, ws, records: bool = False):
+        self.ws = ws
+        self.styles = CellStyles()
+        self.records = RowCells(ws) if records else None
+        self._probe = Cell(ws)
+        self._arrays: dict[tuple, object] = {}
+
+    def put(self, row: int, column: int, value, look: str | None = None, **attrs) -> None:
+        if self.records is None:
+            cell = put(self.ws, row, column, value)
+            if look is not None:
+                self.styles.apply(cell, look, **attrs)
+            return
+        kind = type(value)
+        plain = kind is str or kind is int or kind is float or value is None
+        if kind is str:                         # Cell.check_string, less its finditer
+            if len(value) > 32767:
+                value = value[:32767]
+            if ILLEGAL_CHARACTERS_RE.search(value) is not None:
+                value = self._probe.check_string(value)     # raises openpyxl's own error
+            dt = "e" if value in ERROR_CODES else "s"
+        elif plain:
+            dt = "n"
+        elif kind in _DATE_TYPES:
+            dt = "d"
+        else:                                   # the rest: as the value setter keeps them
+            probe = Cell(self.ws)
+            probe.value = value
+            value, dt = probe._value, ("s" if probe.data_type == "f" else probe.data_type)
+        key = (look, kind)
+        if key not in self._arrays:             # the look on a new cell of this kind of value
+            probe = Cell(self.ws)
+            if not plain:
+                probe.value = value             # e.g. a date's number format, as the value setter sets it
+            for name, v in attrs.items():
+                setattr(probe, name, v)
+            self._arrays[key] = copy(probe._style) if probe._style is not None else None
+        self.records.add(row, column, value, dt, self._arrays[key])
 
 
 _TOP = Alignment(vertical="top")
@@ -144,31 +197,54 @@ def text_height(value, width: float, size: float = 11) -> float:
 def fit_row_heights(ws, first_row: int, last_row: int, *, minimum: float = 15) -> None:
     """Set each row's height from its wrapped cells, so Excel and LibreOffice (which do not size
     the rows of a file they did not lay out) show all of the text. Merged cells count with the
-    width of the whole merge; cells that do not wrap count as one line."""
+    width of the whole merge; cells that do not wrap count as one line. Cells kept as records
+    (`CellWriter(records=True)`) count as the openpyxl cells they stand for."""
     widths: dict[int, float] = {}
     merged = {(rng.min_row, rng.min_col): rng.max_col for rng in ws.merged_cells.ranges if rng.min_row == rng.max_row}
     heights = {r: minimum for r in range(first_row, last_row + 1)}
     measured: dict[tuple, float] = {}
-    for (r, c), cell in ws._cells.items():
-        if r not in heights or cell.value is None:
-            continue
-        style = cell._style
-        key = (style.fontId, style.alignmentId) if style is not None else None
+    wb = ws.parent
+
+    def look_of(style) -> float:
+        """Font size, negative when the cell wraps."""
+        key = (style.fontId, style.alignmentId) if style is not None else (0, 0)
         look = measured.get(key)
         if look is None:
-            size = cell.font.sz if cell.font is not None and cell.font.sz else 11
-            look = measured[key] = -size if cell.alignment is not None and cell.alignment.wrap_text else size
+            font, alignment = wb._fonts[key[0]], wb._alignments[key[1]]
+            size = font.sz if font is not None and font.sz else 11
+            look = measured[key] = -size if alignment is not None and alignment.wrap_text else size
+        return look
+
+    def need(r: int, c: int, value, look: float) -> float:
         if look < 0:                                    # wraps: lines of the text in the cell's width
             last = merged.get((r, c), c)
             width = sum(widths.setdefault(i, ws.column_dimensions[get_column_letter(i)].width or 8.43)
                         for i in range(c, last + 1))
-            need = text_height(cell.value, width, -look)
-        else:
-            need = look * 1.32 + 3
-        if need > heights[r]:
-            heights[r] = need
+            return text_height(value, width, -look)
+        return look * 1.32 + 3
+
+    for (r, c), cell in ws._cells.items():
+        if r not in heights or cell.value is None:
+            continue
+        h = need(r, c, cell.value, look_of(cell._style))
+        if h > heights[r]:
+            heights[r] = h
+    records = row_cells(ws)
+    if records is not None:
+        for r, cells in records.rows.items():
+            if r not in heights:
+                continue
+            top = heights[r]
+            for c, value, _, style in cells:
+                if value is not None:
+                    top = max(top, need(r, c, value, look_of(style)))
+            heights[r] = top
     for r, height in heights.items():
-        ws.row_dimensions[r].height = round(min(height, MAX_ROW_HEIGHT), 1)
+        height = round(min(height, MAX_ROW_HEIGHT), 1)
+        if records is not None and r in records.rows and r not in ws.row_dimensions:
+            records.heights[r] = height          # written as a row dimension's height (io/fastwrite.py)
+        else:
+            ws.row_dimensions[r].height = height
 
 
 def owned_sheet(wb, kind: OwnedSheet | str, title: str):

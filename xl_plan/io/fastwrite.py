@@ -6,21 +6,91 @@ dates, errors, styled blanks) as the very same XML text directly; formulas, rich
 else still go through openpyxl's own cell writer. tests/test_fastwrite.py checks that a workbook
 saved either way has byte-identical parts.
 
-openpyxl is pinned to 3.1 (pyproject.toml); this relies on its worksheet writer's `write_row` and
-its cell writer's `_set_attributes`, and is used only around the scratch save."""
+A writer may also keep whole rows as plain cell records (`RowCells`: column, value, type, style
+array) instead of openpyxl cell objects, which cost more to make than to write: within
+`fast_cells()` they are written at their place among the sheet's rows as the same XML text an
+openpyxl cell of that value and style gives (tests/test_fastwrite.py and tests/test_gantt.py
+compare whole packages). Records are only for a workbook saved through `fast_cells()` (io/save.py):
+a plain `wb.save` does not see them, so a writer makes them only when asked (`materialize` turns
+them into openpyxl cells).
+
+openpyxl is pinned to 3.1 (pyproject.toml); this relies on its worksheet writer's `rows`,
+`write_row` and `write_dimensions`, and its cell writer's `_set_attributes`, and is used only
+around the scratch save."""
 from __future__ import annotations
 
 from contextlib import contextmanager
+from copy import copy
+from datetime import timedelta
 from xml.etree.ElementTree import _escape_cdata
 
 from openpyxl import LXML
 from openpyxl.cell import _writer as cell_writer
+from openpyxl.cell.cell import Cell
 from openpyxl.cell.rich_text import CellRichText
 from openpyxl.comments.comment_sheet import CommentRecord
 from openpyxl.compat import safe_string
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel, to_ISO8601
 from openpyxl.worksheet import _writer as ws_writer
+from openpyxl.worksheet.dimensions import SheetDimension
 
 _set_attributes = cell_writer._set_attributes
+_ATTR = "_xl_plan_row_cells"
+_W = ws_writer.WorksheetWriter
+_original = {name: getattr(_W, name) for name in ("rows", "write_row", "write_dimensions", "write_top")}
+
+
+class RowCells:
+    """Cells of a sheet kept as records `(column, value, data_type, style array or None)` by row,
+    for `fast_cells()` to write. `value` and `data_type` are what an openpyxl cell would hold
+    (`_value`, `data_type`); the style array is one of the workbook's (`cell._style`). Records and
+    openpyxl cells may share a row, never a cell."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.rows: dict[int, list[tuple]] = {}
+        self.heights: dict[int, float] = {}     # row heights of rows not in ws.row_dimensions
+        setattr(ws, _ATTR, self)
+
+    def add(self, row: int, column: int, value, data_type: str, style=None) -> None:
+        """A cell of a value openpyxl keeps as it is (text, number, bool, date, error: no formula)."""
+        self.rows.setdefault(row, []).append((column, value, data_type, style))
+
+    def extent(self) -> tuple[int, int, int, int] | None:
+        """(min row, min column, max row, max column) of the records, None when there are none."""
+        rows = [r for r, cells in self.rows.items() if cells]
+        if not rows:
+            return None
+        cols = [c for r in rows for c, *_ in self.rows[r]]
+        return min(rows), min(cols), max(rows), max(cols)
+
+
+def row_cells(ws) -> RowCells | None:
+    return getattr(ws, _ATTR, None)
+
+
+def materialize(ws) -> None:
+    """Turn the sheet's records into openpyxl cells (the same values and styles)."""
+    rc = row_cells(ws)
+    if rc is None:
+        return
+    for r, records in rc.rows.items():
+        for c, value, dt, style in records:
+            cell = Cell(ws, row=r, column=c)
+            cell._value, cell.data_type = value, dt
+            if style is not None:
+                cell._style = copy(style)
+            ws._cells[(r, c)] = cell
+    for r, height in rc.heights.items():
+        ws.row_dimensions[r].height = height
+    delattr(ws, _ATTR)
+
+
+def _text_xml(head: str, value: str) -> str:
+    stripped = value.strip()
+    space = ' xml:space="preserve"' if stripped and value != stripped else ""
+    return f"{head}><is><t{space}>{_escape_cdata(value)}</t></is></c>"
 
 
 def _cell_xml(cell, styled) -> str | None:
@@ -34,23 +104,113 @@ def _cell_xml(cell, styled) -> str | None:
     if value is None or value == "":
         return head + " />"
     if dt == "s":
-        stripped = value.strip()
-        space = ' xml:space="preserve"' if stripped and value != stripped else ""
-        return f"{head}><is><t{space}>{_escape_cdata(value)}</t></is></c>"
+        return _text_xml(head, value)
     text = safe_string(value)
     if not text:
         return f"{head}><v /></c>"
     return f"{head}><v>{_escape_cdata(text)}</v></c>"
 
 
+class _RecordWriter:
+    """Writes one sheet's records as `_cell_xml` writes an openpyxl cell holding the same."""
+
+    def __init__(self, ws):
+        wb = ws.parent
+        self.styles = wb._cell_styles
+        self.iso, self.epoch = wb.iso_dates, wb.epoch
+        self.letters: dict[int, str] = {}
+        self.ids: dict[int, str] = {}           # id(style array) -> ' s="n"' ('' unstyled), once added
+        self.serials: dict = {}
+
+    def row(self, row: int, attrs: dict, records) -> str:
+        """A whole row of records, as openpyxl writes a <row> holding such cells."""
+        head = f'<row r="{row}"' + "".join(f' {k}="{v}"' for k, v in attrs.items() if k != "r") + ">"
+        return head + "".join([self.xml(row, rec) for rec in records]) + "</row>"
+
+    def xml(self, row: int, record) -> str:
+        c, value, dt, style = record
+        letter = self.letters.get(c)
+        if letter is None:
+            letter = self.letters[c] = get_column_letter(c)
+        s = self.ids.get(id(style))
+        if s is None:           # added where openpyxl adds a cell's style: when the cell is written
+            s = self.ids[id(style)] = f' s="{self.styles.add(style)}"' if style is not None and any(style) else ""
+        if value is None and not s:
+            return ""           # a blank cell with no style is not written
+        head = f'<c r="{letter}{row}"{s}'
+        if dt == "s":
+            head += ' t="inlineStr"'
+        elif dt == "d":
+            if getattr(value, "tzinfo", None) is not None:
+                raise TypeError("Excel does not support timezones in datetimes.")
+            if self.iso and not isinstance(value, timedelta):
+                head += ' t="d"'
+                value = to_ISO8601(value)
+            else:
+                head += ' t="n"'
+                serial = self.serials.get(value)
+                if serial is None:
+                    serial = self.serials[value] = to_excel(value, self.epoch)
+                value = serial
+        else:
+            head += f' t="{dt}"'
+        if value is None or value == "":
+            return head + " />"
+        if dt == "s":
+            return _text_xml(head, value)
+        text = safe_string(value)
+        if not text:
+            return f"{head}><v /></c>"
+        return f"{head}><v>{_escape_cdata(text)}</v></c>"
+
+
+def _rows(self):
+    """openpyxl's WorksheetWriter.rows, with the rows that hold only records."""
+    rows = _original["rows"](self)
+    rc = row_cells(self.ws)
+    if rc is None:
+        return rows
+    have = {r for r, _ in rows}
+    extra = [(r, []) for r in set(rc.rows) | set(rc.heights) if r not in have]
+    return sorted(rows + extra) if extra else rows
+
+
+def _write_dimensions(self):
+    """openpyxl's WorksheetWriter.write_dimensions, counting the records' cells too."""
+    rc = row_cells(self.ws)
+    extent = rc.extent() if rc is not None else None
+    if extent is None:
+        return _original["write_dimensions"](self)
+    r0, c0, r1, c1 = extent
+    for r, c in self.ws._cells:
+        r0, c0, r1, c1 = min(r0, r), min(c0, c), max(r1, r), max(c1, c)
+    self.xf.send(SheetDimension(f"{get_column_letter(c0)}{r0}:{get_column_letter(c1)}{r1}").to_tree())
+
+
 def _write_row(self, xf, row, row_idx):
     """openpyxl's WorksheetWriter.write_row, with the cells written as text where they can be."""
     attrs = {"r": f"{row_idx}"}
     dims = self.ws.row_dimensions
-    attrs.update(dims.get(row_idx, {}))
+    rc = row_cells(self.ws)
+    if rc is not None and row_idx not in dims and row_idx in rc.heights:
+        attrs.update(ht=safe_string(float(rc.heights[row_idx])), customHeight="1")   # as a RowDimension's height
+    else:
+        attrs.update(dims.get(row_idx, {}))
     write = xf._file
+    records = rc.rows.get(row_idx) if rc is not None else None
+    if records:
+        if not hasattr(self, "_xl_plan_records"):
+            self._xl_plan_records = _RecordWriter(self.ws)
+        if not row:
+            write(self._xl_plan_records.row(row_idx, attrs, sorted(records, key=lambda x: x[0])))
+            return
+        row = sorted([(cell.column, cell) for cell in row] + [(r[0], r) for r in records], key=lambda x: x[0])
+        row = [x for _, x in row]
     with xf.element("row", attrs):
         for cell in row:
+            if type(cell) is tuple:
+                write(self._xl_plan_records.xml(row_idx, cell))
+                continue
             if cell._comment is not None:
                 self.ws._comments.append(CommentRecord.from_cell(cell))
             if cell._value is None and not cell.has_style and not cell._comment:
@@ -63,16 +223,24 @@ def _write_row(self, xf, row, row_idx):
                 write(xml)
 
 
+def _materialize_first(self):
+    materialize(self.ws)
+    _original["write_top"](self)
+
+
 @contextmanager
 def fast_cells():
-    """Within the block, openpyxl saves worksheet cells through `_write_row` (not with lxml, whose
-    writer is another path: then nothing changes)."""
+    """Within the block, openpyxl saves worksheet cells through `_write_row`, records included.
+    With lxml (openpyxl's other writer, which takes no text) the records are made openpyxl cells
+    first and nothing else changes."""
+    W = _W
+    saved = {name: getattr(W, name) for name in _original}
     if LXML:
-        yield
-        return
-    original = ws_writer.WorksheetWriter.write_row
-    ws_writer.WorksheetWriter.write_row = _write_row
+        W.write_top = _materialize_first
+    else:
+        W.rows, W.write_row, W.write_dimensions = _rows, _write_row, _write_dimensions
     try:
         yield
     finally:
-        ws_writer.WorksheetWriter.write_row = original
+        for name, fn in saved.items():
+            setattr(W, name, fn)

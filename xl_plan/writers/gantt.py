@@ -14,6 +14,7 @@ Sheet layout (`gantt_rows(gantt)` says where the rows are; formulas and tests re
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,7 +27,7 @@ from ..gantt import Gantt, GanttItem
 from ..model import RagEntry
 from ..owned import GANTT
 from ..rag import STANDARD_COLOURS
-from ..sheets import HEADER_FILL, HEADER_FONT, CellStyles, fit_row_heights, owned_sheet, print_landscape, put
+from ..sheets import HEADER_FILL, HEADER_FONT, CellWriter, fit_row_heights, owned_sheet, print_landscape, put
 
 SHEET = GANTT.name
 
@@ -130,8 +131,10 @@ def today_formula(rows: GanttRows) -> str:
     return f"{m}${rows.head}=DATE(YEAR({TODAY_CELL}),MONTH({TODAY_CELL}),1)"
 
 
-def write_gantt(wb, gantt: Gantt) -> str:
-    """Replace xl_plan's Gantt sheet in `wb` with the chart of `gantt`; returns the sheet's name."""
+def write_gantt(wb, gantt: Gantt, *, records: bool = False) -> str:
+    """Replace xl_plan's Gantt sheet in `wb` with the chart of `gantt`; returns the sheet's name.
+    `records`: the chart's rows are kept as cell records (sheets.CellWriter), for a workbook saved
+    through io/save.py (the jobs); without it they are openpyxl cells (the board report edits them)."""
     plan = gantt.plan
     rows = gantt_rows(gantt)
     ws = owned_sheet(wb, GANTT, "Gantt chart (made again each time; edits here are not kept)")
@@ -185,22 +188,22 @@ def write_gantt(wb, gantt: Gantt) -> str:
         ws.merge_cells(start_row=rows.year, start_column=year_start, end_row=rows.year, end_column=last_col)
 
     # sections, actions, then the undated group
-    styles = CellStyles()
+    out = CellWriter(ws, records=records)
     r = rows.first
     for group in gantt.groups:
-        _section_row(ws, r, group.title, SECTION_FILL, styles)
+        _section_row(out, r, group.title, SECTION_FILL)
         r += 1
         for item in group.items:
-            _action_row(ws, r, item, gantt, styles)
-            _markers(ws, r, item, col_of, styles)
+            _action_row(out, r, item, gantt)
+            _markers(out, r, item, col_of)
             r += 1
     if gantt.undated:
-        _section_row(ws, r, f"Undated: {len(gantt.undated)} actions whose timescale gives no date, so no bar is "
-                            "drawn (Flags says why; give them a date in the plan to draw them)", UNDATED_FILL, styles)
+        _section_row(out, r, f"Undated: {len(gantt.undated)} actions whose timescale gives no date, so no bar is "
+                             "drawn (Flags says why; give them a date in the plan to draw them)", UNDATED_FILL)
         r += 1
         for item in gantt.undated:
-            _action_row(ws, r, item, gantt, styles)
-            _markers(ws, r, item, col_of, styles)
+            _action_row(out, r, item, gantt)
+            _markers(out, r, item, col_of)
             r += 1
     last_row = max(r - 1, rows.first)
 
@@ -266,51 +269,74 @@ def _write_key(ws, gantt: Gantt, rows: GanttRows) -> None:
             cell.font = _OVERDUE
 
 
-def _section_row(ws, r: int, title: str, fill: PatternFill, styles: CellStyles) -> None:
+def _section_row(out: CellWriter, r: int, title: str, fill: PatternFill) -> None:
     title = " ".join(title.split())
     if len(title) > 150:
         title = title[:149] + "…"
-    styles.apply(put(ws, r, REF, title), f"section-title-{fill.fgColor.rgb}", font=_BOLD, fill=fill)
+    rgb = fill.fgColor.rgb
+    out.put(r, REF, title, f"section-title-{rgb}", font=_BOLD, fill=fill)
     for c in range(REF + 1, FLAGS + 1):
-        styles.apply(ws.cell(r, c), f"section-{fill.fgColor.rgb}", fill=fill)
+        out.put(r, c, None, f"section-{rgb}", fill=fill)
+
+
+_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")      # where str.splitlines breaks
 
 
 def _one_line(text: str, width: int) -> str:
-    text = " / ".join(part.strip() for part in (text or "").splitlines() if part.strip())
+    if not text:
+        return ""
+    if _BREAKS.search(text) is None:
+        text = text.strip()
+    else:
+        text = " / ".join(part.strip() for part in text.splitlines() if part.strip())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _action_row(ws, r: int, item: GanttItem, gantt: Gantt, styles: CellStyles) -> None:
+_L_TOP = ("top", {"alignment": _TOP})
+_L_WRAP = ("wrap", {"alignment": _WRAP})
+_L_OVERDUE = ("overdue", {"font": _OVERDUE})
+_L_OVERDUE_TOP = ("overdue-top", {"font": _OVERDUE, "alignment": _TOP})
+_L_OVERDUE_WRAP = ("overdue-wrap", {"font": _OVERDUE, "alignment": _WRAP})
+_L_DATE = ("date", {"number_format": DATE_FORMAT, "alignment": _TOP})
+_L_DERIVED = ("date-derived", {"number_format": DATE_FORMAT, "font": _DERIVED, "alignment": _TOP})
+_L_MARKER = ("marker", {"font": _MARK_FONT, "alignment": _CENTRE})
+
+
+def _put(out: CellWriter, r: int, c: int, value, look: tuple | None) -> None:
+    if look is None:
+        out.put(r, c, value)
+    else:
+        out.put(r, c, value, look[0], **look[1])
+
+
+def _action_row(out: CellWriter, r: int, item: GanttItem, gantt: Gantt) -> None:
+    """Ref and status top-aligned, the texts wrapped (red bold when overdue), the dates."""
     a = item.action
-    ref = put(ws, r, REF, a.ref or "")
-    text = put(ws, r, ACTION, _one_line(a.text, 120))
-    if item.overdue:
-        styles.apply(ref, "overdue", font=_OVERDUE)
-        styles.apply(text, "overdue", font=_OVERDUE)
-    put(ws, r, LEAD, _one_line(a.lead_text, 30))
-    put(ws, r, STATUS, rag.status_name(item.action.status, gantt.plan.rag_key, derived=True))
-    put(ws, r, TIMESCALE, _one_line(a.timescale_text, 60))
+    overdue = item.overdue
+    ref = a.ref or ""
+    _put(out, r, REF, ref, (_L_OVERDUE_TOP if ref else _L_OVERDUE) if overdue else (_L_TOP if ref else None))
+    _wrapped(out, r, ACTION, _one_line(a.text, 120), overdue)
+    _wrapped(out, r, LEAD, _one_line(a.lead_text, 30), False)
+    status = rag.status_name(a.status, gantt.plan.rag_key, derived=True)
+    _put(out, r, STATUS, status, _L_TOP if status else None)
+    _wrapped(out, r, TIMESCALE, _one_line(a.timescale_text, 60), False)
     for c, d, derived in ((START, item.start, item.start_derived), (END, item.end, item.end_derived)):
         if d:
-            cell = ws.cell(r, c, d)
-            if derived:
-                styles.apply(cell, "date-derived", number_format=DATE_FORMAT, font=_DERIVED, alignment=_TOP)
-            else:
-                styles.apply(cell, "date", number_format=DATE_FORMAT, alignment=_TOP)
+            _put(out, r, c, d, _L_DERIVED if derived else _L_DATE)
     flags = item.flags + ([item.reason] if item.undated else [])
     if flags:
-        cell = put(ws, r, FLAGS, " · ".join(flags))
-        if item.overdue:
-            styles.apply(cell, "overdue", font=_OVERDUE)
-    for c in (ACTION, LEAD, TIMESCALE, FLAGS):
-        if ws.cell(r, c).value:
-            styles.apply(ws.cell(r, c), "wrap", alignment=_WRAP)
-    for c in (REF, STATUS):
-        if ws.cell(r, c).value:
-            styles.apply(ws.cell(r, c), "top", alignment=_TOP)
+        _wrapped(out, r, FLAGS, " · ".join(flags), overdue)
 
 
-def _markers(ws, r: int, item: GanttItem, col_of: dict, styles: CellStyles) -> None:
+def _wrapped(out: CellWriter, r: int, c: int, text: str, overdue: bool) -> None:
+    """A label cell that wraps when it holds text."""
+    if overdue:
+        _put(out, r, c, text, _L_OVERDUE_WRAP if text else _L_OVERDUE)
+    else:
+        _put(out, r, c, text, _L_WRAP if text else None)
+
+
+def _markers(out: CellWriter, r: int, item: GanttItem, col_of: dict) -> None:
     """Characters in the month cells: milestones, recurrences, and the due / continues ends."""
     marks: dict[int, str] = {}
 
@@ -327,5 +353,5 @@ def _markers(ws, r: int, item: GanttItem, col_of: dict, styles: CellStyles) -> N
         add(item.end, DUE)
     if item.end_derived and item.end:
         add(item.end, CONTINUES)
-    for c, text in marks.items():
-        styles.apply(ws.cell(r, c, text), "marker", font=_MARK_FONT, alignment=_CENTRE)
+    for c, text in sorted(marks.items()):
+        _put(out, r, c, text, _L_MARKER)
