@@ -958,3 +958,48 @@ def test_the_real_writers_on_a_sample_plan(sample, tmp_path):
     # (openpyxl wrote an empty <definedNames />; once xl_plan's names were in it and went, it goes)
     no_names = lambda d: re.sub(rb"<definedNames\s*/>", b"", d)
     assert no_names(parts(back)["xl/workbook.xml"]) == no_names(first["xl/workbook.xml"])
+
+
+def test_an_owned_sheet_restyled_as_the_general_rewrite_does():
+    """A copied sheet whose text is inline (openpyxl writes it so) has only its cells' and rows' style
+    numbers changed inside <sheetData>: the same XML the general rewrite (which also inlines shared
+    strings) makes, on cells of every kind the scratch save writes, row and column styles, conditional
+    formats and a selected tab."""
+    from openpyxl.formatting.rule import FormulaRule
+
+    from xl_plan.io.fastwrite import fast_cells
+    from xl_plan.io.graft import _SHARED_STRING_CELL, _Grafter
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r, v in enumerate(["text", " spaced ", "a<b>&c s=\"5\"", 3, 2.5, True, date(2024, 1, 2), "#N/A", None, ""], 1):
+        ws.cell(r, 1, v)
+        ws.cell(r, 2, v).font = Font(bold=True, color="C00000")
+        ws.cell(r, 3).fill = PatternFill("solid", fgColor="FF0000")
+        ws.cell(r, 4, v).number_format = "0.00"
+    ws.cell(12, 1, "=SUM(A1:A4)").font = Font(italic=True)
+    ws.row_dimensions[14].font = Font(bold=True)
+    ws.column_dimensions["B"].font = Font(italic=True)
+    ws.sheet_view.tabSelected = True
+    ws.conditional_formatting.add("A1:D10", FormulaRule(formula=["TRUE"], fill=PatternFill("solid", fgColor="00FF00")))
+    buf = io.BytesIO()
+    with fast_cells():
+        wb.save(buf)
+    data = zipfile.ZipFile(buf).read("xl/worksheets/sheet1.xml")
+    text = data.decode()
+    assert _SHARED_STRING_CELL.search(text) is None and '<row r="14" customFormat="1" s="' in text
+    assert 'tabSelected="1"' in text
+
+    class Styles:
+        def xf(self, i):
+            return i * 10 + 7
+
+        def dxf(self, i):
+            return i + 3
+
+    grafter = _Grafter.__new__(_Grafter)
+    grafter._sst, grafter._ss = [], Styles()
+    fast = grafter._owned_sheet_xml(data).decode()
+    assert fast == grafter._owned_sheet_general(text, Styles()) != text
+    assert 'dxfId="3"' in fast and "tabSelected" not in fast and 's=\"5\"' in fast
+    assert _SHARED_STRING_CELL.search('<c r="A1" s="2" t="s"><v>0</v></c>')

@@ -840,6 +840,53 @@ class _Grafter:
     def _owned_sheet_xml(self, data: bytes) -> bytes:
         text, enc = _decode(data)
         ss = self._scratch_styles()
+        start, end = text.find("<sheetData>"), text.rfind("</sheetData>")
+        if 0 <= start < end and _SHARED_STRING_CELL.search(text, start, end) is None:
+            # text inline (as openpyxl writes it): the cells' and rows' style numbers are all that change
+            # inside <sheetData>; the columns and the view come before it, the conditional formats after
+            return _encode(self._owned_head(text[:start], ss) + self._restyle_cells(text[start:end], ss)
+                           + self._owned_tail(text[end:], ss), enc)
+        return _encode(self._owned_sheet_general(text, ss), enc)
+
+    def _owned_sheet_general(self, text: str, ss: _ScratchStyles | None) -> str:
+        """A scratch sheet's XML in the user's style numbering, its shared strings written inline."""
+        text = self._inline_cells(text, ss)
+        if ss is not None:
+            text = re.sub(r'(<row\b[^>]*?\ss=)"(\d+)"', lambda m: f'{m.group(1)}"{ss.xf(int(m.group(2)))}"', text)
+        return self._owned_tail(self._owned_head(text, ss), ss)
+
+    @staticmethod
+    def _owned_head(text: str, ss: _ScratchStyles | None) -> str:
+        """What comes before a sheet's rows: the columns' styles, and no selected tab."""
+        if ss is not None:
+            text = re.sub(r'(<col\b[^>]*?\sstyle=)"(\d+)"', lambda m: f'{m.group(1)}"{ss.xf(int(m.group(2)))}"', text)
+        return re.sub(r'(<sheetView\b[^>]*?)\stabSelected="(?:1|true)"', r"\1", text)
+
+    @staticmethod
+    def _owned_tail(text: str, ss: _ScratchStyles | None) -> str:
+        """What comes after a sheet's rows: the conditional formats' dxfs."""
+        if ss is None:
+            return text
+        return re.sub(r'(<cfRule\b[^>]*?\sdxfId=)"(\d+)"', lambda m: f'{m.group(1)}"{ss.dxf(int(m.group(2)))}"', text)
+
+    @staticmethod
+    def _restyle_cells(text: str, ss: _ScratchStyles | None) -> str:
+        """Every cell's and row's style index in the user's numbering (their start tags only)."""
+        if ss is None:
+            return text
+        new: dict[str, str] = {}
+
+        def restyle(m: re.Match) -> str:
+            i = m.group(3)
+            s = new.get(i)
+            if s is None:
+                s = new[i] = str(ss.xf(int(i)))
+            return f"{m.group(1)}{s}{m.group(2)}"
+
+        return _CELL_STYLE.sub(restyle, text)
+
+    def _inline_cells(self, text: str, ss: _ScratchStyles | None) -> str:
+        """Every cell's style index in the user's numbering, and shared strings written inline."""
         sst = self._shared_strings()
 
         def cell(m: re.Match) -> str:
@@ -862,14 +909,7 @@ class _Grafter:
                 return whole
             return "<c" + attrs + whole[len("<c") + len(m.group(1)):]
 
-        text = re.sub(r"<c((?:\s(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*)?)(/>|>(.*?)</c>)", cell, text, flags=re.DOTALL)
-        if ss is not None:
-            text = re.sub(r'(<row\b[^>]*?\ss=)"(\d+)"', lambda m: f'{m.group(1)}"{ss.xf(int(m.group(2)))}"', text)
-            text = re.sub(r'(<col\b[^>]*?\sstyle=)"(\d+)"', lambda m: f'{m.group(1)}"{ss.xf(int(m.group(2)))}"', text)
-            text = re.sub(r'(<cfRule\b[^>]*?\sdxfId=)"(\d+)"', lambda m: f'{m.group(1)}"{ss.dxf(int(m.group(2)))}"', text)
-        # only the user's sheets are selected: a second selected tab would group the sheets
-        text = re.sub(r'(<sheetView\b[^>]*?)\stabSelected="(?:1|true)"', r"\1", text)
-        return _encode(text, enc)
+        return re.sub(r"<c((?:\s(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*)?)(/>|>(.*?)</c>)", cell, text, flags=re.DOTALL)
 
     # ---- workbook.xml -----------------------------------------------------------------
 
@@ -1567,6 +1607,11 @@ _CELL_XML = None
 # A scratch cell's attributes as openpyxl writes them (r, then s and t when present; no entities):
 # read without the general attribute parser, which is most of the cost of copying a long sheet.
 _PLAIN_CELL_ATTRS = re.compile(r' r="[A-Z]{1,3}[0-9]+"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?\s*')
+# A cell of a shared string (t="s", spaces allowed as XML allows them), and a cell's or row's style
+# attribute: their start tags hold no '>' in attribute values (r, s, t, cm, vm, ph; r, spans, ht...),
+# and text holds no '<'.
+_SHARED_STRING_CELL = re.compile(r"""<c\s[^>]*?\bt\s*=\s*["']s["']""")
+_CELL_STYLE = re.compile(r"""(<(?:c|row)\s[^>]*?\ss\s*=\s*(["']))([0-9]+)\2""")
 
 
 def _sheet_cells(text: str) -> dict[str, str]:

@@ -171,7 +171,7 @@ def _grafted(wb, original: Path, work: Path, baseline, name: str):
     """(bytes of the new package, the changes written): the job's changes put into the original."""
     from . import graft
     from .diff import diff_against, diff_workbooks
-    from .fastwrite import fast_cells
+    from .fastwrite import save_scratch
     from .package import PackageError
 
     scratch = work / ("scratch" + original.suffix)
@@ -179,9 +179,9 @@ def _grafted(wb, original: Path, work: Path, baseline, name: str):
     if baseline is not None:
         changes = diff_against(baseline, wb)
         _only_sheets(wb, set(changes.sheets))       # the scratch file needs only xl_plan's sheets
-    with warnings.catch_warnings(), fast_cells():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        wb.save(scratch)
+        save_scratch(wb, scratch)
     if changes is None:
         changes = diff_workbooks(original, scratch)
     try:
