@@ -8,6 +8,7 @@ import zipfile
 from datetime import date, datetime, time, timedelta
 
 import openpyxl
+import pytest
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -91,13 +92,14 @@ def test_put_sets_what_the_value_setter_sets():
         assert (fast._value, fast.data_type, fast.number_format) == (slow._value, slow.data_type, slow.number_format), v
 
 
-def _records_workbook(records: bool):
+def _records_workbook(records: bool, iso: bool = False):
     """The same cells written as openpyxl cells, or (rows 3 and up) as RowCells records through
     sheets.CellWriter: text, numbers, booleans, dates, errors, styled blanks, a row shared with
     openpyxl cells, row heights from fit_row_heights."""
     from xl_plan.sheets import CellWriter, fit_row_heights
 
     wb = openpyxl.Workbook()
+    wb.iso_dates = iso
     ws = wb.active
     ws.column_dimensions["B"].width = 12
     ws.cell(1, 1, "real").font = Font(bold=True)
@@ -115,10 +117,11 @@ def _records_workbook(records: bool):
     return wb
 
 
-def test_cell_records_are_written_as_openpyxl_cells_would_be():
+@pytest.mark.parametrize("iso", [False, True])
+def test_cell_records_are_written_as_openpyxl_cells_would_be(iso):
     def parts(records: bool, fast: bool = True):
         buf = io.BytesIO()
-        wb = _records_workbook(records)
+        wb = _records_workbook(records, iso)
         if fast:
             with fast_cells():
                 wb.save(buf)

@@ -49,6 +49,8 @@ class CellStyles:
 
 
 _DATE_TYPES = (date, datetime, time, timedelta)
+_ILLEGAL_SEARCH = ILLEGAL_CHARACTERS_RE.search
+_NONE = object()
 
 
 class CellWriter:
@@ -65,6 +67,7 @@ class CellWriter:
         self.records = RowCells(ws) if records else None
         self._probe = Cell(ws)
         self._arrays: dict[tuple, object] = {}
+        self._rows = self.records.rows if records else None
 
     def put(self, row: int, column: int, value, look: str | None = None, **attrs) -> None:
         if self.records is None:
@@ -77,7 +80,7 @@ class CellWriter:
         if kind is str:                         # Cell.check_string, less its finditer
             if len(value) > 32767:
                 value = value[:32767]
-            if ILLEGAL_CHARACTERS_RE.search(value) is not None:
+            if _ILLEGAL_SEARCH(value) is not None:
                 value = self._probe.check_string(value)     # raises openpyxl's own error
             dt = "e" if value in ERROR_CODES else "s"
         elif plain:
@@ -89,14 +92,18 @@ class CellWriter:
             probe.value = value
             value, dt = probe._value, ("s" if probe.data_type == "f" else probe.data_type)
         key = (look, kind)
-        if key not in self._arrays:             # the look on a new cell of this kind of value
+        array = self._arrays.get(key, _NONE)
+        if array is _NONE:                      # the look on a new cell of this kind of value
             probe = Cell(self.ws)
             if not plain:
                 probe.value = value             # e.g. a date's number format, as the value setter sets it
             for name, v in attrs.items():
                 setattr(probe, name, v)
-            self._arrays[key] = copy(probe._style) if probe._style is not None else None
-        self.records.add(row, column, value, dt, self._arrays[key])
+            array = self._arrays[key] = copy(probe._style) if probe._style is not None else None
+        cells = self._rows.get(row)
+        if cells is None:
+            cells = self._rows[row] = []
+        cells.append((column, value, dt, array))
 
 
 _TOP = Alignment(vertical="top")
@@ -215,12 +222,19 @@ def fit_row_heights(ws, first_row: int, last_row: int, *, minimum: float = 15) -
             look = measured[key] = -size if alignment is not None and alignment.wrap_text else size
         return look
 
+    def width_of(r: int, c: int) -> float:
+        last = merged.get((r, c), c)
+        total = 0.0
+        for i in range(c, last + 1):
+            w = widths.get(i)
+            if w is None:
+                w = widths[i] = ws.column_dimensions[get_column_letter(i)].width or 8.43
+            total += w
+        return total
+
     def need(r: int, c: int, value, look: float) -> float:
         if look < 0:                                    # wraps: lines of the text in the cell's width
-            last = merged.get((r, c), c)
-            width = sum(widths.setdefault(i, ws.column_dimensions[get_column_letter(i)].width or 8.43)
-                        for i in range(c, last + 1))
-            return text_height(value, width, -look)
+            return text_height(value, width_of(r, c), -look)
         return look * 1.32 + 3
 
     for (r, c), cell in ws._cells.items():
@@ -231,13 +245,20 @@ def fit_row_heights(ws, first_row: int, last_row: int, *, minimum: float = 15) -
             heights[r] = h
     records = row_cells(ws)
     if records is not None:
+        looks: dict[int, float] = {}                    # by style array: records share them
         for r, cells in records.rows.items():
             if r not in heights:
                 continue
             top = heights[r]
             for c, value, _, style in cells:
-                if value is not None:
-                    top = max(top, need(r, c, value, look_of(style)))
+                if value is None:
+                    continue
+                look = looks.get(id(style))
+                if look is None:
+                    look = looks[id(style)] = look_of(style)
+                h = text_height(value, width_of(r, c), -look) if look < 0 else look * 1.32 + 3
+                if h > top:
+                    top = h
             heights[r] = top
     for r, height in heights.items():
         height = round(min(height, MAX_ROW_HEIGHT), 1)

@@ -119,49 +119,69 @@ class _RecordWriter:
         self.styles = wb._cell_styles
         self.iso, self.epoch = wb.iso_dates, wb.epoch
         self.letters: dict[int, str] = {}
-        self.ids: dict[int, str] = {}           # id(style array) -> ' s="n"' ('' unstyled), once added
+        self.attrs: dict[tuple, str] = {}       # (id(style array), data type) -> ' s="n" t="x"', once added
         self.serials: dict = {}
+
+    def _attrs(self, style, dt: str) -> str:
+        key = (id(style), dt)
+        attrs = self.attrs.get(key)
+        if attrs is None:       # the style is added where openpyxl adds a cell's: when the cell is written
+            attrs = f' s="{self.styles.add(style)}"' if style is not None and any(style) else ""
+            if dt == "s":
+                attrs += ' t="inlineStr"'
+            elif dt == "d":
+                attrs += ' t="d"' if self.iso else ' t="n"'
+            else:
+                attrs += f' t="{dt}"'
+            self.attrs[key] = attrs
+        return attrs
 
     def row(self, row: int, attrs: dict, records) -> str:
         """A whole row of records, as openpyxl writes a <row> holding such cells."""
         head = f'<row r="{row}"' + "".join(f' {k}="{v}"' for k, v in attrs.items() if k != "r") + ">"
-        return head + "".join([self.xml(row, rec) for rec in records]) + "</row>"
+        return head + self.cells(row, records) + "</row>"
 
-    def xml(self, row: int, record) -> str:
-        c, value, dt, style = record
-        letter = self.letters.get(c)
-        if letter is None:
-            letter = self.letters[c] = get_column_letter(c)
-        s = self.ids.get(id(style))
-        if s is None:           # added where openpyxl adds a cell's style: when the cell is written
-            s = self.ids[id(style)] = f' s="{self.styles.add(style)}"' if style is not None and any(style) else ""
-        if value is None and not s:
-            return ""           # a blank cell with no style is not written
-        head = f'<c r="{letter}{row}"{s}'
-        if dt == "s":
-            head += ' t="inlineStr"'
-        elif dt == "d":
-            if getattr(value, "tzinfo", None) is not None:
-                raise TypeError("Excel does not support timezones in datetimes.")
-            if self.iso and not isinstance(value, timedelta):
-                head += ' t="d"'
-                value = to_ISO8601(value)
-            else:
-                head += ' t="n"'
-                serial = self.serials.get(value)
-                if serial is None:
-                    serial = self.serials[value] = to_excel(value, self.epoch)
-                value = serial
-        else:
-            head += f' t="{dt}"'
-        if value is None or value == "":
-            return head + " />"
-        if dt == "s":
-            return _text_xml(head, value)
-        text = safe_string(value)
-        if not text:
-            return f"{head}><v /></c>"
-        return f"{head}><v>{_escape_cdata(text)}</v></c>"
+    def cells(self, row: int, records) -> str:
+        """The records of a row (in column order), as openpyxl writes cells holding the same."""
+        out = []
+        letters, cell_attrs, escape = self.letters, self.attrs, _escape_cdata
+        for c, value, dt, style in records:
+            letter = letters.get(c)
+            if letter is None:
+                letter = letters[c] = get_column_letter(c)
+            a = cell_attrs.get((id(style), dt))
+            if a is None:
+                if value is None and (style is None or not any(style)):
+                    continue                    # a blank cell with no style is not written
+                a = self._attrs(style, dt)
+            if dt == "s":
+                if not value:
+                    out.append(f'<c r="{letter}{row}"{a} />')
+                    continue
+                stripped = value.strip()
+                space = ' xml:space="preserve"' if stripped and value != stripped else ""
+                out.append(f'<c r="{letter}{row}"{a}><is><t{space}>{escape(value)}</t></is></c>')
+                continue
+            if value is None or value == "":
+                if value is None and not a.startswith(" s="):
+                    continue
+                out.append(f'<c r="{letter}{row}"{a} />')
+                continue
+            if dt == "d":
+                if getattr(value, "tzinfo", None) is not None:
+                    raise TypeError("Excel does not support timezones in datetimes.")
+                if self.iso and not isinstance(value, timedelta):
+                    value = to_ISO8601(value)
+                else:
+                    if self.iso:                # a duration is a number, even with ISO dates
+                        a = a.replace(' t="d"', ' t="n"')
+                    serial = self.serials.get(value)
+                    if serial is None:
+                        serial = self.serials[value] = to_excel(value, self.epoch)
+                    value = serial
+            text = safe_string(value)
+            out.append(f'<c r="{letter}{row}"{a}><v>{escape(text)}</v></c>' if text else f'<c r="{letter}{row}"{a}><v /></c>')
+        return "".join(out)
 
 
 def _rows(self):
@@ -209,7 +229,7 @@ def _write_row(self, xf, row, row_idx):
     with xf.element("row", attrs):
         for cell in row:
             if type(cell) is tuple:
-                write(self._xl_plan_records.xml(row_idx, cell))
+                write(self._xl_plan_records.cells(row_idx, [cell]))
                 continue
             if cell._comment is not None:
                 self.ws._comments.append(CommentRecord.from_cell(cell))
