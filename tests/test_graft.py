@@ -968,7 +968,7 @@ def test_an_owned_sheet_restyled_as_the_general_rewrite_does():
     from openpyxl.formatting.rule import FormulaRule
 
     from xl_plan.io.fastwrite import fast_cells
-    from xl_plan.io.graft import _SHARED_STRING_CELL, _Grafter
+    from xl_plan.io.graft import _SHARED_STRING_CELL, _Grafter, _has_shared_string_cell
 
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -1002,4 +1002,6 @@ def test_an_owned_sheet_restyled_as_the_general_rewrite_does():
     fast = grafter._owned_sheet_xml(data).decode()
     assert fast == grafter._owned_sheet_general(text, Styles()) != text
     assert 'dxfId="3"' in fast and "tabSelected" not in fast and 's=\"5\"' in fast
-    assert _SHARED_STRING_CELL.search('<c r="A1" s="2" t="s"><v>0</v></c>')
+    for shared in ('<c r="A1" s="2" t="s"><v>0</v></c>', "<c r='A1' t = 's'><v>0</v></c>"):
+        assert _has_shared_string_cell(shared, 0, len(shared))
+    assert not _has_shared_string_cell('<c r="A1" t="inlineStr"><is><t>"s"</t></is></c>', 0, 50)

@@ -841,7 +841,7 @@ class _Grafter:
         text, enc = _decode(data)
         ss = self._scratch_styles()
         start, end = text.find("<sheetData>"), text.rfind("</sheetData>")
-        if 0 <= start < end and _SHARED_STRING_CELL.search(text, start, end) is None:
+        if 0 <= start < end and not _has_shared_string_cell(text, start, end):
             # text inline (as openpyxl writes it): the cells' and rows' style numbers are all that change
             # inside <sheetData>; the columns and the view come before it, the conditional formats after
             return _encode(self._owned_head(text[:start], ss) + self._restyle_cells(text[start:end], ss)
@@ -1611,6 +1611,15 @@ _PLAIN_CELL_ATTRS = re.compile(r' r="[A-Z]{1,3}[0-9]+"(?: s="([0-9]+)")?(?: t="(
 # attribute: their start tags hold no '>' in attribute values (r, s, t, cm, vm, ph; r, spans, ht...),
 # and text holds no '<'.
 _SHARED_STRING_CELL = re.compile(r"""<c\s[^>]*?\bt\s*=\s*["']s["']""")
+
+
+def _has_shared_string_cell(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] holds a cell of a shared string (a t="s" needs a quoted s somewhere)."""
+    if text.find('"s"', start, end) < 0 and text.find("'s'", start, end) < 0:
+        return False
+    return _SHARED_STRING_CELL.search(text, start, end) is not None
+
+
 _CELL_STYLE = re.compile(r"""(<(?:c|row)\s[^>]*?\ss\s*=\s*(["']))([0-9]+)\2""")
 
 
