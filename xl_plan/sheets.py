@@ -50,14 +50,13 @@ class CellStyles:
 
 _DATE_TYPES = (date, datetime, time, timedelta)
 _ILLEGAL_SEARCH = ILLEGAL_CHARACTERS_RE.search
-_NONE = object()
 
 
 class CellWriter:
     """Writes a sheet's cells, each in a named look (`attrs`: font, fill, alignment, number_format,
     the same look always with the same attrs): as openpyxl cells (`put`, then `CellStyles`), or with
-    `records` as io/fastwrite.py `RowCells` records holding the very values and style arrays those
-    cells would hold. Records cost a fraction of an openpyxl cell to make and to save, but only a
+    `records` as io/fastwrite.py `RowCells` records holding the very values and styles those cells
+    would hold. Records cost a fraction of an openpyxl cell to make and to save, but only a
     save through `fast_cells()` (io/save.py) writes them: a writer makes them for a job's sheet,
     never for a workbook saved otherwise or edited cell by cell afterwards."""
 
@@ -66,7 +65,7 @@ class CellWriter:
         self.styles = CellStyles()
         self.records = RowCells(ws) if records else None
         self._probe = Cell(ws)
-        self._arrays: dict[tuple, object] = {}
+        self._numbers: dict[tuple, int] = {}    # (look, kind of value) -> style number of the records
         self._rows = self.records.rows if records else None
 
     def put(self, row: int, column: int, value, look: str | None = None, **attrs) -> None:
@@ -92,18 +91,18 @@ class CellWriter:
             probe.value = value
             value, dt = probe._value, ("s" if probe.data_type == "f" else probe.data_type)
         key = (look, kind)
-        array = self._arrays.get(key, _NONE)
-        if array is _NONE:                      # the look on a new cell of this kind of value
+        n = self._numbers.get(key)
+        if n is None:                           # the look on a new cell of this kind of value
             probe = Cell(self.ws)
             if not plain:
                 probe.value = value             # e.g. a date's number format, as the value setter sets it
             for name, v in attrs.items():
                 setattr(probe, name, v)
-            array = self._arrays[key] = copy(probe._style) if probe._style is not None else None
+            n = self._numbers[key] = self.records.style_number(copy(probe._style) if probe._style is not None else None)
         cells = self._rows.get(row)
         if cells is None:
             cells = self._rows[row] = []
-        cells.append((column, value, dt, array))
+        cells.append((column, value, dt, n))
 
 
 _TOP = Alignment(vertical="top")
@@ -245,17 +244,17 @@ def fit_row_heights(ws, first_row: int, last_row: int, *, minimum: float = 15) -
             heights[r] = h
     records = row_cells(ws)
     if records is not None:
-        looks: dict[int, float] = {}                    # by style array: records share them
+        looks: dict[int, float] = {}                    # by style number
         for r, cells in records.rows.items():
             if r not in heights:
                 continue
             top = heights[r]
-            for c, value, _, style in cells:
+            for c, value, _, n in cells:
                 if value is None:
                     continue
-                look = looks.get(id(style))
+                look = looks.get(n)
                 if look is None:
-                    look = looks[id(style)] = look_of(style)
+                    look = looks[n] = look_of(records.styles[n])
                 h = text_height(value, width_of(r, c), -look) if look < 0 else look * 1.32 + 3
                 if h > top:
                     top = h

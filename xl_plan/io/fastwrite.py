@@ -42,20 +42,33 @@ _original = {name: getattr(_W, name) for name in ("rows", "write_row", "write_di
 
 
 class RowCells:
-    """Cells of a sheet kept as records `(column, value, data_type, style array or None)` by row,
-    for `fast_cells()` to write. `value` and `data_type` are what an openpyxl cell would hold
-    (`_value`, `data_type`); the style array is one of the workbook's (`cell._style`). Records and
-    openpyxl cells may share a row, never a cell."""
+    """Cells of a sheet kept as records `(column, value, data_type, style number)` by row, for
+    `fast_cells()` to write. `value` and `data_type` are what an openpyxl cell would hold (`_value`,
+    `data_type`); the style number indexes `styles`, the cells' style arrays (`cell._style`; 0: none).
+    A record holds no object the garbage collector tracks, so a long sheet of them adds nothing to
+    its full collections. Records and openpyxl cells may share a row, never a cell."""
 
     def __init__(self, ws):
         self.ws = ws
         self.rows: dict[int, list[tuple]] = {}
         self.heights: dict[int, float] = {}     # row heights of rows not in ws.row_dimensions
+        self.styles: list = [None]
+        self._numbers: dict[int, int] = {}
         setattr(ws, _ATTR, self)
+
+    def style_number(self, style) -> int:
+        """The number records use for a style array (kept: records of a look share one)."""
+        if style is None:
+            return 0
+        n = self._numbers.get(id(style))
+        if n is None:
+            n = self._numbers[id(style)] = len(self.styles)
+            self.styles.append(style)
+        return n
 
     def add(self, row: int, column: int, value, data_type: str, style=None) -> None:
         """A cell of a value openpyxl keeps as it is (text, number, bool, date, error: no formula)."""
-        self.rows.setdefault(row, []).append((column, value, data_type, style))
+        self.rows.setdefault(row, []).append((column, value, data_type, self.style_number(style)))
 
     def extent(self) -> tuple[int, int, int, int] | None:
         """(min row, min column, max row, max column) of the records, None when there are none."""
@@ -76,11 +89,11 @@ def materialize(ws) -> None:
     if rc is None:
         return
     for r, records in rc.rows.items():
-        for c, value, dt, style in records:
+        for c, value, dt, n in records:
             cell = Cell(ws, row=r, column=c)
             cell._value, cell.data_type = value, dt
-            if style is not None:
-                cell._style = copy(style)
+            if n:
+                cell._style = copy(rc.styles[n])
             ws._cells[(r, c)] = cell
     for r, height in rc.heights.items():
         ws.row_dimensions[r].height = height
@@ -116,16 +129,18 @@ class _RecordWriter:
 
     def __init__(self, ws):
         wb = ws.parent
+        self.arrays = row_cells(ws).styles
         self.styles = wb._cell_styles
         self.iso, self.epoch = wb.iso_dates, wb.epoch
         self.letters: dict[int, str] = {}
-        self.attrs: dict[tuple, str] = {}       # (id(style array), data type) -> ' s="n" t="x"', once added
+        self.attrs: dict[tuple, str] = {}       # (style number, data type) -> ' s="n" t="x"', once added
         self.serials: dict = {}
 
-    def _attrs(self, style, dt: str) -> str:
-        key = (id(style), dt)
+    def _attrs(self, n: int, dt: str) -> str:
+        key = (n, dt)
         attrs = self.attrs.get(key)
         if attrs is None:       # the style is added where openpyxl adds a cell's: when the cell is written
+            style = self.arrays[n]
             attrs = f' s="{self.styles.add(style)}"' if style is not None and any(style) else ""
             if dt == "s":
                 attrs += ' t="inlineStr"'
@@ -145,15 +160,15 @@ class _RecordWriter:
         """The records of a row (in column order), as openpyxl writes cells holding the same."""
         out = []
         letters, cell_attrs, escape = self.letters, self.attrs, _escape_cdata
-        for c, value, dt, style in records:
+        for c, value, dt, n in records:
             letter = letters.get(c)
             if letter is None:
                 letter = letters[c] = get_column_letter(c)
-            a = cell_attrs.get((id(style), dt))
+            a = cell_attrs.get((n, dt))
             if a is None:
-                if value is None and (style is None or not any(style)):
+                if value is None and not (n and any(self.arrays[n])):
                     continue                    # a blank cell with no style is not written
-                a = self._attrs(style, dt)
+                a = self._attrs(n, dt)
             if dt == "s":
                 if not value:
                     out.append(f'<c r="{letter}{row}"{a} />')
