@@ -45,6 +45,18 @@ class CellStyles:
         else:
             cell._style = copy(array)
 
+    def apply_with(self, cell, look, style) -> None:
+        """As `apply`, for a look that `style(cell)` gives the cell (called only for the first cell of
+        the look from a given starting style): e.g. another workbook's cell style copied."""
+        before = cell._style
+        key = (look, tuple(before) if before is not None else None)
+        array = self._arrays.get(key)
+        if array is None:
+            style(cell)
+            self._arrays[key] = copy(cell._style)
+        else:
+            cell._style = copy(array)
+
 
 _TOP = Alignment(vertical="top")
 _WRAP_TOP = Alignment(wrap_text=True, vertical="top")
@@ -159,9 +171,12 @@ def fit_row_heights(ws, first_row: int, last_row: int, *, minimum: float = 15) -
             size = cell.font.sz if cell.font is not None and cell.font.sz else 11
             look = measured[key] = -size if cell.alignment is not None and cell.alignment.wrap_text else size
         if look < 0:                                    # wraps: lines of the text in the cell's width
-            last = merged.get((r, c), c)
-            width = sum(widths.setdefault(i, ws.column_dimensions[get_column_letter(i)].width or 8.43)
-                        for i in range(c, last + 1))
+            width = 0.0
+            for i in range(c, merged.get((r, c), c) + 1):
+                w = widths.get(i)
+                if w is None:
+                    w = widths[i] = ws.column_dimensions[get_column_letter(i)].width or 8.43
+                width += w
             need = text_height(cell.value, width, -look)
         else:
             need = look * 1.32 + 3
