@@ -191,15 +191,22 @@ class _ReturnStyles:
         self.tables: dict | None = None
         self.looks = CellStyles()
         self.styles_part: dict = {}              # the last styles part written: "key" (state), "part" (text)
+        self._sizes: dict = {}
 
     def new_workbook(self) -> Workbook:
-        wb = Workbook()
         if self.tables is None:
+            wb = Workbook()
             self.tables = {name: getattr(wb, name) for name in _STYLE_TABLES}
-        else:
-            for name, table in self.tables.items():
-                setattr(wb, name, table)
-        return wb
+            tables = self.tables
+
+            class ReturnWorkbook(Workbook):
+                def _setup_styles(self):          # the run's tables, not a new set to throw away
+                    for name, table in tables.items():
+                        setattr(self, name, table)
+
+            self.workbook_class = ReturnWorkbook
+            return wb
+        return self.workbook_class()
 
     def state(self, wb) -> tuple | None:
         """What a workbook's styles part is written from, as far as it changes: the tables only grow."""
@@ -245,11 +252,17 @@ class _ReturnStyles:
     def set(self, cell, look: str, **attrs) -> None:
         self.looks.apply(cell, look, **attrs)
 
-    def wrap(self, cell) -> bool:
-        return cell._style is not None and bool(self.tables["_alignments"][cell._style.alignmentId].wrap_text)
-
-    def size(self, cell) -> float:
-        return (self.tables["_fonts"][cell._style.fontId].sz if cell._style is not None else None) or 11
+    def wrapped_size(self, cell) -> float | None:
+        """The font size of a cell whose text wraps, None when it does not wrap."""
+        style = cell._style
+        if style is None:
+            return None
+        key = (style.alignmentId, style.fontId)
+        size = self._sizes.get(key, False)
+        if size is False:
+            wraps = self.tables["_alignments"][style.alignmentId].wrap_text
+            size = self._sizes[key] = (self.tables["_fonts"][style.fontId].sz or 11) if wraps else None
+        return size
 
 
 def _save_return(wb, path) -> None:
@@ -373,10 +386,12 @@ def _fit_long_cells(ws, r: int, columns: range, widths: dict[int, float], styles
     cells = ws._cells
     for c in columns:
         cell = cells.get((r, c))
-        if cell is None or not isinstance(cell._value, str) or not styles.wrap(cell):
+        if cell is None or not isinstance(cell._value, str):
+            continue
+        size = styles.wrapped_size(cell)
+        if size is None:
             continue
         width = widths[c]
-        size = styles.size(cell)
         text = cell._value
         # at most a line per newline and per half a line of text (sheets.text_lines breaks at words)
         most = text.count("\n") + 2 + 2 * len(text) // max(int((width - 1) * 11 / size * 0.95), 3)
