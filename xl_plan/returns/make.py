@@ -474,6 +474,9 @@ class ReturnMaker:
         self.note_last = first + shown - 1
         self.table_width = sum(col_widths.get(c, 9.0) for c in range(first, self.note_last + 1))
         self.names = _rag_names(plan)
+        # the status colours: the same rules in every return (their priorities and styles come out the same)
+        self.colour_rules = [CellIsRule(operator="equal", formula=[f'"{name}"'], fill=PatternFill("solid", fgColor=e.colour))
+                             for e, name in zip(plan.rag_key.entries, self.names) if e.colour]
         self.status_source = plan.status_source
         self.section_rows = {s.title: s.row for s in plan.sections}
         self.styles = _ReturnStyles()
@@ -663,10 +666,8 @@ class ReturnMaker:
             ws.add_data_validation(dv)
             dv.sqref = MultiCellRange(" ".join(status_cells))     # as dv.add(cell) for each
             rng = f"{get_column_letter(cols.status)}{header_row + 1}:{get_column_letter(cols.status)}{r - 1}"
-            for e, name in zip(plan.rag_key.entries, names):
-                if e.colour:
-                    ws.conditional_formatting.add(
-                        rng, CellIsRule(operator="equal", formula=[f'"{name}"'], fill=PatternFill("solid", fgColor=e.colour)))
+            for rule in self.colour_rules:
+                ws.conditional_formatting.add(rng, rule)
         ws.protection.sheet = True
         ws.protection.formatColumns = False
         ws.protection.formatRows = False
