@@ -7,7 +7,7 @@ from __future__ import annotations
 from copy import copy
 from typing import Iterable
 
-from openpyxl.cell.cell import ERROR_CODES
+from openpyxl.cell.cell import ERROR_CODES, Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -41,6 +41,18 @@ class CellStyles:
         if array is None:
             for name, value in attrs.items():
                 setattr(cell, name, value)
+            self._arrays[key] = copy(cell._style)
+        else:
+            cell._style = copy(array)
+
+    def apply_with(self, cell, look, style) -> None:
+        """As `apply`, for a look that `style(cell)` gives the cell (called only for the first cell of
+        the look from a given starting style): e.g. another workbook's cell style copied."""
+        before = cell._style
+        key = (look, tuple(before) if before is not None else None)
+        array = self._arrays.get(key)
+        if array is None:
+            style(cell)
             self._arrays[key] = copy(cell._style)
         else:
             cell._style = copy(array)
@@ -150,7 +162,7 @@ def fit_row_heights(ws, first_row: int, last_row: int, *, minimum: float = 15) -
     heights = {r: minimum for r in range(first_row, last_row + 1)}
     measured: dict[tuple, float] = {}
     for (r, c), cell in ws._cells.items():
-        if r not in heights or cell.value is None:
+        if r not in heights or cell._value is None:
             continue
         style = cell._style
         key = (style.fontId, style.alignmentId) if style is not None else None
@@ -159,9 +171,12 @@ def fit_row_heights(ws, first_row: int, last_row: int, *, minimum: float = 15) -
             size = cell.font.sz if cell.font is not None and cell.font.sz else 11
             look = measured[key] = -size if cell.alignment is not None and cell.alignment.wrap_text else size
         if look < 0:                                    # wraps: lines of the text in the cell's width
-            last = merged.get((r, c), c)
-            width = sum(widths.setdefault(i, ws.column_dimensions[get_column_letter(i)].width or 8.43)
-                        for i in range(c, last + 1))
+            width = 0.0
+            for i in range(c, merged.get((r, c), c) + 1):
+                w = widths.get(i)
+                if w is None:
+                    w = widths[i] = ws.column_dimensions[get_column_letter(i)].width or 8.43
+                width += w
             need = text_height(cell.value, width, -look)
         else:
             need = look * 1.32 + 3
@@ -219,7 +234,13 @@ def write_table(ws, top: int, rows: list[list], widths: Iterable[int] = (), wrap
 
 def put(ws, row: int, column: int, value):
     """Write a value as data: text that starts with '=' stays text, never a formula (formula injection)."""
-    cell = ws.cell(row, column)
+    cell = ws._cells.get((row, column))
+    if cell is None:                     # ws.cell(row, column), less its checks (openpyxl 3.1)
+        if not (0 < row < 1048577 and column > 0):
+            raise ValueError(f"No cell at row {row}, column {column}.")
+        cell = ws._cells[(row, column)] = Cell(ws, row=row, column=column)
+        if row > ws._current_row:
+            ws._current_row = row
     kind = type(value)
     if kind is str:                      # what openpyxl's value setter does for text, less its formula test
         value = cell.check_string(value)

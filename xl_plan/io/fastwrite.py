@@ -11,7 +11,7 @@ its cell writer's `_set_attributes`, and is used only around the scratch save.""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from xml.etree.ElementTree import _escape_cdata
+from xml.etree.ElementTree import _escape_attrib, _escape_cdata
 
 from openpyxl import LXML
 from openpyxl.cell import _writer as cell_writer
@@ -44,10 +44,28 @@ def _cell_xml(cell, styled) -> str | None:
 
 
 def _write_row(self, xf, row, row_idx):
-    """openpyxl's WorksheetWriter.write_row, with the cells written as text where they can be."""
+    """openpyxl's WorksheetWriter.write_row, with the cells written as text where they can be: a row
+    whose cells all can is written in one piece (as et_xmlfile writes the row element)."""
     attrs = {"r": f"{row_idx}"}
     dims = self.ws.row_dimensions
     attrs.update(dims.get(row_idx, {}))
+    cells = []
+    for cell in row:
+        if cell._value is None and not cell.has_style and not cell._comment:
+            continue
+        xml = _cell_xml(cell, cell.has_style)
+        if xml is None:                               # a formula or rich text: openpyxl's cell writer
+            _write_row_elements(self, xf, row, attrs)
+            return
+        cells.append(xml)
+    for cell in row:
+        if cell._comment is not None:
+            self.ws._comments.append(CommentRecord.from_cell(cell))
+    head = "".join(f' {k}="{_escape_attrib(v)}"' for k, v in attrs.items())
+    xf._file(f"<row{head}>{''.join(cells)}</row>")
+
+
+def _write_row_elements(self, xf, row, attrs):
     write = xf._file
     with xf.element("row", attrs):
         for cell in row:
