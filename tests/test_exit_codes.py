@@ -35,16 +35,90 @@ def test_read_only_plan_is_refused_with_exit_2_and_left_as_it_was(sample):
         os.chmod(plan, stat.S_IRUSR | stat.S_IWUSR)
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root may write into any folder")
-def test_read_only_folder_is_refused_with_exit_2(sample):
+NOBODY = 65534                      # the unprivileged user (and group) root drops to
+
+
+def test_read_only_folder_is_refused_with_exit_2(sample, tmp_path):
+    """As an ordinary user: the folder is made read-only. As root (CI), who may write into any folder,
+    the command runs as the unprivileged user 'nobody' on a plan it owns, in a folder root owns."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return _read_only_folder_as_nobody(sample, tmp_path)
     plan = sample("city")
     folder = plan.parent
+    before = _sha(plan)
     os.chmod(folder, stat.S_IRUSR | stat.S_IXUSR)
     try:
         out = CliRunner().invoke(cli, ["gantt", str(plan)])
         assert out.exit_code == 2 and "cannot write into the folder" in out.output, out.output
+        assert "Nothing was changed" in out.output and "Traceback" not in out.output
+        assert _sha(plan) == before and not (folder / "backups").exists()
     finally:
         os.chmod(folder, stat.S_IRWXU)
+
+
+def _read_only_folder_as_nobody(sample, tmp_path):
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    src = sample("city")
+    # pytest's tmp_path is root's own (mode 700): the user needs a folder it can read but not write
+    folder = Path(tempfile.mkdtemp(prefix="xl_plan-read-only-"))
+    home = Path(tempfile.mkdtemp(prefix="xl_plan-nobody-home-"))
+    try:
+        plan = folder / src.name
+        shutil.copyfile(src, plan)
+        os.chown(plan, NOBODY, NOBODY)                 # the user's own file, writable by it
+        os.chmod(plan, 0o644)
+        os.chmod(folder, 0o755)                        # root's folder: the user can read it, not write into it
+        os.chown(home, NOBODY, NOBODY)
+        env = {**os.environ, "HOME": str(home), "XL_PLAN_LOG": str(home / "xl_plan.log")}
+        before = _sha(plan)
+        code, output = _run_as_nobody(["gantt", str(plan)], env, warm_up=src)
+        assert code == 2, output
+        assert "cannot write into the folder" in output and "Nothing was changed" in output, output
+        assert "Traceback" not in output and "Permission denied" not in output, output
+        assert _sha(plan) == before and not (folder / "backups").exists()
+        assert sorted(p.name for p in folder.iterdir()) == [plan.name]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _run_as_nobody(args, env, *, warm_up):
+    """(exit code, output) of `xl-plan ARGS` run as the user 'nobody': a new `python -m xl_plan` process
+    when that user may run this Python; otherwise (the interpreter lives in root's home, as on CI) a
+    forked copy of this process that drops to that user before running the command, its modules
+    loaded first by running the same command as root on `warm_up`, a writable copy."""
+    try:
+        run = subprocess.run([sys.executable, "-m", "xl_plan", *args], user=NOBODY, group=NOBODY, extra_groups=[],
+                             env=env, capture_output=True, text=True, cwd="/")
+        return run.returncode, run.stdout + run.stderr
+    except PermissionError:
+        pass
+    assert CliRunner().invoke(cli, [args[0], str(warm_up)]).exit_code == 0
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                       # the child: never returns into pytest
+        code = 3
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            os.environ.update(env)
+            out = CliRunner().invoke(cli, args)
+            code = out.exit_code
+            os.write(write, out.output.encode())
+        except BaseException as exc:                   # noqa: BLE001 (reported to the parent)
+            os.write(write, f"child failed: {exc!r}".encode())
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as f:
+        output = f.read().decode()
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), output
 
 
 def test_warnings_give_exit_1(sample):

@@ -1,6 +1,7 @@
 """The month's record in the master's hidden Returns log (made, sent, returned, merged, reminded),
 sending once through a real SMTP server on 127.0.0.1, and the chase list across merge runs."""
 import email
+import re
 from datetime import date, datetime, timezone
 from email.policy import default as default_policy
 
@@ -104,6 +105,68 @@ def test_send_once_retry_resend_and_refused(sample, tmp_path, smtp):
     assert len(smtp.envelopes) == 6
     record = month_record(_events(master), "2026-11")
     assert len(record["gt"].emailed) == 2 and len(record["axb"].sent) == 3
+
+
+def test_reminders_go_once_retry_failed_and_resend(sample, tmp_path, smtp):
+    master = sample("birmingham")
+    _leads(master, [("GT", "Gwen Thomas", "gt@council.gov.uk", ""), ("LH", "Lee Hall", "lh@council.gov.uk", ""),
+                    ("AxB", "Alex Brown", "axb@council.gov.uk", "")], smtp.port)
+    out, back = tmp_path / "sent", tmp_path / "back"
+    back.mkdir()                                      # nothing came back: every lead is reminded
+    make_returns_file(master, "2026-11", out, deadline=DEADLINE, now=NOW, leads=["GT", "LH", "AxB"])
+    _send(out)
+    assert len(smtp.envelopes) == 3
+    remind = dict(reminders=True, returned=back)
+
+    def reminders_to():
+        return sorted(x for env in smtp.envelopes[3:] for x in env["to"])
+
+    # 1. AxB's address is refused: the others are reminded, each once
+    smtp.refuse = {"axb@council.gov.uk"}
+    plan, result = _send(out, **remind)
+    assert sorted(result.sent) == ["GT", "LH"] and [x for x, _ in result.failed] == ["AxB"]
+    assert reminders_to() == ["gt@council.gov.uk", "lh@council.gov.uk"]
+    assert all(env["msg"]["Subject"].startswith("Reminder: ") for env in smtp.envelopes[3:])
+    reminded = {e["lead"]: e["outcome"] for e in _events(master, "reminded")}
+    assert reminded == {"GT": "sent", "LH": "sent", "AxB": "failed"}
+
+    # 2. --retry-failed reminds only the one whose reminder failed
+    smtp.refuse = set()
+    plan, result = _send(out, retry_failed=True, **remind)
+    assert result.sent == ["AxB"] and {x for x, _ in result.skipped} == {"GT", "LH"}
+    assert reminders_to() == ["axb@council.gov.uk", "gt@council.gov.uk", "lh@council.gov.uk"]
+
+    # 3. reminding again reminds nobody, and says who was reminded when
+    plan, result = _send(out, **remind)
+    assert result.sent == [] and len(smtp.envelopes) == 6
+    assert sorted(x for x, _ in plan.already_sent) == ["AxB", "GT", "LH"]
+    args = ["returns", "send", str(out), "--smtp", "--reminders", "--returned", str(back), "--today", "2026-11-21"]
+    cli_out = CliRunner().invoke(cli, args)
+    assert cli_out.exit_code == 0, cli_out.output
+    assert "3 lead(s) already reminded about their 2026-11 return, not reminded again" in cli_out.output
+    assert re.search(r"GT: already reminded on \d{4}-\d\d-\d\d at \d\d:\d\d \(by email to gt@council.gov.uk\); "
+                     r"use --resend to remind again", cli_out.output), cli_out.output
+    assert len(smtp.envelopes) == 6
+
+    # 4. a dry run sends and records nothing
+    before = len(_events(master))
+    plan, result = _send(out, resend=True, dry_run=True, **remind)
+    assert sorted(result.would_send) == ["AxB", "GT", "LH"] and len(smtp.envelopes) == 6
+    assert len(_events(master)) == before
+
+    # 5. --resend reminds again, and says whom
+    cli_out = CliRunner().invoke(cli, args + ["--resend"])
+    assert cli_out.exit_code == 0, cli_out.output
+    assert "Reminding again (--resend) 3 lead(s) already reminded this month:" in cli_out.output
+    assert "  - GT (reminded on " in cli_out.output
+    assert len(smtp.envelopes) == 9 and reminders_to().count("gt@council.gov.uk") == 2
+
+    # the reminders are their own: the returns themselves still count as sent once
+    record = month_record(_events(master), "2026-11")
+    assert len(record["gt"].went_out("reminded")) == 2 and len(record["gt"].delivered) == 1
+    assert len(record["axb"].tries("reminded")) == 3
+    plan, result = _send(out)
+    assert result.sent == [] and sorted(x for x, _ in plan.already_sent) == ["AxB", "GT", "LH"]
 
 
 def test_old_log_is_read_as_made_rows(sample, tmp_path):

@@ -429,7 +429,8 @@ def returns_status(source, returned, month, today, quiet):
                    "else yes).")
 @click.option("--template", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Your own email template (see xl_plan/returns/mail/mail_template.txt).")
-@click.option("--reminders", is_flag=True, help="Remind the leads whose return is still missing (needs --returned).")
+@click.option("--reminders", is_flag=True, help="Remind the leads whose return is still missing (needs --returned); "
+              "each once a month (--resend reminds again).")
 @click.option("--returned", type=click.Path(path_type=Path, file_okay=False),
               help="The folder of returns that came back (for --reminders).")
 @click.option("--master", type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -458,18 +459,29 @@ def returns_send(folder, drafts, smtp, dry_run, retry_failed, resend, starttls, 
                                     returned=returned, month=month, sender=sender, smtp_host=smtp_host,
                                     smtp_port=smtp_port, smtp_user=smtp_user, starttls=starttls, today=today,
                                     progress=progress)
-    if reminders and not plan.outgoing:
+    if reminders and not plan.status.missing:
         click.echo(f"Every lead has sent back their {plan.month} return: no reminder needed.")
         return
-    if plan.resending:
-        click.echo(f"Sending again (--resend) to {len(plan.resending)} lead(s) already sent their return:")
-        for lead, said in plan.resending:
-            click.echo(f"  - {lead} (sent {said})")
-    if plan.already_sent:
-        click.echo(f"{len(plan.already_sent)} lead(s) already sent their {plan.month} return, not sent again "
-                   "(give --resend to send again):")
-        for lead, said in plan.already_sent:
-            click.echo(f"  - {lead} (sent {said})")
+    if reminders:
+        if plan.resending:
+            click.echo(f"Reminding again (--resend) {len(plan.resending)} lead(s) already reminded this month:")
+            for lead, said in plan.resending:
+                click.echo(f"  - {lead} (reminded {said})")
+        if plan.already_sent:
+            click.echo(f"{len(plan.already_sent)} lead(s) already reminded about their {plan.month} return, "
+                       "not reminded again:")
+            for lead, said in plan.already_sent:
+                click.echo(f"  - {lead}: already reminded {said}; use --resend to remind again")
+    else:
+        if plan.resending:
+            click.echo(f"Sending again (--resend) to {len(plan.resending)} lead(s) already sent their return:")
+            for lead, said in plan.resending:
+                click.echo(f"  - {lead} (sent {said})")
+        if plan.already_sent:
+            click.echo(f"{len(plan.already_sent)} lead(s) already sent their {plan.month} return, not sent again "
+                       "(give --resend to send again):")
+            for lead, said in plan.already_sent:
+                click.echo(f"  - {lead} (sent {said})")
     for lead in plan.no_entry:
         click.echo(f"  {lead}: not in the 'Leads' sheet of {plan.master.name} (run `xl-plan leads --write`).")
     for f in plan.directory_findings:

@@ -170,9 +170,10 @@ def send_returns(folder, *, drafts=None, smtp: bool = False, dry_run: bool = Fal
                  progress=None):
     """`returns send`: (SendPlan, mail.SendResult). Drafts (.eml) into `drafts`, or SMTP with `smtp`.
 
-    Send once: a lead the master's record (its Returns log) says was sent this month's return is left
-    out unless `resend`; `retry_failed` sends only to the leads whose last try failed. Every try (not a
-    dry run) is written into the master's record as a `sent` (or `reminded`) event, in one save."""
+    Send once: a lead the master's record (its Returns log) says was sent this month's return (with
+    `reminders`: this month's reminder) is left out unless `resend`; `retry_failed` sends only to the
+    leads whose last try failed. Every try (not a dry run) is written into the master's record as a
+    `sent` (or `reminded`) event, in one save."""
     from datetime import datetime
 
     from .errors import XlPlanError
@@ -189,7 +190,8 @@ def send_returns(folder, *, drafts=None, smtp: bool = False, dry_run: bool = Fal
     if not sender:
         raise XlPlanError("Whose name should the emails come from? Give --from \"Improvement Team <team@council.gov.uk>\", "
                           "or add a row 'from_address' to the hidden 'xl_plan' sheet of the master workbook.")
-    from_record = False if reminders else choose_once(plan, resend=resend, retry_failed=retry_failed and bool(smtp))
+    from_record = choose_once(plan, resend=resend, retry_failed=retry_failed and bool(smtp),
+                              event="reminded" if reminders else "sent")
     tick = (lambda lead, status: progress(f"{lead}: {status}")) if progress else None
     # the master is opened for writing before anything is sent: refused while Excel has it open
     edit = None if dry_run else edit_plan(plan.master, policy=policy)

@@ -47,6 +47,18 @@ class CellStyles:
         else:
             cell._style = copy(array)
 
+    def apply_with(self, cell, look, style) -> None:
+        """As `apply`, for a look that `style(cell)` gives the cell (called only for the first cell of
+        the look from a given starting style): e.g. another workbook's cell style copied."""
+        before = cell._style
+        key = (look, tuple(before) if before is not None else None)
+        array = self._arrays.get(key)
+        if array is None:
+            style(cell)
+            self._arrays[key] = copy(cell._style)
+        else:
+            cell._style = copy(array)
+
 
 _DATE_TYPES = (date, datetime, time, timedelta)
 _ILLEGAL_SEARCH = ILLEGAL_CHARACTERS_RE.search
@@ -237,9 +249,9 @@ def fit_row_heights(ws, first_row: int, last_row: int, *, minimum: float = 15) -
         return look * 1.32 + 3
 
     for (r, c), cell in ws._cells.items():
-        if r not in heights or cell.value is None:
+        if r not in heights or cell._value is None:
             continue
-        h = need(r, c, cell.value, look_of(cell._style))
+        h = need(r, c, cell._value, look_of(cell._style))
         if h > heights[r]:
             heights[r] = h
     records = row_cells(ws)
@@ -315,7 +327,13 @@ def write_table(ws, top: int, rows: list[list], widths: Iterable[int] = (), wrap
 
 def put(ws, row: int, column: int, value):
     """Write a value as data: text that starts with '=' stays text, never a formula (formula injection)."""
-    cell = ws.cell(row, column)
+    cell = ws._cells.get((row, column))
+    if cell is None:                     # ws.cell(row, column), less its checks (openpyxl 3.1)
+        if not (0 < row < 1048577 and column > 0):
+            raise ValueError(f"No cell at row {row}, column {column}.")
+        cell = ws._cells[(row, column)] = Cell(ws, row=row, column=column)
+        if row > ws._current_row:
+            ws._current_row = row
     kind = type(value)
     if kind is str:                      # what openpyxl's value setter does for text, less its formula test
         value = cell.check_string(value)

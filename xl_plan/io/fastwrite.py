@@ -22,7 +22,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from copy import copy
 from datetime import timedelta
-from xml.etree.ElementTree import _escape_cdata
+from xml.etree.ElementTree import _escape_attrib, _escape_cdata
 
 from openpyxl import LXML
 from openpyxl.cell import _writer as cell_writer
@@ -153,7 +153,7 @@ class _RecordWriter:
 
     def row(self, row: int, attrs: dict, records) -> str:
         """A whole row of records, as openpyxl writes a <row> holding such cells."""
-        head = f'<row r="{row}"' + "".join(f' {k}="{v}"' for k, v in attrs.items() if k != "r") + ">"
+        head = f'<row r="{row}"' + "".join(f' {k}="{_escape_attrib(v)}"' for k, v in attrs.items() if k != "r") + ">"
         return head + self.cells(row, records) + "</row>"
 
     def cells(self, row: int, records) -> str:
@@ -223,7 +223,9 @@ def _write_dimensions(self):
 
 
 def _write_row(self, xf, row, row_idx):
-    """openpyxl's WorksheetWriter.write_row, with the cells written as text where they can be."""
+    """openpyxl's WorksheetWriter.write_row, with the cells written as text where they can be: a row
+    whose cells all can is written in one piece (as et_xmlfile writes the row element); a row's
+    records at their places."""
     attrs = {"r": f"{row_idx}"}
     dims = self.ws.row_dimensions
     rc = row_cells(self.ws)
@@ -231,18 +233,53 @@ def _write_row(self, xf, row, row_idx):
         attrs.update(ht=safe_string(float(rc.heights[row_idx])), customHeight="1")   # as a RowDimension's height
     else:
         attrs.update(dims.get(row_idx, {}))
-    write = xf._file
     records = rc.rows.get(row_idx) if rc is not None else None
     if records:
-        if not hasattr(self, "_xl_plan_records"):
-            self._xl_plan_records = _RecordWriter(self.ws)
-        if not row:
-            write(self._xl_plan_records.row(row_idx, attrs, sorted(records, key=lambda x: x[0])))
+        _write_row_with_records(self, xf, row, row_idx, attrs, records)
+        return
+    cells = []
+    for cell in row:
+        if cell._value is None and not cell.has_style and not cell._comment:
+            continue
+        xml = _cell_xml(cell, cell.has_style)
+        if xml is None:                               # a formula or rich text: openpyxl's cell writer
+            _write_row_elements(self, xf, row, attrs)
             return
-        row = sorted([(cell.column, cell) for cell in row] + [(r[0], r) for r in records], key=lambda x: x[0])
-        row = [x for _, x in row]
+        cells.append(xml)
+    for cell in row:
+        if cell._comment is not None:
+            self.ws._comments.append(CommentRecord.from_cell(cell))
+    head = "".join(f' {k}="{_escape_attrib(v)}"' for k, v in attrs.items())
+    xf._file(f"<row{head}>{''.join(cells)}</row>")
+
+
+def _write_row_elements(self, xf, row, attrs):
+    write = xf._file
     with xf.element("row", attrs):
         for cell in row:
+            if cell._comment is not None:
+                self.ws._comments.append(CommentRecord.from_cell(cell))
+            if cell._value is None and not cell.has_style and not cell._comment:
+                continue
+            styled = cell.has_style
+            xml = _cell_xml(cell, styled)
+            if xml is None:
+                ws_writer.write_cell(xf, self.ws, cell, styled)
+            else:
+                write(xml)
+
+
+def _write_row_with_records(self, xf, row, row_idx, attrs, records):
+    """A row holding records (and perhaps openpyxl cells), the cells in column order."""
+    write = xf._file
+    if not hasattr(self, "_xl_plan_records"):
+        self._xl_plan_records = _RecordWriter(self.ws)
+    if not row:
+        write(self._xl_plan_records.row(row_idx, attrs, sorted(records, key=lambda x: x[0])))
+        return
+    row = sorted([(cell.column, cell) for cell in row] + [(r[0], r) for r in records], key=lambda x: x[0])
+    with xf.element("row", attrs):
+        for _, cell in row:
             if type(cell) is tuple:
                 write(self._xl_plan_records.cells(row_idx, [cell]))
                 continue

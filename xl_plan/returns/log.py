@@ -73,10 +73,25 @@ class LeadRecord:
     returned: list[dict] = field(default_factory=list)
     merged: list[dict] = field(default_factory=list)
 
+    def tries(self, event: str = "sent") -> list[dict]:
+        """Every try of the return's email (`event` "sent") or of a reminder ("reminded"), failed ones too."""
+        if event not in ("sent", "reminded"):
+            raise ValueError(f"not an email event: {event!r}")
+        return getattr(self, event)
+
+    def went_out(self, event: str = "sent") -> list[dict]:
+        """The tries of `event` that went out (an email accepted by the server, or a draft written):
+        the send-once rule, for returns and reminders alike."""
+        return [e for e in self.tries(event) if e["outcome"] in ("sent", "draft")]
+
+    def last_of(self, event: str = "sent") -> dict | None:
+        tries = self.tries(event)
+        return tries[-1] if tries else None
+
     @property
     def delivered(self) -> list[dict]:
         """The sends that went out (an email accepted by the server, or a draft written)."""
-        return [e for e in self.sent if e["outcome"] in ("sent", "draft")]
+        return self.went_out("sent")
 
     @property
     def emailed(self) -> list[dict]:
@@ -84,7 +99,7 @@ class LeadRecord:
 
     @property
     def last_try(self) -> dict | None:
-        return self.sent[-1] if self.sent else None
+        return self.last_of("sent")
 
 
 def month_record(log: list[dict[str, str]], month: str) -> dict[str, LeadRecord]:

@@ -35,40 +35,47 @@ class SendPlan:
     return_ids: dict[str, str] = field(default_factory=dict)   # lead -> the return id sent
     plan_id: str = ""
     plan_title: str = ""
-    already_sent: list[tuple[str, str]] = field(default_factory=list)   # (lead, when/how): left out (send once)
-    resending: list[tuple[str, str]] = field(default_factory=list)      # (lead, when/how): sent again (--resend)
+    # (lead, when/how) left out by send once (with reminders: already reminded this month), and sent again (--resend)
+    already_sent: list[tuple[str, str]] = field(default_factory=list)
+    resending: list[tuple[str, str]] = field(default_factory=list)
     retry_skipped: list[tuple[str, str]] = field(default_factory=list)  # (lead, why): left out by --retry-failed
     saved: object = None                            # io.save.SaveResult: the master, with the sent events
 
 
 def _said(event: dict) -> str:
+    """How and when a try went: "by email on 2026-11-20 at 09:30 to gt@…"; a reminder's when first:
+    "on 2026-11-20 at 09:30 (by email to gt@…)"."""
     how = "as a draft" if event["outcome"] == "draft" else "by email"
-    return f"{how} on {event['when'][:16].replace('T', ' at ')}" + (f" to {event['to']}" if event["to"] else "")
+    to = f" to {event['to']}" if event["to"] else ""
+    when = f"on {event['when'][:16].replace('T', ' at ')}"
+    return f"{when} ({how}{to})" if event["event"] == "reminded" else f"{how} {when}{to}"
 
 
-def choose_once(plan: "SendPlan", *, resend: bool, retry_failed: bool) -> bool:
-    """Send once: leave out the leads the master's record says were sent this month's return (unless
-    `resend`); with `retry_failed` keep only those whose last try failed. Returns False when the record
-    holds no send at all (the retry then falls back to the CSV send log)."""
+def choose_once(plan: "SendPlan", *, resend: bool, retry_failed: bool, event: str = "sent") -> bool:
+    """Send once: leave out the leads the master's record says were sent this month's return (`event`
+    "sent"), or this month's reminder ("reminded"), unless `resend`; with `retry_failed` keep only those
+    whose last try of it failed. Returns False when the record holds no try of it at all (the retry then
+    falls back to the CSV send log)."""
     from ..directory import lookup_key
 
-    if not any(rec.sent for rec in plan.record.values()):
+    if not any(rec.tries(event) for rec in plan.record.values()):
         return False
     keep = []
     for out in plan.outgoing:
         rec = plan.record.get(lookup_key(out.lead))
-        last = rec.last_try if rec else None
+        last = rec.last_of(event) if rec else None
+        went = rec.went_out(event) if rec else []
         if retry_failed:
             if last is None or last["outcome"] != "failed":
                 why = "not sent before, so the retry leaves it alone" if last is None else \
                     f"its last try was {last['outcome']} ({_said(last)})"
                 plan.retry_skipped.append((out.lead, why))
                 continue
-        elif rec and rec.delivered:
+        elif went:
             if resend:
-                plan.resending.append((out.lead, _said(rec.delivered[-1])))
+                plan.resending.append((out.lead, _said(went[-1])))
             else:
-                plan.already_sent.append((out.lead, _said(rec.delivered[-1])))
+                plan.already_sent.append((out.lead, _said(went[-1])))
                 continue
         keep.append(out)
     plan.outgoing = keep
