@@ -12,8 +12,10 @@ openpyxl's XML functions, which use defusedxml when it is installed.
 """
 from __future__ import annotations
 
+import re
 import zipfile
 from dataclasses import dataclass, field
+from io import BytesIO
 
 from openpyxl.packaging.custom import CustomPropertyList
 from openpyxl.packaging.manifest import Manifest
@@ -57,6 +59,29 @@ def _without_merged_cells(cells: dict[int, dict[int, object]], merged) -> None:
                     row.pop(c, None)
             if not row:
                 del cells[r]
+
+
+_MERGE_TAG = "{%s}mergeCells" % SHEET_MAIN_NS
+_MERGE_CELL_TAG = "{%s}mergeCell" % SHEET_MAIN_NS
+_ROOT_TAG = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?worksheet\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
+_SHEET_DATA = re.compile(rb"<((?:[A-Za-z_][\w.\-]*:)?)sheetData\b[^>]*?(/?)>")
+
+
+def _cells_apart(data: bytes) -> tuple[bytes, bytes] | None:
+    """(the sheet part with an empty <sheetData/>, the part with its cells only: the root element
+    around <sheetData>), or None when the part does not have that plain shape."""
+    root = _ROOT_TAG.search(data)
+    m = _SHEET_DATA.search(data)
+    if root is None or m is None or m.group(2) or m.start() < root.end():
+        return None
+    prefix = m.group(1)
+    close = b"</" + prefix + b"sheetData>"
+    end = data.find(close, m.end())
+    root_close = data.rfind(b"</")
+    if end < 0 or root_close < end:
+        return None
+    rest = data[:m.start()] + b"<" + prefix + b"sheetData/>" + data[end + len(close):]
+    return rest, data[:root.end()] + data[m.start():end + len(close)] + data[root_close:]
 
 
 class ValuesReader:
@@ -119,15 +144,25 @@ class ValuesReader:
         return dates, durations
 
     def sheet(self, name: str) -> SheetValues:
-        with self.archive.open(self._targets[name]) as src:
-            parser = FastSheetParser(src, self._strings, epoch=self.epoch, date_formats=self._date_styles,
-                                     timedelta_formats=self._timedelta_styles)
-            cells: dict[int, dict[int, object]] = {}
-            for r, c, value, _, _ in parser.cells():
-                if value is not None and value != "":
-                    cells.setdefault(r, {})[c] = value
-        merges = parser.merged_cells.mergeCell if parser.merged_cells is not None else []
-        merged = [range_boundaries(m.ref) for m in merges if m.ref]
+        data = self.archive.read(self._targets[name])
+        split = _cells_apart(data)
+        if split is not None:
+            # Of everything but the cells only the merged ranges are wanted: the rest of the part is
+            # parsed (defusedxml refuses entity tricks there as everywhere) without openpyxl building
+            # its validation, formatting and print settings; the cells go to the fast reader alone.
+            rest, data = split
+            refs = None
+            for merges in fromstring(rest).iter(_MERGE_TAG):       # openpyxl keeps the last one
+                refs = [m.get("ref") for m in merges.iterfind(_MERGE_CELL_TAG)]
+        parser = FastSheetParser(BytesIO(data), self._strings, epoch=self.epoch, date_formats=self._date_styles,
+                                 timedelta_formats=self._timedelta_styles)
+        cells: dict[int, dict[int, object]] = {}
+        for r, c, value, _, _ in parser.cells():
+            if value is not None and value != "":
+                cells.setdefault(r, {})[c] = value
+        if split is None:
+            refs = [m.ref for m in parser.merged_cells.mergeCell] if parser.merged_cells is not None else None
+        merged = [range_boundaries(ref) for ref in refs or () if ref]
         _without_merged_cells(cells, merged)
         return SheetValues(name, cells, merged)
 
