@@ -1613,9 +1613,10 @@ def _sheet_cells(text: str) -> dict[str, str]:
     """Raw XML of every <c> by its reference."""
     global _CELL_XML
     if _CELL_XML is None:
-        _CELL_XML = re.compile(r"<(?:[\w.-]+:)?c\s(?:[^>\"']|\"[^\"]*\"|'[^']*')*?\br=\"([A-Za-z]+\d+)\""
-                               r"(?:(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*/>|(?:[^>\"']|\"[^\"]*\"|'[^']*')*>.*?</(?:[\w.-]+:)?c>)", re.DOTALL)
-    return {m.group(1).upper(): m.group(0) for m in _CELL_XML.finditer(text)}
+        _CELL_XML = re.compile(r"(<(?:[\w.-]+:)?c\s(?:[^>\"']|\"[^\"]*\"|'[^']*')*?\br=\"([A-Za-z]+\d+)\""
+                               r"(?:(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*/>|(?:[^>\"']|\"[^\"]*\"|'[^']*')*>.*?</(?:[\w.-]+:)?c>))", re.DOTALL)
+    # findall's (whole cell, reference) tuples: no match object per cell (a plan sheet has tens of thousands)
+    return {(ref if ref.isupper() else ref.upper()): xml for xml, ref in _CELL_XML.findall(text)}
 
 
 _SHEET_DATA_OPEN = re.compile(r"<(?:[\w.-]+:)?sheetData(?=[\s/>])")
