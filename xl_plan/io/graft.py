@@ -228,6 +228,38 @@ def _row_cells(text: str, prefix: str, start: int, end: int) -> list[tuple[int, 
         pos = b
 
 
+def _cells_at(text: str, prefix: str, start: int, end: int, rnum: int, changes) -> list[tuple[int, int]] | None:
+    """(start, end) of the cell of each (column, change) in a row's content text[start:end], found
+    by its reference, when every cell of the row starts <c r="..." (as Excel and openpyxl write
+    them, so no cell's column is implied by the one before); None when not (or a cell is missing):
+    then the row's cells are listed one by one."""
+    head = f'<{prefix}c r="'
+    if text.count(head, start, end) != len(_any_cell_tag(prefix).findall(text, start, end)):
+        return None
+    pat = _start_tag_pattern(prefix, "c")
+    close = f"</{prefix}c>"
+    out = []
+    for col, _ch in changes:
+        a = text.find(f'{head}{_col_letters(col)}{rnum}"', start, end)
+        if a < 0:
+            return None
+        tag = pat.match(text, a)
+        if tag is None:
+            return None
+        out.append((a, tag.end() if tag.group(2) else text.index(close, tag.end(), end) + len(close)))
+    return out
+
+
+_ANY_CELL: dict[str, re.Pattern] = {}
+
+
+def _any_cell_tag(prefix: str) -> re.Pattern:
+    pat = _ANY_CELL.get(prefix)
+    if pat is None:
+        pat = _ANY_CELL[prefix] = re.compile(r"<%sc(?=[\s/>])" % re.escape(prefix))
+    return pat
+
+
 def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
     """Replace each text[a:b] by its new text in one pass (edits do not overlap; insertions at
     one place keep their order)."""
@@ -1244,6 +1276,11 @@ class _Grafter:
             frag = "".join(self._cell_xml(prefix, f"{_col_letters(c)}{rnum}", None, ch) for c, ch in changes)
             if frag:
                 edits.append((start, end, tag[:-2].rstrip() + ">" + frag + f"</{prefix}row>"))
+            return edits
+        found = _cells_at(text, prefix, inner_s, inner_e, rnum, changes)
+        if found is not None:          # every cell written is there, found by its reference
+            for (col, ch), (a, b) in zip(changes, found):
+                edits.append((a, b, self._cell_xml(prefix, f"{_col_letters(col)}{rnum}", text[a:b], ch)))
             return edits
         cells = _row_cells(text, prefix, inner_s, inner_e)  # (col, start, end)
         import bisect
