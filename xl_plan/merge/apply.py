@@ -164,6 +164,7 @@ class _Merger:
         # the same for every return and every action: computed once, not per return or per row
         self.section_titles = {norm(s.title) for s in plan.sections}
         self.fields_by_col = {c.index: f for f, cols in plan.columns.items() for c in cols}
+        self._statuses: dict = {}
         # the master's header texts (a merge writes no header): read once, not per return row
         self.header_texts = {c: clean(self._value(plan.header_row, c))
                              for c in range(plan.first_column, plan.last_column + 1)}
@@ -172,6 +173,13 @@ class _Merger:
         """The master's value at (row, col), read without adding an empty cell to the sheet."""
         cell = self.ws._cells.get((row, col))
         return None if cell is None else cell.value
+
+    def _status(self, word: str):
+        """rag.status_from_text against the plan's key, once per distinct word (a return repeats a few)."""
+        st = self._statuses.get(word)
+        if st is None:
+            st = self._statuses[word] = rag.status_from_text(word, self.plan.rag_key)
+        return st
 
     def _header_text(self, col: int) -> str:
         t = self.header_texts.get(col)
@@ -398,8 +406,8 @@ class _Merger:
             if update:
                 p.update = update
             if word:
-                st = rag.status_from_text(word, self.plan.rag_key)
-                sent = rag.status_from_text(ir.status_as_sent, self.plan.rag_key) if ir.status_as_sent else None
+                st = self._status(word)
+                sent = self._status(ir.status_as_sent) if ir.status_as_sent else None
                 if sent is not None and sent.code == st.code:
                     pass                                            # untouched: no news
                 elif not st.in_key:
