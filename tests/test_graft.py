@@ -1005,3 +1005,27 @@ def test_an_owned_sheet_restyled_as_the_general_rewrite_does():
     for shared in ('<c r="A1" s="2" t="s"><v>0</v></c>', "<c r='A1' t = 's'><v>0</v></c>"):
         assert _has_shared_string_cell(shared, 0, len(shared))
     assert not _has_shared_string_cell('<c r="A1" t="inlineStr"><is><t>"s"</t></is></c>', 0, 50)
+
+
+@pytest.mark.parametrize("row", [
+    '<row r="5"><c r="A5" s="1"><v>1</v></c><c r="B5" t="inlineStr"><is><r><rPr><color rgb="FF0000"/></rPr>'
+    '<t>x</t></r></is></c><c r="C5"/></row>',                                     # every cell found by its r
+    '<row r="5"><c r="A5"/><c><v>2</v></c><c r="C5"><v>3</v></c></row>',          # B5 implied by A5
+    '<row r="5"><c s="2" r="B5"><v>2</v></c><c r="C5"/></row>',                   # r not first
+    '<row r="5"><c r="A5"/><c r="C5"><f>A5+1</f><v>3</v></c></row>',              # B5 missing: inserted
+])
+def test_a_patched_row_is_the_same_whether_its_cells_are_found_by_reference_or_one_by_one(row, monkeypatch):
+    from xl_plan.io import graft
+    from xl_plan.io.diff import CellChange
+
+    grafter = graft._Grafter.__new__(graft._Grafter)
+    grafter._masters, grafter.date1904, grafter.drop_calc_chain = {}, False, False
+    changes = [(2, CellChange("S", "B5", "new", fields=frozenset({"value"}))),
+               (3, CellChange("S", "C5", 7, fields=frozenset({"value"})))]
+    span = (5, 0, len(row), row.index(">") + 1, row.rindex("</row>"))
+    by_reference = graft._apply_edits(row, grafter._patch_row(row, "", span, changes))
+    monkeypatch.setattr(graft, "_cells_at", lambda *a: None)
+    one_by_one = graft._apply_edits(row, grafter._patch_row(row, "", span, changes))
+    assert by_reference == one_by_one
+    assert 't="inlineStr"><is><t xml:space="preserve">new</t></is></c>' in by_reference
+    assert '<c r="C5"><v>7</v></c>' in by_reference

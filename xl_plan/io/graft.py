@@ -180,6 +180,86 @@ def _ooxml_text(text: str) -> str:
     return _ILLEGAL.sub(lambda m: "_x%04X_" % ord(m.group()), text)
 
 
+_START_TAGS: dict[tuple[str, str], re.Pattern] = {}
+
+
+def _start_tag_pattern(prefix: str, local: str) -> re.Pattern:
+    """A start (or empty) tag <prefix:local ...>: group 1 its attributes, group 2 '/' when empty."""
+    key = (prefix, local)
+    pat = _START_TAGS.get(key)
+    if pat is None:
+        pat = _START_TAGS[key] = re.compile(
+            r"<%s%s(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)(/?)>" % (re.escape(prefix), re.escape(local)))
+    return pat
+
+
+# the r attribute, found by stepping over whole attributes (a value holding ' r="' is not mistaken for it)
+_R_ATTR = re.compile(r"(?:\s*[\w:.-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*?\s*(?<![\w:.-])r\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+
+
+def _r_attribute(attrs: str) -> str | None:
+    """The r attribute in a start tag's attribute text (entities decoded), None when it has none."""
+    m = _R_ATTR.match(attrs)
+    if m is None:
+        return None
+    r = m.group(1) if m.group(1) is not None else m.group(2)
+    return html.unescape(r) if "&" in r else r
+
+
+def _row_cells(text: str, prefix: str, start: int, end: int) -> list[tuple[int, int, int]]:
+    """(column, start, end) of each <c> element in a row's content text[start:end]. A cell holds no
+    other cell, so each one ends at its own close tag; cells without r follow the one before."""
+    pat = _start_tag_pattern(prefix, "c")
+    close = f"</{prefix}c>"
+    out = []
+    pos, last_c = start, 0
+    while True:
+        tag = pat.search(text, pos, end)
+        if tag is None:
+            return out
+        if tag.group(2):
+            b = tag.end()
+        else:
+            b = text.index(close, tag.end(), end) + len(close)
+        ref = _r_attribute(tag.group(1))
+        col = _split_ref(ref)[1] if ref else last_c + 1
+        last_c = col
+        out.append((col, tag.start(), b))
+        pos = b
+
+
+def _cells_at(text: str, prefix: str, start: int, end: int, rnum: int, changes) -> list[tuple[int, int]] | None:
+    """(start, end) of the cell of each (column, change) in a row's content text[start:end], found
+    by its reference, when every cell of the row starts <c r="..." (as Excel and openpyxl write
+    them, so no cell's column is implied by the one before); None when not (or a cell is missing):
+    then the row's cells are listed one by one."""
+    head = f'<{prefix}c r="'
+    if text.count(head, start, end) != len(_any_cell_tag(prefix).findall(text, start, end)):
+        return None
+    pat = _start_tag_pattern(prefix, "c")
+    close = f"</{prefix}c>"
+    out = []
+    for col, _ch in changes:
+        a = text.find(f'{head}{_col_letters(col)}{rnum}"', start, end)
+        if a < 0:
+            return None
+        tag = pat.match(text, a)
+        if tag is None:
+            return None
+        out.append((a, tag.end() if tag.group(2) else text.index(close, tag.end(), end) + len(close)))
+    return out
+
+
+_ANY_CELL: dict[str, re.Pattern] = {}
+
+
+def _any_cell_tag(prefix: str) -> re.Pattern:
+    pat = _ANY_CELL.get(prefix)
+    if pat is None:
+        pat = _ANY_CELL[prefix] = re.compile(r"<%sc(?=[\s/>])" % re.escape(prefix))
+    return pat
+
+
 def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
     """Replace each text[a:b] by its new text in one pass (edits do not overlap; insertions at
     one place keep their order)."""
@@ -1166,22 +1246,22 @@ class _Grafter:
         sd_close = text.index(f"</{prefix}sheetData>", sd_tag.end())
         # the rows that exist: (row number, start, end, inner start, inner end)
         rows = []
-        row_pat = re.compile(r"<%srow(?=[\s/>])" % re.escape(prefix))
+        row_pat = _start_tag_pattern(prefix, "row")
+        row_close = f"</{prefix}row>"
         pos, last_r = sd_tag.end(), 0
         while True:
-            rm = row_pat.search(text, pos, sd_close)
-            if rm is None:
+            tag = row_pat.search(text, pos, sd_close)
+            if tag is None:
                 break
-            tag = _TAG.match(text, rm.start())
-            r = tag_attributes(tag.group()).get("r")
+            r = _r_attribute(tag.group(1))
             rnum = int(r) if r and r.isdigit() else last_r + 1
             last_r = rnum
-            if tag.group(4):
-                rows.append((rnum, rm.start(), tag.end(), None, None))
+            if tag.group(2):
+                rows.append((rnum, tag.start(), tag.end(), None, None))
                 pos = tag.end()
             else:
-                close = text.index(f"</{prefix}row>", tag.end())
-                rows.append((rnum, rm.start(), close + len(f"</{prefix}row>"), tag.end(), close))
+                close = text.index(row_close, tag.end())
+                rows.append((rnum, tag.start(), close + len(row_close), tag.end(), close))
                 pos = close
         edits: list[tuple[int, int, str]] = []
         by_row: dict[int, list[tuple[int, CellChange]]] = {}
@@ -1237,15 +1317,12 @@ class _Grafter:
             if frag:
                 edits.append((start, end, tag[:-2].rstrip() + ">" + frag + f"</{prefix}row>"))
             return edits
-        cells = []  # (col, start, end)
-        last_c = 0
-        for local, a, b in _children(text, inner_s, inner_e):
-            if local != "c":
-                continue
-            ref = tag_attributes(_TAG.match(text, a).group()).get("r")
-            col = _split_ref(ref)[1] if ref else last_c + 1
-            last_c = col
-            cells.append((col, a, b))
+        found = _cells_at(text, prefix, inner_s, inner_e, rnum, changes)
+        if found is not None:          # every cell written is there, found by its reference
+            for (col, ch), (a, b) in zip(changes, found):
+                edits.append((a, b, self._cell_xml(prefix, f"{_col_letters(col)}{rnum}", text[a:b], ch)))
+            return edits
+        cells = _row_cells(text, prefix, inner_s, inner_e)  # (col, start, end)
         import bisect
         cols = [c[0] for c in cells]
         for col, ch in changes:
@@ -1627,9 +1704,10 @@ def _sheet_cells(text: str) -> dict[str, str]:
     """Raw XML of every <c> by its reference."""
     global _CELL_XML
     if _CELL_XML is None:
-        _CELL_XML = re.compile(r"<(?:[\w.-]+:)?c\s(?:[^>\"']|\"[^\"]*\"|'[^']*')*?\br=\"([A-Za-z]+\d+)\""
-                               r"(?:(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*/>|(?:[^>\"']|\"[^\"]*\"|'[^']*')*>.*?</(?:[\w.-]+:)?c>)", re.DOTALL)
-    return {m.group(1).upper(): m.group(0) for m in _CELL_XML.finditer(text)}
+        _CELL_XML = re.compile(r"(<(?:[\w.-]+:)?c\s(?:[^>\"']|\"[^\"]*\"|'[^']*')*?\br=\"([A-Za-z]+\d+)\""
+                               r"(?:(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*/>|(?:[^>\"']|\"[^\"]*\"|'[^']*')*>.*?</(?:[\w.-]+:)?c>))", re.DOTALL)
+    # findall's (whole cell, reference) tuples: no match object per cell (a plan sheet has tens of thousands)
+    return {(ref if ref.isupper() else ref.upper()): xml for xml, ref in _CELL_XML.findall(text)}
 
 
 _SHEET_DATA_OPEN = re.compile(r"<(?:[\w.-]+:)?sheetData(?=[\s/>])")

@@ -12,8 +12,11 @@ openpyxl's XML functions, which use defusedxml when it is installed.
 """
 from __future__ import annotations
 
+import re
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
+from io import BytesIO
 
 from openpyxl.packaging.custom import CustomPropertyList
 from openpyxl.packaging.manifest import Manifest
@@ -59,6 +62,29 @@ def _without_merged_cells(cells: dict[int, dict[int, object]], merged) -> None:
                 del cells[r]
 
 
+_MERGE_TAG = "{%s}mergeCells" % SHEET_MAIN_NS
+_MERGE_CELL_TAG = "{%s}mergeCell" % SHEET_MAIN_NS
+_ROOT_TAG = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?worksheet\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
+_SHEET_DATA = re.compile(rb"<((?:[A-Za-z_][\w.\-]*:)?)sheetData\b[^>]*?(/?)>")
+
+
+def _cells_apart(data: bytes) -> tuple[bytes, bytes] | None:
+    """(the sheet part with an empty <sheetData/>, the part with its cells only: the root element
+    around <sheetData>), or None when the part does not have that plain shape."""
+    root = _ROOT_TAG.search(data)
+    m = _SHEET_DATA.search(data)
+    if root is None or m is None or m.group(2) or m.start() < root.end():
+        return None
+    prefix = m.group(1)
+    close = b"</" + prefix + b"sheetData>"
+    end = data.find(close, m.end())
+    root_close = data.rfind(b"</")
+    if end < 0 or root_close < end:
+        return None
+    rest = data[:m.start()] + b"<" + prefix + b"sheetData/>" + data[end + len(close):]
+    return rest, data[:root.end()] + data[m.start():end + len(close)] + data[root_close:]
+
+
 class ValuesReader:
     """Values of the sheets of an .xlsx/.xlsm on disk. Raises what the zip or XML parsers raise
     (including defusedxml's refusals); callers decide what to tell the user."""
@@ -66,15 +92,15 @@ class ValuesReader:
     def __init__(self, path):
         self.archive = zipfile.ZipFile(path)
         try:
-            self.manifest = Manifest.from_tree(fromstring(self.archive.read(ARC_CONTENT_TYPES)))
+            self.manifest = _manifest(self.archive.read(ARC_CONTENT_TYPES))
             part = _find_workbook_part(self.manifest).PartName[1:]
-            package = WorkbookPackage.from_tree(fromstring(self.archive.read(part)))
-            rels = get_dependents(self.archive, get_rels_path(part)).to_dict()
-            self.epoch = CALENDAR_MAC_1904 if package.properties and package.properties.date1904 else WINDOWS_EPOCH
+            date1904, sheets = _workbook(self.archive.read(part))
+            rels_path = get_rels_path(part)
+            rels = dict(_targets(self.archive.read(rels_path), rels_path))
+            self.epoch = CALENDAR_MAC_1904 if date1904 else WINDOWS_EPOCH
             parts = set(self.archive.namelist())
-            self._targets = {s.name: rels[s.id].target for s in package.sheets
-                             if s.id and s.id in rels and rels[s.id].target in parts}
-            self.sheetnames = [s.name for s in package.sheets if s.name in self._targets]
+            self._targets = {name: rels[rid] for name, rid in sheets if rid and rid in rels and rels[rid] in parts}
+            self.sheetnames = [name for name, _ in sheets if name in self._targets]
             self._strings = self._shared_strings()
             self._date_styles, self._timedelta_styles = self._number_formats()
         except BaseException:
@@ -97,37 +123,36 @@ class ValuesReader:
         with self.archive.open(ct.PartName[1:]) as src:
             return read_string_table(src)
 
-    def _number_formats(self) -> tuple[set[int], set[int]]:
+    def _number_formats(self) -> tuple[frozenset[int], frozenset[int]]:
         """Indexes of the cell styles whose number format shows a date (or a duration), which
         turn a stored number into a datetime (timedelta): openpyxl's Stylesheet rule, without
         building the fonts, fills and borders."""
 
         try:
-            root = fromstring(self.archive.read(ARC_STYLE))
+            return _number_formats(self.archive.read(ARC_STYLE))
         except KeyError:
-            return set(), set()
-        ns = "{%s}" % SHEET_MAIN_NS
-        custom = {int(f.get("numFmtId")): f.get("formatCode") for f in root.iterfind(f"{ns}numFmts/{ns}numFmt")}
-        dates, durations = set(), set()
-        for idx, xf in enumerate(root.iterfind(f"{ns}cellXfs/{ns}xf")):
-            fmt_id = int(xf.get("numFmtId") or 0)
-            fmt = custom[fmt_id] if fmt_id in custom else builtin_format_code(fmt_id)
-            if is_date_format(fmt):
-                dates.add(idx)
-            if is_timedelta_format(fmt):
-                durations.add(idx)
-        return dates, durations
+            return frozenset(), frozenset()
 
     def sheet(self, name: str) -> SheetValues:
-        with self.archive.open(self._targets[name]) as src:
-            parser = FastSheetParser(src, self._strings, epoch=self.epoch, date_formats=self._date_styles,
-                                     timedelta_formats=self._timedelta_styles)
-            cells: dict[int, dict[int, object]] = {}
-            for r, c, value, _, _ in parser.cells():
-                if value is not None and value != "":
-                    cells.setdefault(r, {})[c] = value
-        merges = parser.merged_cells.mergeCell if parser.merged_cells is not None else []
-        merged = [range_boundaries(m.ref) for m in merges if m.ref]
+        data = self.archive.read(self._targets[name])
+        split = _cells_apart(data)
+        if split is not None:
+            # Of everything but the cells only the merged ranges are wanted: the rest of the part is
+            # parsed (defusedxml refuses entity tricks there as everywhere) without openpyxl building
+            # its validation, formatting and print settings; the cells go to the fast reader alone.
+            rest, data = split
+            refs = None
+            for merges in fromstring(rest).iter(_MERGE_TAG):       # openpyxl keeps the last one
+                refs = [m.get("ref") for m in merges.iterfind(_MERGE_CELL_TAG)]
+        parser = FastSheetParser(BytesIO(data), self._strings, epoch=self.epoch, date_formats=self._date_styles,
+                                 timedelta_formats=self._timedelta_styles)
+        cells: dict[int, dict[int, object]] = {}
+        for r, c, value, _, _ in parser.cells():
+            if value is not None and value != "":
+                cells.setdefault(r, {})[c] = value
+        if split is None:
+            refs = [m.ref for m in parser.merged_cells.mergeCell] if parser.merged_cells is not None else None
+        merged = [range_boundaries(ref) for ref in refs or () if ref]
         _without_merged_cells(cells, merged)
         return SheetValues(name, cells, merged)
 
@@ -137,6 +162,53 @@ class ValuesReader:
         except KeyError:
             return {}
         return {p.name: p.value for p in CustomPropertyList.from_tree(fromstring(src)) if p.name}
+
+
+# The returns of one month are made from one master: their content types, workbook, relationships
+# and styles parts are mostly the very same bytes. What is read from such a part depends on its
+# bytes alone, so it is parsed (defused) once and looked up for the next return holding the same.
+
+@lru_cache(maxsize=32)
+def _manifest(data: bytes) -> Manifest:
+    return Manifest.from_tree(fromstring(data))        # only read from, never changed
+
+
+@lru_cache(maxsize=32)
+def _workbook(data: bytes) -> tuple[bool, tuple[tuple[str, str | None], ...]]:
+    """(date1904, ((sheet name, relationship id), ...)) of a workbook part."""
+    package = WorkbookPackage.from_tree(fromstring(data))
+    return bool(package.properties and package.properties.date1904), tuple((s.name, s.id) for s in package.sheets)
+
+
+class _OnePart:
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def read(self, _name):
+        return self.data
+
+
+@lru_cache(maxsize=32)
+def _targets(data: bytes, rels_path: str) -> tuple[tuple[str, str], ...]:
+    """(id, target part) of each relationship in the part at rels_path, as openpyxl resolves them."""
+    return tuple((rid, rel.target) for rid, rel in get_dependents(_OnePart(data), rels_path).to_dict().items())
+
+
+@lru_cache(maxsize=32)
+def _number_formats(data: bytes) -> tuple[frozenset[int], frozenset[int]]:
+    """See ValuesReader._number_formats."""
+    root = fromstring(data)
+    ns = "{%s}" % SHEET_MAIN_NS
+    custom = {int(f.get("numFmtId")): f.get("formatCode") for f in root.iterfind(f"{ns}numFmts/{ns}numFmt")}
+    dates, durations = set(), set()
+    for idx, xf in enumerate(root.iterfind(f"{ns}cellXfs/{ns}xf")):
+        fmt_id = int(xf.get("numFmtId") or 0)
+        fmt = custom[fmt_id] if fmt_id in custom else builtin_format_code(fmt_id)
+        if is_date_format(fmt):
+            dates.add(idx)
+        if is_timedelta_format(fmt):
+            durations.add(idx)
+    return frozenset(dates), frozenset(durations)
 
 
 class OpenpyxlValues:

@@ -164,6 +164,26 @@ class _Merger:
         # the same for every return and every action: computed once, not per return or per row
         self.section_titles = {norm(s.title) for s in plan.sections}
         self.fields_by_col = {c.index: f for f, cols in plan.columns.items() for c in cols}
+        self._statuses: dict = {}
+        # the master's header texts (a merge writes no header): read once, not per return row
+        self.header_texts = {c: clean(self._value(plan.header_row, c))
+                             for c in range(plan.first_column, plan.last_column + 1)}
+
+    def _value(self, row: int, col: int):
+        """The master's value at (row, col), read without adding an empty cell to the sheet."""
+        cell = self.ws._cells.get((row, col))
+        return None if cell is None else cell.value
+
+    def _status(self, word: str):
+        """rag.status_from_text against the plan's key, once per distinct word (a return repeats a few)."""
+        st = self._statuses.get(word)
+        if st is None:
+            st = self._statuses[word] = rag.status_from_text(word, self.plan.rag_key)
+        return st
+
+    def _header_text(self, col: int) -> str:
+        t = self.header_texts.get(col)
+        return clean(self._value(self.plan.header_row, col)) if t is None else t
 
     def find(self, code, message, **kw):
         self.report.add(_finding(code, message, **kw))
@@ -226,7 +246,7 @@ class _Merger:
         out = {}
         skip = {ret.update_col, ret.status_col}
         for c in range(self.plan.first_column, self.plan.last_column + 1):
-            t = norm(clean(self.ws.cell(self.plan.header_row, c).value))
+            t = norm(self._header_text(c))
             cols = [x for x in by_text.get(t, []) if x not in skip and x not in out.values()] if t else []
             if cols:
                 out[c] = cols[0]
@@ -326,7 +346,7 @@ class _Merger:
             if status and mc == status.index:
                 continue
             got = row.values.get(rc)
-            fname = fields_by_col.get(mc) or clean(self.ws.cell(self.plan.header_row, mc).value) or get_column_letter(mc)
+            fname = fields_by_col.get(mc) or self._header_text(mc) or get_column_letter(mc)
             if upd and mc == upd.index:
                 if same_text(got, ir.update_as_sent) or ret.from_properties:
                     continue
@@ -349,7 +369,7 @@ class _Merger:
                     continue
                 sent = clean(master)
             letter = get_column_letter(mc)
-            header = clean(self.ws.cell(self.plan.header_row, mc).value) or fname
+            header = self._header_text(mc) or fname
             self.find("proposed-change", f"{ret.name}, cell {get_column_letter(rc)}{r}: {ret.identity.lead} changed "
                       f"'{header}' of {_describe(a)} from '{clean(sent)[:80]}' to '{clean(got)[:80]}'. That column is "
                       "not the lead's to change, so it was not applied: change the master yourself if you agree.",
@@ -359,8 +379,8 @@ class _Merger:
 
     def _master_value(self, a: Action, col: int):
         if len(a.rows) == 1:
-            return self.ws.cell(a.row, col).value
-        return "\n".join(t for t in (clean(self.ws.cell(r, col).value) for r in a.rows) if t)
+            return self._value(a.row, col)
+        return "\n".join(t for t in (clean(self._value(r, col)) for r in a.rows) if t)
 
     def proposals(self, ret: ReadReturn, outcome: FileOutcome) -> list[_Proposal]:
         ident = ret.identity
@@ -386,8 +406,8 @@ class _Merger:
             if update:
                 p.update = update
             if word:
-                st = rag.status_from_text(word, self.plan.rag_key)
-                sent = rag.status_from_text(ir.status_as_sent, self.plan.rag_key) if ir.status_as_sent else None
+                st = self._status(word)
+                sent = self._status(ir.status_as_sent) if ir.status_as_sent else None
                 if sent is not None and sent.code == st.code:
                     pass                                            # untouched: no news
                 elif not st.in_key:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from openpyxl.cell.cell import ERROR_CODES, Cell
 from openpyxl.styles import Alignment, Font
 
 from ..owned import HISTORY, MARK, find_owned
@@ -97,11 +98,19 @@ def append_history(wb, rows: list[HistoryRow], existing: list[HistoryRow] | None
     for (r, _c) in ws._cells:
         last = max(last, r)
     styles = CellStyles()
+    cells = ws._cells
     for i, row in enumerate(new, last + 1):
         for c, value in enumerate(row.values(), 1):
-            cell = put(ws, i, c, value)          # text, never a formula
+            if type(value) is str and (i, c) not in cells:
+                # a new row's text: the cell put() would make, without openpyxl's lookup per cell
+                cell = cells[(i, c)] = Cell(ws, row=i, column=c)
+                value = cell.check_string(value)
+                cell._value, cell.data_type = value, ("e" if value in ERROR_CODES else "s")
+            else:
+                cell = put(ws, i, c, value)      # text, never a formula
             if c in (5, 6) and len(value) > 40:
                 styles.apply(cell, "wrap", alignment=_WRAP)
             elif c == 10 and value != APPLIED:
                 styles.apply(cell, "not applied", font=_NOT_APPLIED)
+    ws._current_row = max(ws._current_row, last + len(new))     # as openpyxl's own cell adding keeps it
     return len(new)

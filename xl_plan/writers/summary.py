@@ -12,7 +12,7 @@ from openpyxl.utils import get_column_letter
 
 from ..months import month_name
 from ..owned import SUMMARY
-from ..sheets import SEVERITY_FILL, fit_row_heights, owned_sheet, print_landscape, put, write_table
+from ..sheets import SEVERITY_FILL, CellStyles, fit_row_heights, owned_sheet, print_landscape, put, write_table
 
 if TYPE_CHECKING:                   # the figures come from merge/summary.py; writers import nothing above them
     from ..merge.summary import Summary
@@ -32,10 +32,10 @@ def _table(ws, top: int, rows: list[list], wrap=(), numeric=()) -> int:
     """One of the Summary's several tables: no filter or frozen panes, which belong to a whole sheet.
     Numeric columns are centred, their headers with them."""
     last = write_table(ws, top, rows, wrap_columns=wrap, filter_and_freeze=False)
+    styles = CellStyles()
     for c in numeric:
         for r in range(top, last + 1):
-            cell = ws.cell(r, c)
-            cell.alignment = _CENTRE
+            styles.apply(ws.cell(r, c), "centre", alignment=_CENTRE)
     return last
 
 
