@@ -277,3 +277,34 @@ def test_ribbon_works_on_a_workbook_with_a_form_control(sample, monkeypatch):
     assert book.app._alerts[-1].startswith("Checked 55 actions")
     assert ("copy-sheet", "Validation", 2) in book._ops
     assert not book._ops.of("delete-sheet")
+
+
+
+def test_a_job_pauses_the_garbage_collector_only_while_it_runs(tmp_path, monkeypatch):
+    """Jobs run with the cyclic collector paused (a large plan's objects are not walked again and
+    again); it runs again afterwards, also when the job fails."""
+    import gc
+
+    import xl_plan.validate
+    from xl_plan.errors import XlPlanError
+
+    during = []
+    real = xl_plan.validate.validate
+
+    def spy(plan, today):
+        during.append(gc.isenabled())
+        return real(plan, today)
+
+    monkeypatch.setattr(xl_plan.validate, "validate", spy)
+    import shutil
+
+    from conftest import SAMPLES
+
+    plan = tmp_path / "plan.xlsx"
+    shutil.copyfile(SAMPLES["city"], plan)
+    assert gc.isenabled()
+    validate_file(plan, write=True)
+    assert during == [False] and gc.isenabled()
+    with pytest.raises(XlPlanError):
+        validate_file(tmp_path / "missing.xlsx", write=True)
+    assert gc.isenabled()
