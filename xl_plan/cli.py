@@ -463,25 +463,19 @@ def returns_send(folder, drafts, smtp, dry_run, retry_failed, resend, starttls, 
         click.echo(f"Every lead has sent back their {plan.month} return: no reminder needed.")
         return
     if reminders:
-        if plan.resending:
-            click.echo(f"Reminding again (--resend) {len(plan.resending)} lead(s) already reminded this month:")
-            for lead, said in plan.resending:
-                click.echo(f"  - {lead} (reminded {said})")
-        if plan.already_sent:
-            click.echo(f"{len(plan.already_sent)} lead(s) already reminded about their {plan.month} return, "
-                       "not reminded again:")
-            for lead, said in plan.already_sent:
-                click.echo(f"  - {lead}: already reminded {said}; use --resend to remind again")
+        again = f"Reminding again (--resend) {len(plan.resending)} lead(s) already reminded this month:"
+        again_line, skipped_line = "  - {lead} (reminded {said})", "  - {lead}: already reminded {said}; use --resend to remind again"
+        skipped = f"{len(plan.already_sent)} lead(s) already reminded about their {plan.month} return, not reminded again:"
     else:
-        if plan.resending:
-            click.echo(f"Sending again (--resend) to {len(plan.resending)} lead(s) already sent their return:")
-            for lead, said in plan.resending:
-                click.echo(f"  - {lead} (sent {said})")
-        if plan.already_sent:
-            click.echo(f"{len(plan.already_sent)} lead(s) already sent their {plan.month} return, not sent again "
-                       "(give --resend to send again):")
-            for lead, said in plan.already_sent:
-                click.echo(f"  - {lead} (sent {said})")
+        again = f"Sending again (--resend) to {len(plan.resending)} lead(s) already sent their return:"
+        again_line, skipped_line = "  - {lead} (sent {said})", "  - {lead} (sent {said})"
+        skipped = (f"{len(plan.already_sent)} lead(s) already sent their {plan.month} return, not sent again "
+                   "(give --resend to send again):")
+    for heading, line, rows in ((again, again_line, plan.resending), (skipped, skipped_line, plan.already_sent)):
+        if rows:
+            click.echo(heading)
+            for lead, said in rows:
+                click.echo(line.format(lead=lead, said=said))
     for lead in plan.no_entry:
         click.echo(f"  {lead}: not in the 'Leads' sheet of {plan.master.name} (run `xl-plan leads --write`).")
     for f in plan.directory_findings:

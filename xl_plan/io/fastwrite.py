@@ -254,19 +254,23 @@ def _write_row(self, xf, row, row_idx):
 
 
 def _write_row_elements(self, xf, row, attrs):
-    write = xf._file
     with xf.element("row", attrs):
         for cell in row:
-            if cell._comment is not None:
-                self.ws._comments.append(CommentRecord.from_cell(cell))
-            if cell._value is None and not cell.has_style and not cell._comment:
-                continue
-            styled = cell.has_style
-            xml = _cell_xml(cell, styled)
-            if xml is None:
-                ws_writer.write_cell(xf, self.ws, cell, styled)
-            else:
-                write(xml)
+            _write_cell(self, xf, cell)
+
+
+def _write_cell(self, xf, cell) -> None:
+    """One openpyxl cell of a row being written: as text where it can be, else by openpyxl's writer."""
+    if cell._comment is not None:
+        self.ws._comments.append(CommentRecord.from_cell(cell))
+    if cell._value is None and not cell.has_style and not cell._comment:
+        return
+    styled = cell.has_style
+    xml = _cell_xml(cell, styled)
+    if xml is None:
+        ws_writer.write_cell(xf, self.ws, cell, styled)
+    else:
+        xf._file(xml)
 
 
 def _write_row_with_records(self, xf, row, row_idx, attrs, records):
@@ -282,17 +286,8 @@ def _write_row_with_records(self, xf, row, row_idx, attrs, records):
         for _, cell in row:
             if type(cell) is tuple:
                 write(self._xl_plan_records.cells(row_idx, [cell]))
-                continue
-            if cell._comment is not None:
-                self.ws._comments.append(CommentRecord.from_cell(cell))
-            if cell._value is None and not cell.has_style and not cell._comment:
-                continue
-            styled = cell.has_style
-            xml = _cell_xml(cell, styled)
-            if xml is None:
-                ws_writer.write_cell(xf, self.ws, cell, styled)
             else:
-                write(xml)
+                _write_cell(self, xf, cell)
 
 
 def _materialize_first(self):
