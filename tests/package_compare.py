@@ -30,6 +30,23 @@ GROWING = ("count", "uniqueCount")
 MAX_LISTED = 25  # differences listed per part before "... and N more"
 
 
+def saved_parts(wb, fast: bool) -> dict[str, bytes]:
+    """The parts of openpyxl workbook `wb` saved in memory, with xl_plan's fast cell writer
+    (io/fastwrite.fast_cells) or openpyxl's own; docProps/core.xml left out (it holds the save time)."""
+    import io
+
+    from xl_plan.io.fastwrite import fast_cells
+
+    buf = io.BytesIO()
+    if fast:
+        with fast_cells():
+            wb.save(buf)
+    else:
+        wb.save(buf)
+    with zipfile.ZipFile(buf) as zf:
+        return {n: zf.read(n) for n in zf.namelist() if n != "docProps/core.xml"}
+
+
 def parts_of(path) -> set[str]:
     """The part names of a package (zip entries that are not folders)."""
     with zipfile.ZipFile(path) as z:

@@ -3,7 +3,6 @@ what openpyxl's own writer makes."""
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from datetime import date, datetime, time, timedelta
 
@@ -12,6 +11,7 @@ import pytest
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from tests.package_compare import saved_parts
 from xl_plan.io.fastwrite import fast_cells
 
 VALUES = ["plain", " lead space", "trail ", "   ", "a & b < c > d \"q\" 'x'", "é ünï € 中文", "multi\nline\r\nx",
@@ -43,18 +43,7 @@ def _workbook():
 
 
 def _parts(fast: bool) -> dict[str, bytes]:
-    buf = io.BytesIO()
-    wb = _workbook()
-    if fast:
-        with fast_cells():
-            wb.save(buf)
-    else:
-        wb.save(buf)
-    with zipfile.ZipFile(buf) as zf:
-        parts = {n: zf.read(n) for n in zf.namelist()}
-    # the save time openpyxl stamps (two saves may fall in different seconds)
-    parts["docProps/core.xml"] = re.sub(rb"<dcterms:modified[^<]*</dcterms:modified>", b"", parts["docProps/core.xml"])
-    return parts
+    return saved_parts(_workbook(), fast)
 
 
 def test_fast_cells_write_the_same_package():
@@ -120,15 +109,7 @@ def _records_workbook(records: bool, iso: bool = False):
 @pytest.mark.parametrize("iso", [False, True])
 def test_cell_records_are_written_as_openpyxl_cells_would_be(iso):
     def parts(records: bool, fast: bool = True):
-        buf = io.BytesIO()
-        wb = _records_workbook(records, iso)
-        if fast:
-            with fast_cells():
-                wb.save(buf)
-        else:
-            wb.save(buf)
-        with zipfile.ZipFile(buf) as zf:
-            return {n: zf.read(n) for n in zf.namelist() if n != "docProps/core.xml"}
+        return saved_parts(_records_workbook(records, iso), fast)
 
     plain, records = parts(False, fast=False), parts(True)
     assert sorted(plain) == sorted(records)

@@ -643,23 +643,14 @@ def test_demo_builds_the_gantt(tmp_path):
 def test_chart_rows_kept_as_records_save_as_openpyxl_cells(name):
     """The jobs keep the chart's rows as cell records (`write_gantt(records=True)`), which io/save.py's
     scratch save writes: the package is byte for byte the one openpyxl cells give."""
-    import io
-    import zipfile
 
-    from xl_plan.io.fastwrite import fast_cells
+    from tests.package_compare import saved_parts
     from xl_plan.writers.gantt import write_gantt
 
     def parts(records: bool) -> dict:
         wb, plan, _ = open_plan(Path(__file__).parent / "fixtures" / f"{name}.xlsx")
         write_gantt(wb, build_gantt(plan, date(2016, 12, 15)), records=records)
-        buf = io.BytesIO()
-        if records:
-            with fast_cells():
-                wb.save(buf)
-        else:
-            wb.save(buf)
-        with zipfile.ZipFile(buf) as zf:
-            return {n: zf.read(n) for n in zf.namelist() if n != "docProps/core.xml"}
+        return saved_parts(wb, records)
 
     cells, records = parts(False), parts(True)
     assert sorted(cells) == sorted(records)
