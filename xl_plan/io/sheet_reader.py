@@ -43,6 +43,35 @@ from openpyxl.xml.functions import Element, SubElement, fromstring
 _SHEET_DATA = re.compile(rb"<((?:[A-Za-z_][\w.\-]*:)?)sheetData\b[^>]*?(/?)>")
 
 
+def _cells_bounds(data: bytes) -> tuple[bytes, int, int, int] | None:
+    """(namespace prefix, where <sheetData> starts, where its content starts, where </sheetData>
+    ends) in a sheet part; None when it has no cells (<sheetData/>) or no closed <sheetData>."""
+    m = _SHEET_DATA.search(data)
+    if m is None or m.group(2):
+        return None
+    close = b"</" + m.group(1) + b"sheetData>"
+    end = data.find(close, m.end())
+    return None if end < 0 else (m.group(1), m.start(), m.end(), end + len(close))
+
+
+_ROOT_TAG = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?worksheet\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
+
+
+def cells_apart(data: bytes) -> tuple[bytes, bytes] | None:
+    """(the sheet part with an empty <sheetData/>, the part with its cells only: the root element
+    around <sheetData>), or None when the part does not have that plain shape. For a reader that
+    wants something of the rest (the merged ranges) without openpyxl's parse of all of it."""
+    root = _ROOT_TAG.search(data)
+    bounds = _cells_bounds(data)
+    if root is None or bounds is None or bounds[1] < root.end():
+        return None
+    prefix, start, _, end = bounds
+    root_close = data.rfind(b"</")
+    if root_close < end:
+        return None
+    return data[:start] + b"<" + prefix + b"sheetData/>" + data[end:], data[:root.end()] + data[start:end] + data[root_close:]
+
+
 class _Unsupported(Exception):
     """The fast path cannot read this part: openpyxl's parser reads it."""
 
@@ -62,24 +91,16 @@ class FastSheetParser(WorkSheetParser):
 
     def _rows(self):
         data = self.source.read()
-        m = _SHEET_DATA.search(data)
-        if m is None:
+        bounds = _cells_bounds(data)
+        if bounds is None:                                   # no cells, or a shape not followed here
             yield from self._openpyxl(data)
             return
-        prefix = m.group(1)
-        if m.group(2):                                        # <sheetData/>: no cells
-            yield from self._openpyxl(data)
-            return
-        close = b"</" + prefix + b"sheetData>"
-        end = data.find(close, m.end())
-        if end < 0:
-            yield from self._openpyxl(data)
-            return
+        prefix, start, body, end = bounds
         # Everything but the cells, through openpyxl (and defusedxml, which refuses entity tricks).
-        for _ in self._openpyxl(data[:m.start()] + b"<" + prefix + b"sheetData/>" + data[end + len(close):]):
+        for _ in self._openpyxl(data[:start] + b"<" + prefix + b"sheetData/>" + data[end:]):
             pass
         try:
-            rows = self._fast_rows(prefix.decode("ascii"), data[m.end():end].decode("utf-8"))
+            rows = self._fast_rows(prefix.decode("ascii"), data[body:end - len(prefix) - len(b"</sheetData>")].decode("utf-8"))
         except (_Unsupported, ValueError, IndexError, KeyError):
             # read the whole part again: forget what the first pass gathered
             self.row_counter = self.col_counter = 0

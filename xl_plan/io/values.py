@@ -12,7 +12,6 @@ openpyxl's XML functions, which use defusedxml when it is installed.
 """
 from __future__ import annotations
 
-import re
 import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -30,7 +29,7 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH
 from openpyxl.xml.constants import ARC_CONTENT_TYPES, ARC_CUSTOM, ARC_STYLE, SHARED_STRINGS, SHEET_MAIN_NS
 from openpyxl.xml.functions import fromstring
 
-from .sheet_reader import FastSheetParser
+from .sheet_reader import FastSheetParser, cells_apart
 
 
 @dataclass
@@ -64,27 +63,6 @@ def _without_merged_cells(cells: dict[int, dict[int, object]], merged) -> None:
 
 _MERGE_TAG = "{%s}mergeCells" % SHEET_MAIN_NS
 _MERGE_CELL_TAG = "{%s}mergeCell" % SHEET_MAIN_NS
-_ROOT_TAG = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?worksheet\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
-_SHEET_DATA = re.compile(rb"<((?:[A-Za-z_][\w.\-]*:)?)sheetData\b[^>]*?(/?)>")
-
-
-def _cells_apart(data: bytes) -> tuple[bytes, bytes] | None:
-    """(the sheet part with an empty <sheetData/>, the part with its cells only: the root element
-    around <sheetData>), or None when the part does not have that plain shape."""
-    root = _ROOT_TAG.search(data)
-    m = _SHEET_DATA.search(data)
-    if root is None or m is None or m.group(2) or m.start() < root.end():
-        return None
-    prefix = m.group(1)
-    close = b"</" + prefix + b"sheetData>"
-    end = data.find(close, m.end())
-    root_close = data.rfind(b"</")
-    if end < 0 or root_close < end:
-        return None
-    rest = data[:m.start()] + b"<" + prefix + b"sheetData/>" + data[end + len(close):]
-    return rest, data[:root.end()] + data[m.start():end + len(close)] + data[root_close:]
-
-
 class ValuesReader:
     """Values of the sheets of an .xlsx/.xlsm on disk. Raises what the zip or XML parsers raise
     (including defusedxml's refusals); callers decide what to tell the user."""
@@ -135,7 +113,7 @@ class ValuesReader:
 
     def sheet(self, name: str) -> SheetValues:
         data = self.archive.read(self._targets[name])
-        split = _cells_apart(data)
+        split = cells_apart(data)
         if split is not None:
             # Of everything but the cells only the merged ranges are wanted: the rest of the part is
             # parsed (defusedxml refuses entity tricks there as everywhere) without openpyxl building
