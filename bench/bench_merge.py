@@ -16,7 +16,6 @@ Target: within 1.5x of the floor, the cost growing no faster than the number of 
 from __future__ import annotations
 
 import argparse
-import shutil
 import tempfile
 import warnings
 from datetime import date, datetime
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import openpyxl
 
-from bench.common import median_time, table
+from bench.common import fresh_copy, median_time, table
 from bench.generate import generate
 from xl_plan import consolidate, read_plan
 from xl_plan.returns.identity import read_identity
@@ -73,9 +72,7 @@ def time_consolidate(actions: int, returns: int, repeat: int, read_returns) -> t
         work.mkdir()
 
         def fresh() -> Path:
-            target = work / "master.xlsx"
-            shutil.copyfile(master, target)
-            return target
+            return fresh_copy(master, work / "master.xlsx")
 
         def floor():
             read_returns(files)

@@ -14,7 +14,6 @@ plus one openpyxl load and save of the master. Target: at most 1.5x.
 from __future__ import annotations
 
 import argparse
-import shutil
 import tempfile
 import warnings
 from datetime import date
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import openpyxl
 
-from bench.common import median_time, table
+from bench.common import fresh_copy, median_time, table
 from bench.generate import generate
 from xl_plan.jobs import gantt_file, validate_file
 
@@ -39,9 +38,7 @@ def write_jobs(actions: int, repeat: int, layouts) -> list[list]:
             work.mkdir()
 
             def fresh() -> Path:
-                target = work / "plan.xlsx"
-                shutil.copyfile(path, target)
-                return target
+                return fresh_copy(path, work / "plan.xlsx")
 
             def bare():
                 wb = openpyxl.load_workbook(fresh())
