@@ -656,3 +656,19 @@ def test_chart_rows_kept_as_records_save_as_openpyxl_cells(name):
     assert sorted(cells) == sorted(records)
     for part in cells:
         assert cells[part] == records[part], part
+
+
+def test_a_gantt_kept_as_records_survives_a_save_to_a_new_file(tmp_path):
+    """The safe save path writes a new file through the fast writer too: rows kept as records are never
+    dropped (a plain openpyxl save would leave them out)."""
+    from xl_plan.io.save import save_workbook
+    from xl_plan.plan_file import open_plan
+    from xl_plan.writers.gantt import write_gantt
+
+    wb, plan, _ = open_plan(Path(__file__).parent / "fixtures" / "city_of_london_2017_plan.xlsx")
+    name = write_gantt(wb, build_gantt(plan, date(2016, 12, 15)), records=True)
+    out = tmp_path / "new.xlsx"
+    save_workbook(wb, out)
+    ws = openpyxl.load_workbook(out)[name]
+    refs = {ws.cell(r, 1).value for r in range(1, ws.max_row + 1)}
+    assert {a.ref for a in plan.actions if a.ref} <= refs

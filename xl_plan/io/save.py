@@ -147,7 +147,9 @@ def save_workbook(wb, path, *, read_stamp: tuple[int, int] | None = None, policy
                 data, changes = _grafted(wb, original, Path(work), baseline, path.name)
                 tmp.write_bytes(data)
             else:
-                with warnings.catch_warnings():
+                from .fastwrite import fast_cells
+
+                with warnings.catch_warnings(), fast_cells():    # writes cell records too (writers/gantt.py)
                     warnings.simplefilter("ignore")
                     wb.save(tmp)
             _pause("after-temp-write")
