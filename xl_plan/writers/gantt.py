@@ -27,7 +27,16 @@ from ..gantt import Gantt, GanttItem
 from ..model import RagEntry
 from ..owned import GANTT
 from ..rag import STANDARD_COLOURS
-from ..sheets import HEADER_FILL, HEADER_FONT, CellWriter, fit_row_heights, owned_sheet, print_landscape, put
+from ..sheets import (
+    HEADER_FILL,
+    HEADER_FONT,
+    CellWriter,
+    fit_row_heights,
+    owned_sheet,
+    print_landscape,
+    put,
+    text_lines,
+)
 
 SHEET = GANTT.name
 
@@ -166,7 +175,10 @@ def write_gantt(wb, gantt: Gantt, *, records: bool = False) -> str:
     for c, (heading, _) in enumerate(COLUMNS, 1):
         cell = put(ws, rows.head, c, heading)
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-        cell.alignment = Alignment(vertical="center")
+        cell.alignment = Alignment(vertical="center", wrap_text=True)     # a long heading wraps, never cut off
+    longest = max(text_lines(heading, width) for heading, width in COLUMNS)
+    if longest > 1:
+        ws.row_dimensions[rows.head].height = max(ws.row_dimensions[rows.head].height or 15, 15 * longest)
     today_month = gantt.today.replace(day=1)
     year_start = None
     for i, m in enumerate(months):
