@@ -102,6 +102,12 @@ def _records_workbook(records: bool, iso: bool = False):
         out.put(r, 30, None)                                  # a blank: counted in the extent, not written
     ws.cell(5, 6, "a real cell in a row of records")
     ws.row_dimensions[4].height = 40                          # a row with a dimension of its own
+    out.restyle(3, 2, "filled", fill=PatternFill("solid", fgColor="00FF00"))    # a look on top of a cell's own
+    out.restyle(4, 2, "filled", fill=PatternFill("solid", fgColor="00FF00"))
+    out.restyle(6, 7, "filled", fill=PatternFill("solid", fgColor="00FF00"))    # no cell there yet
+    out.link(3, 1, "Plan's sheet", "B7")                      # links, in and out of row order
+    out.link(6, 3, "Plan's sheet", "C9")                      # on a blank cell: it shows the place
+    out.link(4, 1, "Plan's sheet", "B8")
     fit_row_heights(ws, 3, 12)
     return wb
 
@@ -135,3 +141,18 @@ def test_cell_records_made_cells_for_another_writer(monkeypatch):
         for name in want.namelist():
             if name != "docProps/core.xml":
                 assert got.read(name) == want.read(name), name
+
+
+def test_a_sheet_holding_records_counts_as_written():
+    """diff_against sees an owned sheet whose new cells are all records (its openpyxl cells unchanged)."""
+    from xl_plan.io.diff import baseline_of, diff_against
+    from xl_plan.owned import MARK
+    from xl_plan.sheets import CellWriter
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A1"] = f"{MARK}History"
+    base = baseline_of(wb)
+    assert diff_against(base, wb).sheets == []
+    CellWriter(ws, records=True).put(2, 1, "a new row")
+    assert diff_against(base, wb).sheets == [ws.title]

@@ -50,3 +50,35 @@ def test_kinds_are_told_by_marker_not_name():
     assert owned_kind("xl_plan", ["plan_id"]) is SETTINGS
     assert owned_kind("Leads", ["As written in plan"]) is LEADS and not LEADS.whole
     assert owned_kind("Leads", ["Our lead officers"]) is None
+
+
+def test_validation_and_summary_kept_as_records_save_as_openpyxl_cells():
+    """The jobs keep the Validation and Summary tables' cells as records (`records=True`), which
+    io/save.py's scratch save writes: the package is byte for byte the one openpyxl cells give, links,
+    severity fills, centred figures, the chase list and the decisions included."""
+    from dataclasses import replace
+    from datetime import date
+
+    from tests.package_compare import saved_parts
+    from xl_plan.merge.summary import Chase, summarise
+    from xl_plan.plan_file import open_plan
+    from xl_plan.validate import validate
+    from xl_plan.writers.summary import write_summary
+    from xl_plan.writers.validation import write_validation
+
+    today = date(2017, 6, 1)
+    for name in ("birmingham", "barking", "city"):
+        def parts(records: bool) -> dict:
+            wb, plan, _ = open_plan(SAMPLES[name])
+            report = validate(plan, today)
+            write_validation(wb, plan, report, today, records=records)
+            summary = replace(summarise(plan, [], "2017-05", today), chase=[Chase("AB", "A Bee", "ab@example.org")],
+                              to_decide=report.sorted()[:5])
+            write_summary(wb, summary, records=records)
+            return saved_parts(wb, records)
+
+        cells, records = parts(False), parts(True)
+        assert sorted(cells) == sorted(records), name
+        for part in cells:
+            assert cells[part] == records[part], (name, part)
+        assert any(b"location=" in data for part, data in records.items() if part.startswith("xl/worksheets/sheet")), name

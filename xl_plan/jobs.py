@@ -57,7 +57,7 @@ def validate_file(path, *, sheet=None, columns=None, today: date | None = None, 
         return ValidateResult(plan, validate(plan, today))
     edit = edit_plan(path, sheet=sheet, columns=columns, policy=policy)
     result = ValidateResult(edit.plan, validate(edit.plan, today))
-    result.sheet = write_validation(edit.wb, edit.plan, result.report, today)
+    result.sheet = write_validation(edit.wb, edit.plan, result.report, today, records=True)   # saved below
     result.saved = edit.save()
     return result
 
@@ -363,10 +363,10 @@ def consolidate(master, returns_dir, month: str | None = None, today: date | Non
     result.skipped = collected.skipped
     after = reread_actions(wb, plan, {c.row for c in result.changes})   # only update/status cells changed
     report = validate(after, today)
-    validation_sheet = write_validation(wb, after, report, today)
+    validation_sheet = write_validation(wb, after, report, today, records=True)     # saved below
     gantt_sheet = refresh_gantt(wb, after, today)
     summary_sheet = write_summary(wb, summarise(after, read_history(wb), result.month, today, result,
-                                                read_directory(wb)))
+                                                read_directory(wb)), records=True)
     out = ConsolidateResult(result, after, report, summary_sheet, validation_sheet, gantt_sheet, collected.skipped)
     out.saved = result.saved = edit.save()
     return out

@@ -72,8 +72,10 @@ def kind_is_leads(name: str, cells) -> bool:
 
 
 def first_cells(ws, rows: int = 5) -> list:
-    """Column A of an openpyxl sheet's first rows: what `owned_kind` looks at."""
-    return [ws.cell(r, 1).value for r in range(1, rows + 1)]
+    """Column A of an openpyxl sheet's first rows: what `owned_kind` looks at (read without ws.cell,
+    which would add an empty cell to the sheet for each one missing)."""
+    cells = ws._cells
+    return [cell.value if (cell := cells.get((r, 1))) is not None else None for r in range(1, rows + 1)]
 
 
 def kind_of(ws) -> OwnedSheet | None:

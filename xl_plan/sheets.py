@@ -12,6 +12,7 @@ from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .io.fastwrite import RowCells, row_cells
 from .owned import MARK, OWNER, OwnedSheet, find_owned
@@ -78,6 +79,7 @@ class CellWriter:
         self.records = RowCells(ws) if records else None
         self._probe = Cell(ws)
         self._numbers: dict[tuple, int] = {}    # (look, kind of value) -> style number of the records
+        self._restyled: dict[tuple, int] = {}   # (look, style number) -> style number with the look added
         self._rows = self.records.rows if records else None
 
     def put(self, row: int, column: int, value, look: str | None = None, **attrs) -> None:
@@ -115,6 +117,59 @@ class CellWriter:
         if cells is None:
             cells = self._rows[row] = []
         cells.append((column, value, dt, n))
+        if row > self.records.max_row:
+            self.records.max_row = row
+
+    def restyle(self, row: int, column: int, look: str, **attrs) -> None:
+        """Give a written cell a further look on top of its own (e.g. a fill on a table's cell): as
+        `CellStyles.apply` on `ws.cell(row, column)`, for records too. A cell not written yet is made
+        blank with the look, as `ws.cell` would make it."""
+        if self.records is None:
+            self.styles.apply(self.ws.cell(row, column), look, **attrs)
+            return
+        cells = self._rows.get(row, ())
+        at = next((i for i, rec in enumerate(cells) if rec[0] == column), None)
+        if at is None:
+            self.put(row, column, None, look, **attrs)
+            return
+        c, value, dt, n = cells[at]
+        key = (look, n)
+        new = self._restyled.get(key)
+        if new is None:
+            probe = Cell(self.ws)
+            probe._style = copy(self.records.styles[n]) if n else None
+            for name, v in attrs.items():
+                setattr(probe, name, v)
+            new = self._restyled[key] = self.records.style_number(copy(probe._style))
+        cells[at] = (c, value, dt, new)
+
+    def link(self, row: int, column: int, sheet: str, cell: str) -> None:
+        """A link on a written cell to `cell` of `sheet` in this workbook (as `cell.hyperlink = cell_link(...)`)."""
+        if self.records is None:
+            self.ws.cell(row, column).hyperlink = cell_link(sheet, cell)
+            return
+        link = cell_link(sheet, cell)
+        link.ref = f"{get_column_letter(column)}{row}"
+        cells = self._rows.get(row, ())
+        at = next((i for i, rec in enumerate(cells) if rec[0] == column), None)
+        if at is None:
+            self.put(row, column, link.location)
+        elif cells[at][1] is None:                  # the setter shows the place in an empty cell
+            cells[at] = (column, link.location, "s", cells[at][3])
+        self.records.links[(row, column)] = link
+
+    @property
+    def max_row(self) -> int:
+        """The last row holding a cell, records included (ws.max_row counts openpyxl cells only)."""
+        rows = self.records.max_row if self.records is not None else 0
+        return max(rows, self.ws.max_row if self.ws._cells else 0) or 1
+
+
+def cell_link(sheet: str, cell: str) -> Hyperlink:
+    """A hyperlink to a cell of the same workbook, written as a location ('Plan'!G11): Excel and
+    LibreOffice follow it, a copied sheet keeps it, and it needs no relationship entry (a Validation
+    sheet has one per finding)."""
+    return Hyperlink(ref="", location="'{}'!{}".format(sheet.replace("'", "''"), cell))
 
 
 _TOP = Alignment(vertical="top")
@@ -300,28 +355,30 @@ def owned_sheet(wb, kind: OwnedSheet | str, title: str):
 
 
 def write_table(ws, top: int, rows: list[list], widths: Iterable[int] = (), wrap_columns: Iterable[int] = (),
-                *, filter_and_freeze: bool = True, left: int = 1) -> int:
+                *, filter_and_freeze: bool = True, left: int = 1, out: CellWriter | None = None) -> int:
     """Header row + data rows from row `top` (and column `left`; `wrap_columns` count from the table's
     first column); returns the last row written. `filter_and_freeze`: an autofilter on the table and
-    frozen panes under its header (for a sheet holding one table)."""
+    frozen panes under its header (for a sheet holding one table). `out`: the sheet's CellWriter (its
+    cells as records when it keeps them), else the cells are openpyxl cells."""
     wrap = {c + left - 1 for c in wrap_columns}
-    styles = CellStyles()
+    out = out if out is not None else CellWriter(ws)
     for i, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(i)].width = width
+    put_cell = out.put
     for r, row in enumerate(rows, top):
         for c, value in enumerate(row, left):
-            cell = put(ws, r, c, value)
             if r == top:                  # headers wrap: none is cut off by the next column
-                styles.apply(cell, "header", font=HEADER_FONT, fill=HEADER_FILL, alignment=_WRAP_TOP)
+                put_cell(r, c, value, "header", font=HEADER_FONT, fill=HEADER_FILL, alignment=_WRAP_TOP)
             elif c in wrap:
-                styles.apply(cell, "wrap", alignment=_WRAP_TOP)
+                put_cell(r, c, value, "wrap", alignment=_WRAP_TOP)
             else:
-                styles.apply(cell, "top", alignment=_TOP)
+                put_cell(r, c, value, "top", alignment=_TOP)
     last = top + len(rows) - 1
     if filter_and_freeze:
         if len(rows) > 1:
             ws.auto_filter.ref = f"A{top}:{get_column_letter(len(rows[0]))}{last}"
-        ws.freeze_panes = ws.cell(top + 1, 1)
+        held = out.records is not None and any(rec[0] == 1 for rec in out.records.rows.get(top + 1, ()))
+        ws.freeze_panes = f"A{top + 1}" if held else ws.cell(top + 1, 1)     # never a second cell at a record's place
     return last
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..owned import OWNER, is_owned
+from .fastwrite import row_cells
 from .workbook import load
 
 
@@ -162,6 +163,9 @@ def diff_workbooks(before: Path, after: Path) -> WorkbookChanges:
 
 
 def _sheet_differs(values0: dict, ws1) -> bool:
+    records = row_cells(ws1)
+    if records is not None and records.rows:        # cells kept as records are cells written
+        return True
     if set(values0) != set(ws1._cells):
         return True
     return any(values0[rc] != c.value for rc, c in ws1._cells.items())

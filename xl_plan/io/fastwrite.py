@@ -52,6 +52,8 @@ class RowCells:
         self.ws = ws
         self.rows: dict[int, list[tuple]] = {}
         self.heights: dict[int, float] = {}     # row heights of rows not in ws.row_dimensions
+        self.links: dict[tuple[int, int], object] = {}     # (row, column) -> the cell's openpyxl Hyperlink
+        self.max_row = 0
         self.styles: list = [None]
         self._numbers: dict[int, int] = {}
         setattr(ws, _ATTR, self)
@@ -69,6 +71,7 @@ class RowCells:
     def add(self, row: int, column: int, value, data_type: str, style=None) -> None:
         """A cell of a value openpyxl keeps as it is (text, number, bool, date, error: no formula)."""
         self.rows.setdefault(row, []).append((column, value, data_type, self.style_number(style)))
+        self.max_row = max(self.max_row, row)
 
     def extent(self) -> tuple[int, int, int, int] | None:
         """(min row, min column, max row, max column) of the records, None when there are none."""
@@ -94,6 +97,9 @@ def materialize(ws) -> None:
             cell._value, cell.data_type = value, dt
             if n:
                 cell._style = copy(rc.styles[n])
+            link = rc.links.get((r, c))
+            if link is not None:
+                cell._hyperlink = link
             ws._cells[(r, c)] = cell
     for r, height in rc.heights.items():
         ws.row_dimensions[r].height = height
@@ -129,7 +135,9 @@ class _RecordWriter:
 
     def __init__(self, ws):
         wb = ws.parent
+        self.ws = ws
         self.arrays = row_cells(ws).styles
+        self.links = row_cells(ws).links
         self.styles = wb._cell_styles
         self.iso, self.epoch = wb.iso_dates, wb.epoch
         self.letters: dict[int, str] = {}
@@ -159,8 +167,10 @@ class _RecordWriter:
     def cells(self, row: int, records) -> str:
         """The records of a row (in column order), as openpyxl writes cells holding the same."""
         out = []
-        letters, cell_attrs, escape = self.letters, self.attrs, _escape_cdata
+        letters, cell_attrs, escape, links = self.letters, self.attrs, _escape_cdata, self.links
         for c, value, dt, n in records:
+            if links and (row, c) in links:     # listed as openpyxl lists a cell's link: when it is written
+                self.ws._hyperlinks.append(links[(row, c)])
             letter = letters.get(c)
             if letter is None:
                 letter = letters[c] = get_column_letter(c)

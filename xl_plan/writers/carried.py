@@ -13,7 +13,7 @@ from ..finding_codes import CATALOGUE
 from ..model import Action, Plan
 from ..owned import CARRIED, OWNER
 from ..report import Report
-from ..sheets import SEVERITY_FILL, fit_row_heights, mark_cells, owned_sheet, print_landscape, put, write_table
+from ..sheets import SEVERITY_FILL, cell_link, fit_row_heights, mark_cells, owned_sheet, print_landscape, put, write_table
 from ..stars import strip_stars
 from .validation import write_validation
 
@@ -93,7 +93,7 @@ def _text(a: Action | None) -> str:
 def _links(ws, plan: Plan, targets, column: int) -> None:
     for r, row, cell in targets:
         c = ws.cell(r, column)
-        c.hyperlink = f"#'{plan.sheet}'!{cell or f'A{row}'}"
+        c.hyperlink = cell_link(plan.sheet, cell or f"A{row}")
         c.font = Font(color="0563C1", underline="single")
 
 

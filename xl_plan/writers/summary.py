@@ -12,7 +12,7 @@ from openpyxl.utils import get_column_letter
 
 from ..months import month_name
 from ..owned import SUMMARY
-from ..sheets import SEVERITY_FILL, CellStyles, fit_row_heights, owned_sheet, print_landscape, put, write_table
+from ..sheets import SEVERITY_FILL, CellWriter, fit_row_heights, owned_sheet, print_landscape, put, write_table
 
 if TYPE_CHECKING:                   # the figures come from merge/summary.py; writers import nothing above them
     from ..merge.summary import Summary
@@ -28,14 +28,13 @@ WIDTHS = (44, 14, 14, 14, 14, 14, 14, 14)
 CM_PER_ROW = 0.53                           # a 15-point row
 
 
-def _table(ws, top: int, rows: list[list], wrap=(), numeric=()) -> int:
+def _table(out: CellWriter, top: int, rows: list[list], wrap=(), numeric=()) -> int:
     """One of the Summary's several tables: no filter or frozen panes, which belong to a whole sheet.
     Numeric columns are centred, their headers with them."""
-    last = write_table(ws, top, rows, wrap_columns=wrap, filter_and_freeze=False)
-    styles = CellStyles()
+    last = write_table(out.ws, top, rows, wrap_columns=wrap, filter_and_freeze=False, out=out)
     for c in numeric:
         for r in range(top, last + 1):
-            styles.apply(ws.cell(r, c), "centre", alignment=_CENTRE)
+            out.restyle(r, c, "centre", alignment=_CENTRE)
     return last
 
 
@@ -90,10 +89,12 @@ def trend_chart(s: Summary, data, categories) -> BarChart:
     return chart
 
 
-def write_summary(wb, s: Summary) -> str:
-    """Replace xl_plan's Summary sheet; returns its name."""
+def write_summary(wb, s: Summary, *, records: bool = False) -> str:
+    """Replace xl_plan's Summary sheet; returns its name. `records`: the tables' cells are kept as
+    cell records (sheets.CellWriter), for a workbook saved through io/save.py (the jobs)."""
     plan, month, today, merge = s.plan, s.month, s.today, s.merge
     ws = owned_sheet(wb, SUMMARY, f"Summary for {month_name(month)}")
+    out = CellWriter(ws, records=records)
     cols, label = s.codes, s.labels
     width = max(len(WIDTHS), len(cols) + 2)
     for i in range(1, width + 1):
@@ -118,18 +119,18 @@ def write_summary(wb, s: Summary) -> str:
     ws.row_dimensions[6].height = 30
 
     r = _heading(ws, 8, "RAG status, whole plan")
-    r = _table(ws, r, [["Status", "Actions"]] + [[label[c], s.counts.get(c, 0)] for c in cols] +
+    r = _table(out, r, [["Status", "Actions"]] + [[label[c], s.counts.get(c, 0)] for c in cols] +
                [["Total", len(plan.actions)]], numeric=(2,)) + 2
     for i, c in enumerate(cols):
         if s.colours.get(c):
-            ws.cell(r - 2 - len(cols) + i, 1).fill = rag_fill(s.colours[c])
+            out.restyle(r - 2 - len(cols) + i, 1, f"rag {s.colours[c]}", fill=rag_fill(s.colours[c]))
 
     r = _heading(ws, r, "RAG status by section")
     top = r
     rows = [["Section"] + [label[c] for c in cols] + ["Total"]]
     for name, counts in s.sections:
         rows.append([name[:120]] + [counts.get(c, 0) for c in cols] + [sum(counts.values())])
-    r = _table(ws, top, rows, wrap=(1,), numeric=range(2, len(cols) + 3))
+    r = _table(out, top, rows, wrap=(1,), numeric=range(2, len(cols) + 3))
     if s.sections:
         chart = BarChart()
         chart.type, chart.grouping, chart.overlap = "bar", "stacked", 100
@@ -149,7 +150,7 @@ def write_summary(wb, s: Summary) -> str:
 
     r = _heading(ws, r, f"Movement in {month_name(month)} (from the History sheet)")
     if s.moved:
-        r = _table(ws, r, [["From", "To", "Actions"]] + [[label.get(a, a.capitalize()), label.get(b, b.capitalize()), n]
+        r = _table(out, r, [["From", "To", "Actions"]] + [[label.get(a, a.capitalize()), label.get(b, b.capitalize()), n]
                                                        for (a, b), n in sorted(s.moved.items())], numeric=(3,)) + 2
     else:
         put(ws, r, 1, "No status changed this month.")
@@ -158,7 +159,7 @@ def write_summary(wb, s: Summary) -> str:
     if s.trend:
         r = _heading(ws, r, "RAG trend: the statuses at the end of each month (from the History sheet)")
         top = r
-        r = _table(ws, top, [["Month"] + [label[c] for c in cols]] +
+        r = _table(out, top, [["Month"] + [label[c] for c in cols]] +
                    [[month_name(m)] + [counts.get(c, 0) for c in cols] for m, counts in s.trend],
                    numeric=range(2, len(cols) + 2))
         chart = trend_chart(s, Reference(ws, min_col=2, max_col=1 + len(cols), min_row=top, max_row=r),
@@ -167,7 +168,7 @@ def write_summary(wb, s: Summary) -> str:
 
     r = _heading(ws, r, f"Overdue actions (timescale passed by {today:%d %B %Y}, not complete)")
     if s.overdue:
-        r = _table(ws, r, [["Action", "Ref", "Lead", "Timescale", "Due by", "Status"]] +
+        r = _table(out, r, [["Action", "Ref", "Lead", "Timescale", "Due by", "Status"]] +
                    [[o.action.short_text(90), o.action.ref or f"row {o.action.row}", o.action.lead_text,
                      o.action.timescale_text, f"{o.end:%d/%m/%Y}", o.status] for o in s.overdue],
                    wrap=(1, 2, 3, 4, 6), numeric=(5,)) + 2
@@ -177,8 +178,8 @@ def write_summary(wb, s: Summary) -> str:
 
     if merge is not None:
         r = _heading(ws, r, f"Returns still missing for {month_name(month)} (the chase list)")
-        if s.chase:
-            r = _table(ws, r, [["Lead (as in the plan)", "Name", "Email"]] +
+        if s.chase:      # openpyxl cells: merged ranges start in them
+            r = _table(CellWriter(ws), r, [["Lead (as in the plan)", "Name", "Email"]] +
                        [[x.lead, x.name or "(no name in the Leads sheet)", x.email] for x in s.chase], wrap=(1, 2)) + 2
             for i in range(r - 1 - len(s.chase), r - 1):
                 ws.merge_cells(start_row=i, start_column=3, end_row=i, end_column=5)
@@ -188,14 +189,15 @@ def write_summary(wb, s: Summary) -> str:
         r = _heading(ws, r, "For you to decide (not applied; details in the History sheet)")
         if s.to_decide:
             first = r
-            r = _table(ws, r, [["Details", "What", "Where"]] + [[f.message, f.code, f.cell and f"{f.sheet}!{f.cell}" or
+            r = _table(out, r, [["Details", "What", "Where"]] + [[f.message, f.code, f.cell and f"{f.sheet}!{f.cell}" or
                                                                (f"{f.sheet} row {f.row}" if f.row else "")]
                                                               for f in s.to_decide], wrap=(1, 2, 3))
             for i, f in enumerate(s.to_decide, first + 1):
-                ws.cell(i, 2).fill = SEVERITY_FILL.get(f.severity, SEVERITY_FILL["info"])
+                severity = f.severity if f.severity in SEVERITY_FILL else "info"
+                out.restyle(i, 2, f"severity {severity}", fill=SEVERITY_FILL[severity])
         else:
             put(ws, r, 1, "Nothing: every return merged cleanly.")
-    fit_row_heights(ws, 7, ws.max_row)
+    fit_row_heights(ws, 7, out.max_row)
     ws.row_dimensions[1].height = 21
     ws.row_dimensions[5].height = 30
     ws.row_dimensions[6].height = 30

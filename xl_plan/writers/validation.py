@@ -12,7 +12,7 @@ from ..owned import VALIDATION
 from ..report import INFO, Report
 from ..sheets import (
     SEVERITY_FILL,
-    CellStyles,
+    CellWriter,
     fit_row_heights,
     mark_cells,
     owned_sheet,
@@ -29,8 +29,10 @@ KEY_ROW = 4
 _WRAP = Alignment(wrap_text=True, vertical="top")
 
 
-def write_validation(wb, plan: Plan, report: Report, today: date) -> str:
-    """Replace xl_plan's Validation sheet and cell marks in `wb`; returns the sheet's name."""
+def write_validation(wb, plan: Plan, report: Report, today: date, *, records: bool = False) -> str:
+    """Replace xl_plan's Validation sheet and cell marks in `wb`; returns the sheet's name.
+    `records`: the table's cells are kept as cell records (sheets.CellWriter), for a workbook saved
+    through io/save.py (the jobs)."""
     ws = owned_sheet(wb, VALIDATION, "Validation report")
     counts = ", ".join(f"{code.capitalize()}: {n}" for code, n in report.counts_by_status.items())
     put(ws, 2, 1, f"Plan sheet '{plan.sheet}', {len(plan.actions)} actions, checked {today:%d %B %Y}. "
@@ -42,7 +44,8 @@ def write_validation(wb, plan: Plan, report: Report, today: date) -> str:
     rows = report.rows()
     for row in rows[1:]:                  # the key is printed once, above, not in every message
         row[5] = row[5].replace(f"one of: {key}", f"one of the statuses of the RAG key (row {KEY_ROW})")
-    last = write_table(ws, 5, rows, widths=WIDTHS, wrap_columns=(2, 3, 5, 6))
+    out = CellWriter(ws, records=records)
+    last = write_table(ws, 5, rows, widths=WIDTHS, wrap_columns=(2, 3, 5, 6), out=out)
     for r in (2, 3, KEY_ROW):             # the notes above the table wrap across its width
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(WIDTHS))
         ws.cell(r, 1).alignment = _WRAP
@@ -50,14 +53,12 @@ def write_validation(wb, plan: Plan, report: Report, today: date) -> str:
     ws.row_dimensions[1].height = 21
     print_landscape(ws, "5:5", title_columns="A:D")
     plan_ws = wb[plan.sheet]
-    styles = CellStyles()
     for r, finding in zip(range(6, last + 1), report.sorted()):
         severity = finding.severity if finding.severity in SEVERITY_FILL else INFO
-        styles.apply(ws.cell(r, 1), f"severity {severity}", fill=SEVERITY_FILL[severity])
+        out.restyle(r, 1, f"severity {severity}", fill=SEVERITY_FILL[severity])
         if finding.cell and finding.sheet == plan.sheet:
-            cell = ws.cell(r, 4)
-            cell.hyperlink = f"#'{plan.sheet}'!{finding.cell}"
-            styles.apply(cell, "link", font=_LINK)
+            out.link(r, 4, plan.sheet, finding.cell)
+            out.restyle(r, 4, "link", font=_LINK)
     remove_marks(plan_ws)
     notes: dict[str, list[str]] = defaultdict(list)
     for f in report.findings:
