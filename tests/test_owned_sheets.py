@@ -68,7 +68,7 @@ def test_validation_and_summary_kept_as_records_save_as_openpyxl_cells():
 
     today = date(2017, 6, 1)
     for name in ("birmingham", "barking", "city"):
-        def parts(records: bool) -> dict:
+        def parts(records: bool, name: str = name) -> dict:
             wb, plan, _ = open_plan(SAMPLES[name])
             report = validate(plan, today)
             write_validation(wb, plan, report, today, records=records)

@@ -117,7 +117,8 @@ def carried_file(path, *, previous=None, sheet=None, columns=None, today: date |
     result = carried_forward(plan, old, today=today, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
     out = CarriedResult(plan, result, old)
     if edit:
-        out.sheet, out.validation_sheet = write_carried(edit.wb, plan, result, validate(plan, today), today)
+        out.sheet, out.validation_sheet = write_carried(edit.wb, plan, result, validate(plan, today), today,
+                                                              records=True)
         out.saved = edit.save()
     return out
 

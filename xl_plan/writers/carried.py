@@ -13,19 +13,30 @@ from ..finding_codes import CATALOGUE
 from ..model import Action, Plan
 from ..owned import CARRIED, OWNER
 from ..report import Report
-from ..sheets import SEVERITY_FILL, cell_link, fit_row_heights, mark_cells, owned_sheet, print_landscape, put, write_table
+from ..sheets import (
+    SEVERITY_FILL,
+    cell_link,
+    fit_row_heights,
+    mark_cells,
+    owned_sheet,
+    print_landscape,
+    put,
+    write_table,
+)
 from ..stars import strip_stars
 from .validation import write_validation
 
 SHEET = CARRIED.name
 
 
-def write_carried(wb, plan: Plan, result: CarriedForward, validation: Report, today: date) -> tuple[str, str]:
+def write_carried(wb, plan: Plan, result: CarriedForward, validation: Report, today: date, *,
+                  records: bool = False) -> tuple[str, str]:
     """Write the Validation sheet (validation + carried findings, with its cell marks), mark every starred
-    cell, and replace xl_plan's Carried forward sheet. Returns (carried sheet name, validation sheet name)."""
+    cell, and replace xl_plan's Carried forward sheet. Returns (carried sheet name, validation sheet name).
+    `records`: the Validation table as cell records (writers/validation.py)."""
     merged = Report(list(validation.findings) + list(result.report.findings),
                     counts_by_status=dict(validation.counts_by_status), title="Validation")
-    validation_sheet = write_validation(wb, plan, merged, today)
+    validation_sheet = write_validation(wb, plan, merged, today, records=records)
     _mark_stars(wb[plan.sheet], result)
     ws = owned_sheet(wb, CARRIED, "Carried-forward (starred) actions")
     put(ws, 2, 1, _summary(plan, result))
