@@ -744,3 +744,31 @@ def test_demo_fills_two_returns_and_consolidates(tmp_path):
     wb = openpyxl.load_workbook(plan)
     assert {"Summary", "History", "Validation"} <= set(wb.sheetnames)
     assert len(read_history(wb)) >= 2
+
+
+def test_history_rows_kept_as_records_save_and_read_as_openpyxl_cells(sample):
+    """The merge jobs keep History's new rows as cell records (`append_history(records=True)`): read back
+    in the same run they are the rows appended, and the saved package is byte for byte the one
+    openpyxl cells give, for a new History and for one that already had rows."""
+    from tests.package_compare import saved_parts
+    from xl_plan.plan_file import open_plan
+    from xl_plan.writers.history import HistoryRow, append_history
+
+    def row(i: int, outcome: str = "applied") -> HistoryRow:
+        return HistoryRow(MONTH, f"K{i}", f"{i}.1", "update", "", f"Progress {i}: " + "done " * (i % 12),
+                          "AB", "ret.xlsx", "20/11/2026 10:00", outcome)
+
+    def run(records: bool):
+        wb, _plan, _ = open_plan(sample("city"))
+        append_history(wb, [row(i) for i in range(5)])                          # rows already in the master
+        added = append_history(wb, [row(i) for i in range(3, 12)] + [row(20, "conflict: not applied")],
+                               records=records)
+        again = append_history(wb, [row(7), row(30)], records=records)           # a second append in the run
+        return added, again, read_history(wb), saved_parts(wb, records)
+
+    plain, kept = run(False), run(True)
+    assert plain[:3] == kept[:3] and plain[0] == 8 and plain[1] == 1
+    assert [h.key for h in kept[2]] == [f"K{i}" for i in list(range(12)) + [20, 30]]
+    assert sorted(plain[3]) == sorted(kept[3])
+    for part in plain[3]:
+        assert plain[3][part] == kept[3][part], part

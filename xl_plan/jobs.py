@@ -300,7 +300,8 @@ def merge_returns(master, returns, month: str | None = None, today: date | None 
     with tempfile.TemporaryDirectory(prefix="xl_plan-merge-") as tmp:
         collected = collect_files([Path(p) for p in returns], Path(tmp))
         read = _read_sources(collected.sources, progress) + collected.unreadable
-        result = merge_into(edit.wb, edit.plan, read, month=month, now=now or datetime.now(), progress=progress)
+        result = merge_into(edit.wb, edit.plan, read, month=month, now=now or datetime.now(), progress=progress,
+                            records=True)       # saved through io/save.py below
     result.skipped = collected.skipped
     if result.changed:
         result.saved = edit.save()
@@ -360,7 +361,8 @@ def consolidate(master, returns_dir, month: str | None = None, today: date | Non
     with tempfile.TemporaryDirectory(prefix="xl_plan-consolidate-") as tmp:
         collected = collect_folder(returns_dir, Path(tmp), exclude=[master])
         read = _read_sources(collected.sources, progress) + collected.unreadable
-        result = merge_into(wb, plan, read, month=month, now=now or datetime.now(), progress=progress)
+        result = merge_into(wb, plan, read, month=month, now=now or datetime.now(), progress=progress,
+                            records=True)       # saved through io/save.py below
     result.skipped = collected.skipped
     after = reread_actions(wb, plan, {c.row for c in result.changes})   # only update/status cells changed
     report = validate(after, today)

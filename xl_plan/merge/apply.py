@@ -567,10 +567,11 @@ def master_word(plan: Plan, code: str) -> str:
 # ---------------------------------------------------------------- entry point
 
 def merge_into(wb, plan: Plan, returns: list[ReadReturn | tuple[str, str, str]], *, month: str | None,
-               now: datetime, progress=None) -> MergeResult:
+               now: datetime, progress=None, records: bool = False) -> MergeResult:
     """Merge the returns into the open master `wb` (nothing is saved here).
 
-    `returns` holds ReadReturn objects and, for files that could not be read, (name, lead, message)."""
+    `returns` holds ReadReturn objects and, for files that could not be read, (name, lead, message).
+    `records`: History's new rows are kept as cell records, for a workbook saved through io/save.py."""
     say = progress or (lambda text: None)
     log = read_returns_log(wb)
     readable = [r for r in returns if isinstance(r, ReadReturn)]
@@ -626,7 +627,7 @@ def merge_into(wb, plan: Plan, returns: list[ReadReturn | tuple[str, str, str]],
         else:
             say(f"  {name}: {outcome.lead}'s return has nothing filled in")
     result.changes = changes
-    result.history_added = append_history(wb, m.history, m.existing_history)
+    result.history_added = append_history(wb, m.history, m.existing_history, records=records)
 
     result.log_added = _record_events(wb, log, month, now, accepted, per_file)
     record = month_record(log + result.log_added, month)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from openpyxl.cell.cell import ERROR_CODES, Cell
 from openpyxl.styles import Alignment, Font
 
+from ..io.fastwrite import row_cells
 from ..owned import HISTORY, MARK, find_owned
-from ..sheets import HEADER_FILL, HEADER_FONT, TITLE_FONT, CellStyles, put
+from ..sheets import HEADER_FILL, HEADER_FONT, TITLE_FONT, CellWriter, put
 from ..text import clean
 
 SHEET = HISTORY.name
@@ -55,16 +55,28 @@ def find_sheet(wb):
 
 
 def read_history(wb) -> list[HistoryRow]:
+    """Every row recorded, oldest first: those read from the workbook, then those appended in this run
+    (kept as cell records when the job asked for them)."""
     ws = find_sheet(wb)
     if ws is None:
         return []
     out = []
     for values in ws.iter_rows(min_row=HEADER_ROW + 1, max_col=len(HEADER), values_only=True):
-        texts = [clean(v) if not isinstance(v, str) else v for v in values] + [""] * len(HEADER)
-        if not any(texts[: len(HEADER)]):
-            continue
-        out.append(HistoryRow(*[t or "" for t in texts[: len(HEADER)]]))
+        _add_row(out, values)
+    records = row_cells(ws)
+    for r in sorted(records.rows) if records is not None else ():
+        values = [None] * len(HEADER)
+        for c, value, _, _ in records.rows[r]:
+            if c <= len(HEADER):
+                values[c - 1] = value
+        _add_row(out, values)
     return out
+
+
+def _add_row(out: list[HistoryRow], values) -> None:
+    texts = [clean(v) if not isinstance(v, str) else v for v in values] + [""] * len(HEADER)
+    if any(texts[: len(HEADER)]):
+        out.append(HistoryRow(*[t or "" for t in texts[: len(HEADER)]]))
 
 
 def _create(wb):
@@ -82,8 +94,11 @@ def _create(wb):
     return ws
 
 
-def append_history(wb, rows: list[HistoryRow], existing: list[HistoryRow] | None = None) -> int:
-    """Append the rows not already recorded; returns how many were added. Creates the sheet once."""
+def append_history(wb, rows: list[HistoryRow], existing: list[HistoryRow] | None = None, *,
+                   records: bool = False) -> int:
+    """Append the rows not already recorded; returns how many were added. Creates the sheet once.
+    `records`: the new rows are kept as cell records (sheets.CellWriter), for a workbook saved through
+    io/save.py (the jobs)."""
     existing = read_history(wb) if existing is None else existing
     seen = {r.identity for r in existing}
     new = []
@@ -94,23 +109,15 @@ def append_history(wb, rows: list[HistoryRow], existing: list[HistoryRow] | None
     if not new:
         return 0
     ws = find_sheet(wb) or _create(wb)
-    last = HEADER_ROW
-    for (r, _c) in ws._cells:
-        last = max(last, r)
-    styles = CellStyles()
-    cells = ws._cells
+    out = CellWriter(ws, records=records)
+    last = max([HEADER_ROW] + [r for (r, _c) in ws._cells] + [out.records.max_row if records else 0])
+    put_cell = out.put
     for i, row in enumerate(new, last + 1):
         for c, value in enumerate(row.values(), 1):
-            if type(value) is str and (i, c) not in cells:
-                # a new row's text: the cell put() would make, without openpyxl's lookup per cell
-                cell = cells[(i, c)] = Cell(ws, row=i, column=c)
-                value = cell.check_string(value)
-                cell._value, cell.data_type = value, ("e" if value in ERROR_CODES else "s")
-            else:
-                cell = put(ws, i, c, value)      # text, never a formula
             if c in (5, 6) and len(value) > 40:
-                styles.apply(cell, "wrap", alignment=_WRAP)
+                put_cell(i, c, value, "wrap", alignment=_WRAP)
             elif c == 10 and value != APPLIED:
-                styles.apply(cell, "not applied", font=_NOT_APPLIED)
-    ws._current_row = max(ws._current_row, last + len(new))     # as openpyxl's own cell adding keeps it
+                put_cell(i, c, value, "not applied", font=_NOT_APPLIED)
+            else:
+                put_cell(i, c, value)           # text, never a formula
     return len(new)
