@@ -100,7 +100,7 @@ def _records_workbook(records: bool, iso: bool = False):
         out.put(r, 3, None, "fill", fill=PatternFill("solid", fgColor="FF0000"))
         out.put(r, 4, v, "two", number_format="0.00", font=Font(italic=True, size=9))
         out.put(r, 30, None)                                  # a blank: counted in the extent, not written
-    ws.cell(5, 6, "a real cell in a row of records")
+    ws.cell(5, 6, "a real cell in a row of records").hyperlink = "https://example.org/?a=1&b=2"   # links of both kinds
     ws.row_dimensions[4].height = 40                          # a row with a dimension of its own
     out.restyle(3, 2, "filled", fill=PatternFill("solid", fgColor="00FF00"))    # a look on top of a cell's own
     out.restyle(4, 2, "filled", fill=PatternFill("solid", fgColor="00FF00"))

@@ -76,7 +76,7 @@ class CellWriter:
     def __init__(self, ws, records: bool = False):
         self.ws = ws
         self.styles = CellStyles()
-        self.records = RowCells(ws) if records else None
+        self.records = (row_cells(ws) or RowCells(ws)) if records else None     # a sheet's records are one set
         self._probe = Cell(ws)
         self._numbers: dict[tuple, int] = {}    # (look, kind of value) -> style number of the records
         self._restyled: dict[tuple, int] = {}   # (look, style number) -> style number with the look added
@@ -148,15 +148,14 @@ class CellWriter:
         if self.records is None:
             self.ws.cell(row, column).hyperlink = cell_link(sheet, cell)
             return
-        link = cell_link(sheet, cell)
-        link.ref = f"{get_column_letter(column)}{row}"
+        location = cell_location(sheet, cell)
         cells = self._rows.get(row, ())
         at = next((i for i, rec in enumerate(cells) if rec[0] == column), None)
         if at is None:
-            self.put(row, column, link.location)
+            self.put(row, column, location)
         elif cells[at][1] is None:                  # the setter shows the place in an empty cell
-            cells[at] = (column, link.location, "s", cells[at][3])
-        self.records.links[(row, column)] = link
+            cells[at] = (column, location, "s", cells[at][3])
+        self.records.links[(row, column)] = location
 
     @property
     def max_row(self) -> int:
@@ -165,11 +164,16 @@ class CellWriter:
         return max(rows, self.ws.max_row if self.ws._cells else 0) or 1
 
 
+def cell_location(sheet: str, cell: str) -> str:
+    """Where a link to `cell` of `sheet` in the same workbook points: 'Plan''s sheet'!G11."""
+    return "'{}'!{}".format(sheet.replace("'", "''"), cell)
+
+
 def cell_link(sheet: str, cell: str) -> Hyperlink:
     """A hyperlink to a cell of the same workbook, written as a location ('Plan'!G11): Excel and
     LibreOffice follow it, a copied sheet keeps it, and it needs no relationship entry (a Validation
     sheet has one per finding)."""
-    return Hyperlink(ref="", location="'{}'!{}".format(sheet.replace("'", "''"), cell))
+    return Hyperlink(ref="", location=cell_location(sheet, cell))
 
 
 _TOP = Alignment(vertical="top")
@@ -250,6 +254,9 @@ def text_lines(value, width: float, size: float = 11) -> int:
         return 1
     lines = 0
     for line in text.split("\n"):
+        if len(line) <= per_line:               # what the loop below counts for a line this short
+            lines += 1
+            continue
         n, used = 1, 0
         for word in line.split(" "):
             w = len(word)

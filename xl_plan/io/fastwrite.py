@@ -22,6 +22,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from copy import copy
 from datetime import timedelta
+from typing import NamedTuple
 from xml.etree.ElementTree import _escape_attrib, _escape_cdata
 
 from openpyxl import LXML
@@ -34,11 +35,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel, to_ISO8601
 from openpyxl.worksheet import _writer as ws_writer
 from openpyxl.worksheet.dimensions import SheetDimension
+from openpyxl.worksheet.hyperlink import Hyperlink
 
 _set_attributes = cell_writer._set_attributes
 _ATTR = "_xl_plan_row_cells"
 _W = ws_writer.WorksheetWriter
-_original = {name: getattr(_W, name) for name in ("rows", "write_row", "write_dimensions", "write_top")}
+_original = {name: getattr(_W, name) for name in ("rows", "write_row", "write_dimensions", "write_top", "write_hyperlinks")}
 
 
 class RowCells:
@@ -52,7 +54,7 @@ class RowCells:
         self.ws = ws
         self.rows: dict[int, list[tuple]] = {}
         self.heights: dict[int, float] = {}     # row heights of rows not in ws.row_dimensions
-        self.links: dict[tuple[int, int], object] = {}     # (row, column) -> the cell's openpyxl Hyperlink
+        self.links: dict[tuple[int, int], str] = {}     # (row, column) -> where the cell links to in the workbook
         self.max_row = 0
         self.styles: list = [None]
         self._numbers: dict[int, int] = {}
@@ -97,9 +99,9 @@ def materialize(ws) -> None:
             cell._value, cell.data_type = value, dt
             if n:
                 cell._style = copy(rc.styles[n])
-            link = rc.links.get((r, c))
-            if link is not None:
-                cell._hyperlink = link
+            location = rc.links.get((r, c))
+            if location is not None:
+                cell._hyperlink = Hyperlink(ref=cell.coordinate, location=location)
             ws._cells[(r, c)] = cell
     for r, height in rc.heights.items():
         ws.row_dimensions[r].height = height
@@ -170,7 +172,8 @@ class _RecordWriter:
         letters, cell_attrs, escape, links = self.letters, self.attrs, _escape_cdata, self.links
         for c, value, dt, n in records:
             if links and (row, c) in links:     # listed as openpyxl lists a cell's link: when it is written
-                self.ws._hyperlinks.append(links[(row, c)])
+                letter = letters.get(c) or get_column_letter(c)
+                self.ws._hyperlinks.append(_PlaceLink(f"{letter}{row}", links[(row, c)]))
             letter = letters.get(c)
             if letter is None:
                 letter = letters[c] = get_column_letter(c)
@@ -207,6 +210,26 @@ class _RecordWriter:
             text = safe_string(value)
             out.append(f'<c r="{letter}{row}"{a}><v>{escape(text)}</v></c>' if text else f'<c r="{letter}{row}"{a}><v /></c>')
         return "".join(out)
+
+
+class _PlaceLink(NamedTuple):
+    """A record's link to a place in the workbook, in a sheet's list of links while it is written:
+    an openpyxl Hyperlink costs more to make and to write than the cell it is on."""
+    ref: str
+    location: str
+
+
+def _write_hyperlinks(self):
+    """openpyxl's WorksheetWriter.write_hyperlinks; when every link is a record's, as the same text."""
+    links = self.ws._hyperlinks
+    if not links or not all(type(link) is _PlaceLink for link in links):
+        self.ws._hyperlinks = [Hyperlink(ref=link.ref, location=link.location) if type(link) is _PlaceLink else link
+                               for link in links]
+        return _original["write_hyperlinks"](self)
+    xf = self.xf.send(True)
+    xf._file("<hyperlinks>" + "".join(f'<hyperlink ref="{ref}" location="{_escape_attrib(location)}" />'
+                                      for ref, location in links) + "</hyperlinks>")
+    self.xf.send(None)
 
 
 def _rows(self):
@@ -315,7 +338,7 @@ def fast_cells():
     if LXML:
         W.write_top = _materialize_first
     else:
-        W.rows, W.write_row, W.write_dimensions = _rows, _write_row, _write_dimensions
+        W.rows, W.write_row, W.write_dimensions, W.write_hyperlinks = _rows, _write_row, _write_dimensions, _write_hyperlinks
     try:
         yield
     finally:
