@@ -210,3 +210,65 @@ def test_random_cells_load_as_openpyxl_loads_them(tmp_path_factory, rows, inline
     else:
         wb.save(path)
     assert_reads_as_openpyxl(path)
+
+
+# ---------------------------------------------------------------- a job reads xl_plan's replaced sheets' first rows only
+
+def _with_xl_plan_sheets(tmp_path, name="city"):
+    """A plan that has had validate --write, gantt and a user's own sheet called Summary (not xl_plan's)."""
+    from xl_plan.jobs import gantt_file, validate_file
+
+    path = tmp_path / "plan.xlsx"
+    shutil.copyfile(SAMPLES[name], path)
+    wb = openpyxl.load_workbook(path)
+    own = wb.create_sheet("Summary")
+    for r in range(1, 30):
+        own.cell(r, 1, f"the council's own row {r}")
+    wb.save(path)
+    validate_file(path, today=date(2017, 6, 1), write=True)
+    gantt_file(path, today=date(2017, 6, 1))
+    return path
+
+
+def test_a_job_reads_only_the_first_rows_of_the_sheets_it_makes_anew(tmp_path):
+    path = _with_xl_plan_sheets(tmp_path)
+    full, lean = load(path), load(path, read_replaced=False)
+    assert full.sheetnames == lean.sheetnames
+    assert full["Validation"].max_row > 10 and full["Gantt"].max_row > 10
+    for name in ("Validation", "Gantt"):             # xl_plan's, made anew by every job writing them
+        merged = {rc for rng in lean[name].merged_cells.ranges for rc in rng.cells}     # openpyxl makes their cells
+        assert all(r <= 5 or (r, c) in merged for (r, c) in lean[name]._cells)
+        assert [lean[name].cell(r, 1).value for r in range(1, 6)] == [full[name].cell(r, 1).value for r in range(1, 6)]
+    for name in ("Improvement Plan", "Summary"):      # the plan and the council's own "Summary": whole
+        assert {k: c.value for k, c in lean[name]._cells.items()} == {k: c.value for k, c in full[name]._cells.items()}
+
+
+@pytest.mark.parametrize("job", ["validate", "gantt", "unmark", "carried", "leads"])
+def test_a_job_writes_the_same_file_whether_it_read_those_sheets_whole_or_not(tmp_path, monkeypatch, job):
+    """Reading xl_plan's replaced sheets to their first rows changes nothing a job writes: each writing job,
+    on a workbook that already has them, gives the same package as with every sheet read whole."""
+    import zipfile
+
+    from tests.package_compare import parts_of
+    from xl_plan import plan_file
+    from xl_plan.jobs import carried_file, gantt_file, leads_file, unmark_file, validate_file
+
+    today = date(2017, 6, 1)
+    run = {"validate": lambda p: validate_file(p, today=today, write=True),
+           "gantt": lambda p: gantt_file(p, today=today),
+           "unmark": lambda p: unmark_file(p),
+           "carried": lambda p: carried_file(p, today=today, write=True),
+           "leads": lambda p: leads_file(p, write=True)}[job]
+    path = _with_xl_plan_sheets(tmp_path)
+    lean, whole = tmp_path / "lean.xlsx", tmp_path / "whole" / "plan.xlsx"
+    whole.parent.mkdir()
+    shutil.copyfile(path, lean)
+    shutil.copyfile(path, whole)
+    run(lean)
+    real_load = plan_file.load
+    monkeypatch.setattr(plan_file, "load", lambda p, read_replaced=True: real_load(p, read_replaced=True))
+    run(whole)
+    assert parts_of(lean) == parts_of(whole)
+    with zipfile.ZipFile(lean) as a, zipfile.ZipFile(whole) as b:
+        for name in parts_of(lean) - {"docProps/core.xml"}:
+            assert a.read(name) == b.read(name), name

@@ -23,16 +23,18 @@ class OwnedSheet:
     unmark: bool = False        # removed by `xl-plan unmark`
     by_name: bool = False       # its name is xl_plan's marker ('xl_plan', 'xl_plan_return')
     whole: bool = True          # xl_plan writes the whole sheet; False: the manager edits it too (cell by cell)
+    replaced: bool = False      # made anew by every job that writes it, and no job reads its cells (a job
+                                # changing the workbook reads only its first rows: io/workbook.load)
 
     @property
     def names(self) -> tuple[str, ...]:
         return (self.name,) if self.by_name else (self.name, f"{self.name} ({OWNER})")
 
 
-VALIDATION = OwnedSheet("Validation", unmark=True)
-CARRIED = OwnedSheet("Carried forward", unmark=True)
-GANTT = OwnedSheet("Gantt")
-SUMMARY = OwnedSheet("Summary")
+VALIDATION = OwnedSheet("Validation", unmark=True, replaced=True)
+CARRIED = OwnedSheet("Carried forward", unmark=True, replaced=True)
+GANTT = OwnedSheet("Gantt", replaced=True)
+SUMMARY = OwnedSheet("Summary", replaced=True)
 HISTORY = OwnedSheet("History")
 LEADS = OwnedSheet("Leads", whole=False)
 RETURNS_LOG = OwnedSheet("Returns log", state="hidden")
@@ -71,7 +73,10 @@ def kind_is_leads(name: str, cells) -> bool:
     return name in LEADS.names and any(_text(v) == LEADS_FIRST_HEADER for v in cells)
 
 
-def first_cells(ws, rows: int = 5) -> list:
+FIRST_ROWS = 5                  # the rows of column A `owned_kind` looks at
+
+
+def first_cells(ws, rows: int = FIRST_ROWS) -> list:
     """Column A of an openpyxl sheet's first rows: what `owned_kind` looks at (read without ws.cell,
     which would add an empty cell to the sheet for each one missing)."""
     cells = ws._cells

@@ -14,11 +14,12 @@ from .model import Plan
 from .settings import remembered_columns
 
 
-def open_plan(path, sheet: str | None = None, columns: dict | None = None):
+def open_plan(path, sheet: str | None = None, columns: dict | None = None, *, read_replaced: bool = True):
     """(workbook, plan, stamp): the workbook is kept so writers can write into it; the stamp says
-    whether the file changed on disk before it is saved."""
+    whether the file changed on disk before it is saved. `read_replaced=False`: for a job changing it,
+    xl_plan's sheets that jobs make anew are read to their first rows only (io/workbook.load)."""
     path = Path(path)
-    wb = load(path)
+    wb = load(path, read_replaced=read_replaced)
     stamp = file_stamp(path)
     overrides = dict(remembered_columns(path, wb))
     overrides.update(columns or {})
@@ -54,5 +55,5 @@ def edit_plan(path, *, sheet=None, columns=None, policy: SavePolicy = DEFAULT_PO
     """Open the plan at `path` to change it (refused while it is open in Excel)."""
     path = Path(path)
     refuse_if_open(path)
-    wb, plan, stamp = open_plan(path, sheet, columns)
+    wb, plan, stamp = open_plan(path, sheet, columns, read_replaced=False)
     return PlanEdit(path, wb, plan, stamp, policy, _baseline(wb))

@@ -40,6 +40,8 @@ from openpyxl.worksheet.table import Table
 from openpyxl.xml.constants import COMMENTS_NS, SHEET_MAIN_NS
 from openpyxl.xml.functions import Element, SubElement, fromstring
 
+from ..owned import FIRST_ROWS, REGISTRY, owned_kind
+
 _SHEET_DATA = re.compile(rb"<((?:[A-Za-z_][\w.\-]*:)?)sheetData\b[^>]*?(/?)>")
 
 
@@ -414,9 +416,56 @@ class FastWorksheetReader(WorksheetReader):
         ws.merged_cells = MultiCellRange(ranges)
 
 
+_REPLACED_NAMES = {name for kind in REGISTRY if kind.replaced for name in kind.names}
+_ROW_START = re.compile(rb"<((?:[A-Za-z_][\w.\-]*:)?)row\b[^>]*?(/?)>")
+
+
+_HYPERLINKS = re.compile(rb"<((?:[A-Za-z_][\w.\-]*:)?)hyperlinks\b(?:[^>]*/>|.*?</\1hyperlinks>)", re.DOTALL)
+
+
+def first_rows(data: bytes, n: int) -> bytes | None:
+    """The sheet part with only its first `n` rows of cells (and no links, which openpyxl would bind
+    to cells past them), None when it has no more than that."""
+    bounds = _cells_bounds(data)
+    if bounds is None:
+        return None
+    prefix, _, pos, end = bounds
+    close = b"</" + prefix + b"row>"
+    for _ in range(n):
+        m = _ROW_START.search(data, pos, end)
+        if m is None:
+            return None
+        pos = m.end() if m.group(2) else data.find(close, m.end()) + len(close)
+        if pos < len(close):
+            return None
+    if _ROW_START.search(data, pos, end) is None:
+        return None
+    return data[:pos] + b"</" + prefix + b"sheetData>" + _HYPERLINKS.sub(b"", data[end:])
+
+
 class FastExcelReader(ExcelReader):
     """openpyxl's ExcelReader reading worksheets with FastWorksheetReader and leaving out the
-    pictures, charts and pivot tables (never saved from here: they stay in the package)."""
+    pictures, charts and pivot tables (never saved from here: they stay in the package).
+    `read_replaced=False`: xl_plan's sheets that every job writing them makes anew (owned.py,
+    `replaced`) are read to their first rows only, which say what they are: a job changing the
+    workbook replaces them or leaves their part as it is, and never reads their cells."""
+
+    read_replaced = True
+
+    def _source(self, name: str, fh):
+        """The sheet part to read: the whole of it, or the first rows of one of xl_plan's replaced sheets."""
+        if self.read_replaced or name not in _REPLACED_NAMES:
+            return fh
+        data = fh.read()
+        head = first_rows(data, FIRST_ROWS)
+        if head is None:
+            return BytesIO(data)
+        wb = self.wb
+        parser = FastSheetParser(BytesIO(head), self.shared_strings, self.data_only, wb.epoch,
+                                 wb._date_formats, wb._timedelta_formats, self.rich_text)
+        column_a = {r: v for r, c, v, _, _ in parser.cells() if c == 1}
+        kind = owned_kind(name, [column_a.get(r) for r in range(1, FIRST_ROWS + 1)])
+        return BytesIO(head if kind is not None and kind.replaced else data)
 
     def read_worksheets(self):
         for sheet, rel in self.parser.find_sheets():
@@ -432,7 +481,8 @@ class FastExcelReader(ExcelReader):
             with self.archive.open(rel.target) as fh:
                 ws = self.wb.create_sheet(sheet.name)
                 ws._rels = rels
-                reader = FastWorksheetReader(ws, fh, self.shared_strings, self.data_only, self.rich_text)
+                reader = FastWorksheetReader(ws, self._source(sheet.name, fh), self.shared_strings, self.data_only,
+                                             self.rich_text)
                 reader.bind_all()
             for r in rels.find(COMMENTS_NS):
                 comments = CommentSheet.from_tree(fromstring(self.archive.read(r.target)))

@@ -74,8 +74,10 @@ def check_readable(path: Path) -> None:
         )
 
 
-def load(path, *, keep_vba: bool | None = None, data_only: bool = False):
-    """openpyxl workbook for `path`, or WorkbookReadError with a message a manager can act on."""
+def load(path, *, keep_vba: bool | None = None, data_only: bool = False, read_replaced: bool = True):
+    """openpyxl workbook for `path`, or WorkbookReadError with a message a manager can act on.
+    `read_replaced=False`: xl_plan's sheets that a job makes anew are read to their first rows only
+    (io/sheet_reader.py), for a job that changes the workbook."""
     path = Path(path)
     check_readable(path)
     if keep_vba is None:
@@ -87,6 +89,7 @@ def load(path, *, keep_vba: bool | None = None, data_only: bool = False):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about extensions it does not read
             reader = FastExcelReader(path, read_only=False, keep_vba=keep_vba, data_only=data_only, keep_links=True)
+            reader.read_replaced = read_replaced
             reader.read()
             return reader.wb
     except WorkbookReadError:
