@@ -79,7 +79,9 @@ FIRST_ROWS = 5                  # the rows of column A `owned_kind` looks at
 def first_cells(ws, rows: int = FIRST_ROWS) -> list:
     """Column A of an openpyxl sheet's first rows: what `owned_kind` looks at (read without ws.cell,
     which would add an empty cell to the sheet for each one missing)."""
-    cells = ws._cells
+    cells = getattr(ws, "_cells", None)
+    if cells is None:                   # a read-only sheet: its cell() makes nothing
+        return [ws.cell(r, 1).value for r in range(1, rows + 1)]
     return [cell.value if (cell := cells.get((r, 1))) is not None else None for r in range(1, rows + 1)]
 
 
