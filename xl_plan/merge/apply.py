@@ -39,6 +39,7 @@ from collections import Counter, defaultdict
 from copy import copy
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 from openpyxl.styles import PatternFill
@@ -169,6 +170,12 @@ class _Merger:
         self.header_texts = {c: clean(self._value(plan.header_row, c))
                              for c in range(plan.first_column, plan.last_column + 1)}
 
+    @cached_property
+    def month_words(self) -> str:
+        """'November 2026', once for every update block (when the first is written: a month it cannot name
+        is refused there, as before)."""
+        return month_name(self.month)
+
     def _value(self, row: int, col: int):
         """The master's value at (row, col), read without adding an empty cell to the sheet."""
         cell = self.ws._cells.get((row, col))
@@ -264,7 +271,7 @@ class _Merger:
         section_titles = self.section_titles
         candidates = {}
         for r, row in ret.rows.items():
-            texts = {c: clean(v) for c, v in row.values.items() if clean(v)}
+            texts = {c: t for c, t in ((c, clean(v)) for c, v in row.values.items()) if t}
             if not texts or (r in ret.section_rows and len(texts) == 1):
                 continue
             if len(texts) == 1 and norm(next(iter(texts.values()))) in section_titles:
@@ -500,7 +507,7 @@ class _Merger:
         h = self.last_update.get((a.key or "").upper())
         if h is not None and h.new == current:
             previous = h.old                  # our own block for this month: replace it, do not stack
-        block = f"Update {month_name(self.month)}: {text}"
+        block = f"Update {self.month_words}: {text}"
         new = f"{block}\n\n{previous}" if previous else block
         if len(new) > EXCEL_CELL_LIMIT:
             new = f"{block}\n\n(Earlier updates are in the History sheet.)"[:EXCEL_CELL_LIMIT]
