@@ -394,6 +394,7 @@ class _Merger:
         cmap = self.column_map(ret)
         out = []
         before = len(self.report.findings)
+        lead_key = lookup_key(ident.lead)
         for ir, r in self.match_rows(ret, cmap):
             row = ret.rows[r]
             a = self.by_key.get(ir.key.upper())
@@ -427,7 +428,7 @@ class _Merger:
                               "not applied: status-not-in-key")
                 else:
                     p.status_word, p.status_code = word, st.code
-            if lookup_key(ident.lead) not in {lookup_key(x) for x in a.leads}:
+            if lead_key not in {lookup_key(x) for x in a.leads}:
                 if p.update or p.status_code:
                     self.find("wrong-lead", f"{ret.name}, row {r}: {ident.lead} is no longer a lead of {_describe(a)} "
                               f"in the master (its lead is now '{a.lead_text}'), so their update was not applied. "
@@ -638,9 +639,10 @@ def merge_into(wb, plan: Plan, returns: list[ReadReturn | tuple[str, str, str]],
     result.log_added = _record_events(wb, log, month, now, accepted, per_file)
     record = month_record(log + result.log_added, month)
     result.sent = sent_leads(record)
+    returned_now = {lookup_key(x) for x in result.returned}
     result.merged_before = [rec.lead for rec in record.values() if rec.merged
                             and not any(e in result.log_added for e in rec.merged)
-                            and lookup_key(rec.lead) not in {lookup_key(x) for x in result.returned}]
+                            and lookup_key(rec.lead) not in returned_now]
     result.missing = chase_list(record)
     return result
 
@@ -651,6 +653,8 @@ def _record_events(wb, log: list[dict], month: str, now: datetime, accepted, per
     from ..returns.log import add_events
 
     seen = {(r["event"], r["return_id"].lower(), r["file"], r["when"]) for r in log}
+    # (return id, file) of every merged event in the log and among those added here, kept as they are added
+    merged = {(r["return_id"].lower(), r["file"]) for r in log if r["event"] == "merged"}
     new: list[dict] = []
     for items in accepted.values():
         latest, outcome = items[-1]
@@ -669,9 +673,9 @@ def _record_events(wb, log: list[dict], month: str, now: datetime, accepted, per
         for e in events:
             k = (e["event"], e["return_id"].lower(), e["file"], e["when"] if e["event"] == "returned" else "")
             if e["event"] == "merged":
-                k_any = {(r["event"], r["return_id"].lower(), r["file"]) for r in log + new}
-                if ("merged", e["return_id"].lower(), e["file"]) in k_any:
+                if (e["return_id"].lower(), e["file"]) in merged:
                     continue
+                merged.add((e["return_id"].lower(), e["file"]))
             elif k in seen:
                 continue
             seen.add(k)
