@@ -122,7 +122,7 @@ class FastSheetParser(WorkSheetParser):
         if any(s in body for s in _NOT_PLAIN):
             raise _Unsupported("comments, CDATA, instructions, entities or namespaces among the cells")
         grammar = _grammar(prefix)
-        if not grammar.tags.issuperset(_TAG.findall(body)):
+        if grammar.foreign.search(body) is not None:
             raise _Unsupported("elements other than rows and cells among the cells")
         rows: list = []
         cells: list | None = None
@@ -243,7 +243,6 @@ class FastSheetParser(WorkSheetParser):
 # XML there (comments, CDATA, processing instructions, entity or namespace declarations) sends the
 # part to openpyxl's parser instead.
 _NOT_PLAIN = ("<!", "<?", "xmlns")
-_TAG = re.compile(r"</?([^\s>/]+)")
 _CELL_ELEMENTS = ("row", "c", "v", "f", "is", "t", "r", "rPh", "rPr", "b", "i", "u", "strike", "sz", "color",
                   "rFont", "family", "scheme", "charset", "outline", "shadow", "condense", "extend", "vertAlign")
 _ATTRIBUTE = re.compile(r"""([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -318,7 +317,10 @@ class _Grammar:
         self.phonetic = re.compile(rf"<{e}rPh\b.*?</{e}rPh>|<{e}rPh\b[^>]*/>", re.S)
         self.run = re.compile(rf"<{e}r\b[^>]*>(?P<r>.*?)</{e}r>", re.S)
         self.t = re.compile(rf"<{e}t\b[^>]*?(?:/>|>(?P<t>[^<]*)</{e}t>)")
-        self.tags = {p + name for name in _CELL_ELEMENTS}
+        # the first start or end tag whose name (up to a space, '>' or '/') is not one of the cells' elements:
+        # one search, rather than listing every tag's name
+        names = "|".join(re.escape(name) for name in sorted(_CELL_ELEMENTS, key=len, reverse=True))
+        self.foreign = re.compile(rf"</?(?!{e}(?:{names})(?:[\s>/]|$))[^\s>/]")
         self.simple_value = f"<{p}v>"
         self.simple_inline = re.compile(rf'<{e}is><{e}t(?: xml:space="preserve")?>([^<]*)</{e}t></{e}is>')
         self.simple_end = f"</{p}v>"

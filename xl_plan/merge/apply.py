@@ -39,6 +39,7 @@ from collections import Counter, defaultdict
 from copy import copy
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 from openpyxl.styles import PatternFill
@@ -169,6 +170,12 @@ class _Merger:
         self.header_texts = {c: clean(self._value(plan.header_row, c))
                              for c in range(plan.first_column, plan.last_column + 1)}
 
+    @cached_property
+    def month_words(self) -> str:
+        """'November 2026', once for every update block (when the first is written: a month it cannot name
+        is refused there, as before)."""
+        return month_name(self.month)
+
     def _value(self, row: int, col: int):
         """The master's value at (row, col), read without adding an empty cell to the sheet."""
         cell = self.ws._cells.get((row, col))
@@ -264,7 +271,7 @@ class _Merger:
         section_titles = self.section_titles
         candidates = {}
         for r, row in ret.rows.items():
-            texts = {c: clean(v) for c, v in row.values.items() if clean(v)}
+            texts = {c: t for c, t in ((c, clean(v)) for c, v in row.values.items()) if t}
             if not texts or (r in ret.section_rows and len(texts) == 1):
                 continue
             if len(texts) == 1 and norm(next(iter(texts.values()))) in section_titles:
@@ -387,6 +394,7 @@ class _Merger:
         cmap = self.column_map(ret)
         out = []
         before = len(self.report.findings)
+        lead_key = lookup_key(ident.lead)
         for ir, r in self.match_rows(ret, cmap):
             row = ret.rows[r]
             a = self.by_key.get(ir.key.upper())
@@ -420,7 +428,7 @@ class _Merger:
                               "not applied: status-not-in-key")
                 else:
                     p.status_word, p.status_code = word, st.code
-            if lookup_key(ident.lead) not in {lookup_key(x) for x in a.leads}:
+            if lead_key not in {lookup_key(x) for x in a.leads}:
                 if p.update or p.status_code:
                     self.find("wrong-lead", f"{ret.name}, row {r}: {ident.lead} is no longer a lead of {_describe(a)} "
                               f"in the master (its lead is now '{a.lead_text}'), so their update was not applied. "
@@ -500,7 +508,7 @@ class _Merger:
         h = self.last_update.get((a.key or "").upper())
         if h is not None and h.new == current:
             previous = h.old                  # our own block for this month: replace it, do not stack
-        block = f"Update {month_name(self.month)}: {text}"
+        block = f"Update {self.month_words}: {text}"
         new = f"{block}\n\n{previous}" if previous else block
         if len(new) > EXCEL_CELL_LIMIT:
             new = f"{block}\n\n(Earlier updates are in the History sheet.)"[:EXCEL_CELL_LIMIT]
@@ -632,9 +640,10 @@ def merge_into(wb, plan: Plan, returns: list[ReadReturn | tuple[str, str, str]],
     result.log_added = _record_events(wb, log, month, now, accepted, per_file)
     record = month_record(log + result.log_added, month)
     result.sent = sent_leads(record)
+    returned_now = {lookup_key(x) for x in result.returned}
     result.merged_before = [rec.lead for rec in record.values() if rec.merged
                             and not any(e in result.log_added for e in rec.merged)
-                            and lookup_key(rec.lead) not in {lookup_key(x) for x in result.returned}]
+                            and lookup_key(rec.lead) not in returned_now]
     result.missing = chase_list(record)
     return result
 
@@ -645,6 +654,8 @@ def _record_events(wb, log: list[dict], month: str, now: datetime, accepted, per
     from ..returns.log import add_events
 
     seen = {(r["event"], r["return_id"].lower(), r["file"], r["when"]) for r in log}
+    # (return id, file) of every merged event in the log and among those added here, kept as they are added
+    merged = {(r["return_id"].lower(), r["file"]) for r in log if r["event"] == "merged"}
     new: list[dict] = []
     for items in accepted.values():
         latest, outcome = items[-1]
@@ -663,9 +674,9 @@ def _record_events(wb, log: list[dict], month: str, now: datetime, accepted, per
         for e in events:
             k = (e["event"], e["return_id"].lower(), e["file"], e["when"] if e["event"] == "returned" else "")
             if e["event"] == "merged":
-                k_any = {(r["event"], r["return_id"].lower(), r["file"]) for r in log + new}
-                if ("merged", e["return_id"].lower(), e["file"]) in k_any:
+                if (e["return_id"].lower(), e["file"]) in merged:
                     continue
+                merged.add((e["return_id"].lower(), e["file"]))
             elif k in seen:
                 continue
             seen.add(k)
