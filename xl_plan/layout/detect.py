@@ -519,8 +519,7 @@ def _read_rows(ws, plan: Plan, header: _Header, theme) -> None:
             break   # a long run of blank rows ends the table: what follows is something else
         previous = r
         plan.last_row = r
-        texts = {c: clean(v) for c, v in values.items()}
-        texts = {c: t for c, t in texts.items() if t}
+        texts = {c: t for c, v in values.items() if (t := clean(v))}
         if not texts:
             continue
 
@@ -669,16 +668,17 @@ def _new_action(ws, plan, r, section, recommendation, texts, values, fields, let
     if not timescale:
         start, end = get("start"), get("end")
         timescale = f"{start} to {end}" if start and end and start != end else (end or start)
-    text = get("action")
     action = Action(
         sheet=ws.title, row=r, rows=[r], section=section, recommendation=recommendation,
-        ref=get("ref") or None, text=text, lead_text=get("lead", " / "), leads=[],
+        ref=get("ref") or None, text=get("action"), lead_text=get("lead", " / "), leads=[],
         timescale_text=timescale, update=get("update"), status=None, measure=get("measure"),
         cells=cells, raw=raw,
     )
     status_cols = fields.get("status")
     if status_cols:
-        cell = ws.cell(r, status_cols[0])
+        cell = ws._cells.get((r, status_cols[0]))
+        if cell is None:        # as before, the status cell is made (a writer may fill it in)
+            cell = ws.cell(r, status_cols[0])
         action.status_fill = rag.fill_rgb(cell, theme)
     return action
 
