@@ -33,11 +33,11 @@ def rows_of(ws, min_row: int = 1, max_row: int | None = None, min_col: int = 1, 
 def formula_cells(ws, min_row: int = 1, max_row: int | None = None, min_col: int = 1, max_col: int | None = None) -> list[tuple[int, int]]:
     """(row, column) of the cells in the window that hold a formula: their value is the formula's text,
     not its result (see io.workbook.saved_results)."""
-    max_row = max_row or ws.max_row or 1
-    max_col = max_col or ws.max_column or 1
     cells = ws._cells
     found = list(compress(cells, map(_IS_FORMULA, map(_DATA_TYPE, cells.values()))))
-    return sorted((r, c) for r, c in found if min_row <= r <= max_row and min_col <= c <= max_col)
+    # No upper bound given is the sheet's own, which holds every cell: not worked out (a scan of them all).
+    return sorted((r, c) for r, c in found if min_row <= r and min_col <= c
+                  and (not max_row or r <= max_row) and (not max_col or c <= max_col))
 
 
 _DATA_TYPE = attrgetter("data_type")
