@@ -15,6 +15,7 @@ _HAS_INVISIBLE = re.compile(r"[\u200b\u200c\u200d\ufeff\u00ad]")
 _HAS_BULLET_CHAR = re.compile(r"[•●▪■◦‣∙·\uf0b7\uf0a7\u2022\u25aa\u25cf]")
 _HAS_DASH_ITEM = re.compile(r"^[ \t]*-[ \t]", re.M)
 _HAS_ODD_SPACE = re.compile(r"[\t\u00a0\u2007\u202f]")
+_HAS_ODD_CHAR = re.compile(r"[\u200b\u200c\u200d\ufeff\u00ad•●▪■◦‣∙·\uf0b7\uf0a7\u2022\u25aa\u25cf\t\u00a0\u2007\u202f]")  # the three above
 _SPACES = re.compile(r"[ \t\u00a0\u2007\u202f]+")
 _NORM = re.compile(r"[^a-z0-9]+")
 # Text with none of these needs no cleaning (the common case: keep reading 5,000 rows fast).
@@ -41,13 +42,14 @@ def clean(value) -> str:
     if "&" in text:
         for entity, char in _ENTITY.items():
             text = text.replace(entity, char)
-    if _HAS_INVISIBLE.search(text):
+    odd = _HAS_ODD_CHAR.search(text) is not None     # one scan for the three; the steps below add none
+    if odd and _HAS_INVISIBLE.search(text):
         text = text.translate(_INVISIBLE)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if _HAS_BULLET_CHAR.search(text) or ("-" in text and _HAS_DASH_ITEM.search(text)):
+    if (odd and _HAS_BULLET_CHAR.search(text)) or ("-" in text and _HAS_DASH_ITEM.search(text)):
         text = _BULLET.sub("- ", text)
-    if "  " in text or _HAS_ODD_SPACE.search(text):
+    if "  " in text or (odd and _HAS_ODD_SPACE.search(text)):
         text = _SPACES.sub(" ", text)
     if " \n" in text or "\n " in text:
         text = _LINE_EDGES.sub("\n", text)
