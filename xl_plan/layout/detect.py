@@ -15,7 +15,7 @@ from .. import rag
 from ..errors import LayoutError
 from ..io.grid import rows_of
 from ..leads import known_leads, split_leads
-from ..model import Action, Column, Decision, Plan, Section
+from ..model import Action, Column, Decision, Plan, Section, Status
 from ..owned import kind_of
 from ..text import clean, norm
 from .headers import match_header
@@ -92,6 +92,7 @@ def reread_actions(wb, plan: Plan, rows) -> Plan:
     fields = {f: [c.index for c in cols] for f, cols in plan.columns.items()}
     letters = {f: get_column_letter(cols[0]) for f, cols in fields.items()}
     actions = []
+    statuses: dict[tuple[str, str], Status] = {}
     for a in plan.actions:
         if a.row not in rows:
             actions.append(a)
@@ -112,7 +113,7 @@ def reread_actions(wb, plan: Plan, rows) -> Plan:
             else:
                 _continue_action(fresh, r, texts, fields, values)
         fresh.leads, fresh.key = list(a.leads), a.key
-        _read_status(fresh, plan)
+        _read_status(fresh, plan, statuses)
         actions.append(fresh)
     return dataclasses.replace(plan, actions=actions)
 
@@ -696,21 +697,30 @@ def _continue_action(action: Action, r, texts, fields, values) -> None:
 def _finish(plan: Plan) -> None:
     known = known_leads({a.lead_text for a in plan.actions})
     split: dict[str, list[str]] = {}
+    statuses: dict[tuple[str, str], Status] = {}
     for a in plan.actions:
         if a.lead_text not in split:
             split[a.lead_text] = split_leads(a.lead_text, known)
         a.leads = list(split[a.lead_text])
-        _read_status(a, plan)
+        _read_status(a, plan, statuses)
 
 
-def _read_status(a: Action, plan: Plan) -> None:
+def _read_status(a: Action, plan: Plan, statuses: dict[tuple[str, str], Status]) -> None:
+    """`statuses`: those already read against `plan.rag_key` in this pass, by the text or fill they were
+    read from (a plan repeats a few; a Status is frozen, so actions may share one)."""
     key = plan.rag_key
     if "status" in plan.columns:
         raw = a.raw.get("status")
         raw_status = clean(raw) if raw is not None else ""
         if raw_status:
-            a.status = rag.status_from_text(raw_status, key)
+            status = statuses.get(("text", raw_status))
+            if status is None:
+                status = statuses[("text", raw_status)] = rag.status_from_text(raw_status, key)
+            a.status = status
         elif a.status_fill:
-            a.status = rag.status_from_fill(a.status_fill, key)
+            status = statuses.get(("fill", a.status_fill))
+            if status is None:
+                status = statuses[("fill", a.status_fill)] = rag.status_from_fill(a.status_fill, key)
+            a.status = status
     elif a.update:
         a.status = rag.status_from_progress(a.update, key)
