@@ -13,7 +13,8 @@ def rows_of(ws, min_row: int = 1, max_row: int | None = None, min_col: int = 1, 
     max_col = max_col or ws.max_column or 1
     out: dict[int, dict[int, object]] = defaultdict(dict)
     cells = ws._cells
-    if (max_row - min_row + 1) * (max_col - min_col + 1) < len(cells):     # a window: look its cells up
+    # A small window: look its cells up (a look-up costs about two steps of the walk over every cell).
+    if 2 * (max_row - min_row + 1) * (max_col - min_col + 1) < len(cells):
         for r in range(min_row, max_row + 1):
             for c in range(min_col, max_col + 1):
                 cell = cells.get((r, c))
