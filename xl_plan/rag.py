@@ -254,14 +254,22 @@ def status_from_text(raw: str, key: RagKey) -> Status:
     """Normalise a status cell's text ('green', 'GREEN ', 'G', 'Grn') against the key."""
     word = norm(raw.replace("*", ""))
     for entry in key.entries:
-        names = {norm(entry.name), entry.code} | COLOUR_WORDS.get(entry.code, set())
-        if word in names or (entry.description and word == norm(entry.description)):
+        if word in _entry_words(entry):
             return Status(entry.code, entry.description, entry.colour, "text", raw, True, entry.complete)
     # A colour word the key does not define (e.g. 'Blue' in a plan whose key has no blue)
     for code, words in COLOUR_WORDS.items():
         if word in words:
             return Status(code, "", STANDARD_COLOURS[code], "text", raw, False, code == BLUE)
     return Status(word or raw.strip().lower(), "", None, "text", raw, False, False)
+
+
+@lru_cache(maxsize=256)
+def _entry_words(entry: RagEntry) -> frozenset[str]:
+    """The words a status cell may use for a key entry: its name, code, colour words and description."""
+    words = {norm(entry.name), entry.code} | COLOUR_WORDS.get(entry.code, set())
+    if entry.description:
+        words.add(norm(entry.description))
+    return frozenset(words)
 
 
 def status_from_fill(rgb: str, key: RagKey) -> Status:

@@ -9,8 +9,13 @@ _TAG = re.compile(r"</?\s*[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
 _ENTITY = {"&nbsp;": " ", "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
 _BULLET = re.compile(r"^[ \t]*[•●▪■◦‣∙·\uf0b7\uf0a7\u2022\u25aa\u25cf-][ \t]+", re.M)
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\ufeff\u00ad"), None)
-_HAS_BULLET = re.compile(r"[•●▪■◦‣∙·\uf0b7\uf0a7\u2022\u25aa\u25cf]|^[ \t]*-[ \t]", re.M)
-_ODD_SPACE = re.compile(r"[\t\u00a0\u2007\u202f]|  ")
+# Quick tests that a step has something to do (each step is a no-op without it; long multi-line cells
+# are common, and one alternation scanned over every character is slow).
+_HAS_INVISIBLE = re.compile(r"[\u200b\u200c\u200d\ufeff\u00ad]")
+_HAS_BULLET_CHAR = re.compile(r"[•●▪■◦‣∙·\uf0b7\uf0a7\u2022\u25aa\u25cf]")
+_HAS_DASH_ITEM = re.compile(r"^[ \t]*-[ \t]", re.M)
+_HAS_ODD_SPACE = re.compile(r"[\t\u00a0\u2007\u202f]")
+_HAS_ODD_CHAR = re.compile(r"[\u200b\u200c\u200d\ufeff\u00ad•●▪■◦‣∙·\uf0b7\uf0a7\u2022\u25aa\u25cf\t\u00a0\u2007\u202f]")  # the three above
 _SPACES = re.compile(r"[ \t\u00a0\u2007\u202f]+")
 _NORM = re.compile(r"[^a-z0-9]+")
 # Text with none of these needs no cleaning (the common case: keep reading 5,000 rows fast).
@@ -37,14 +42,16 @@ def clean(value) -> str:
     if "&" in text:
         for entity, char in _ENTITY.items():
             text = text.replace(entity, char)
-    text = text.translate(_INVISIBLE)
+    odd = _HAS_ODD_CHAR.search(text) is not None     # one scan for the three; the steps below add none
+    if odd and _HAS_INVISIBLE.search(text):
+        text = text.translate(_INVISIBLE)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if _HAS_BULLET.search(text):
+    if (odd and _HAS_BULLET_CHAR.search(text)) or ("-" in text and _HAS_DASH_ITEM.search(text)):
         text = _BULLET.sub("- ", text)
-    if _ODD_SPACE.search(text):
+    if "  " in text or (odd and _HAS_ODD_SPACE.search(text)):
         text = _SPACES.sub(" ", text)
-    if "\n" in text:
+    if " \n" in text or "\n " in text:
         text = _LINE_EDGES.sub("\n", text)
     if "\n\n\n" in text:
         text = re.sub(r"\n{3,}", "\n\n", text)

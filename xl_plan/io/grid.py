@@ -13,7 +13,8 @@ def rows_of(ws, min_row: int = 1, max_row: int | None = None, min_col: int = 1, 
     max_col = max_col or ws.max_column or 1
     out: dict[int, dict[int, object]] = defaultdict(dict)
     cells = ws._cells
-    if (max_row - min_row + 1) * (max_col - min_col + 1) < len(cells):     # a window: look its cells up
+    # A small window: look its cells up (a look-up costs about two steps of the walk over every cell).
+    if 2 * (max_row - min_row + 1) * (max_col - min_col + 1) < len(cells):
         for r in range(min_row, max_row + 1):
             for c in range(min_col, max_col + 1):
                 cell = cells.get((r, c))
@@ -33,11 +34,11 @@ def rows_of(ws, min_row: int = 1, max_row: int | None = None, min_col: int = 1, 
 def formula_cells(ws, min_row: int = 1, max_row: int | None = None, min_col: int = 1, max_col: int | None = None) -> list[tuple[int, int]]:
     """(row, column) of the cells in the window that hold a formula: their value is the formula's text,
     not its result (see io.workbook.saved_results)."""
-    max_row = max_row or ws.max_row or 1
-    max_col = max_col or ws.max_column or 1
     cells = ws._cells
     found = list(compress(cells, map(_IS_FORMULA, map(_DATA_TYPE, cells.values()))))
-    return sorted((r, c) for r, c in found if min_row <= r <= max_row and min_col <= c <= max_col)
+    # No upper bound given is the sheet's own, which holds every cell: not worked out (a scan of them all).
+    return sorted((r, c) for r, c in found if min_row <= r and min_col <= c
+                  and (not max_row or r <= max_row) and (not max_col or c <= max_col))
 
 
 _DATA_TYPE = attrgetter("data_type")

@@ -15,7 +15,7 @@ from .. import rag
 from ..errors import LayoutError
 from ..io.grid import rows_of
 from ..leads import known_leads, split_leads
-from ..model import Action, Column, Decision, Plan, Section
+from ..model import Action, Column, Decision, Plan, Section, Status
 from ..owned import kind_of
 from ..text import clean, norm
 from .headers import match_header
@@ -92,6 +92,7 @@ def reread_actions(wb, plan: Plan, rows) -> Plan:
     fields = {f: [c.index for c in cols] for f, cols in plan.columns.items()}
     letters = {f: get_column_letter(cols[0]) for f, cols in fields.items()}
     actions = []
+    statuses: dict[tuple[str, str], Status] = {}
     for a in plan.actions:
         if a.row not in rows:
             actions.append(a)
@@ -112,7 +113,7 @@ def reread_actions(wb, plan: Plan, rows) -> Plan:
             else:
                 _continue_action(fresh, r, texts, fields, values)
         fresh.leads, fresh.key = list(a.leads), a.key
-        _read_status(fresh, plan)
+        _read_status(fresh, plan, statuses)
         actions.append(fresh)
     return dataclasses.replace(plan, actions=actions)
 
@@ -519,8 +520,7 @@ def _read_rows(ws, plan: Plan, header: _Header, theme) -> None:
             break   # a long run of blank rows ends the table: what follows is something else
         previous = r
         plan.last_row = r
-        texts = {c: clean(v) for c, v in values.items()}
-        texts = {c: t for c, t in texts.items() if t}
+        texts = {c: t for c, v in values.items() if (t := clean(v))}
         if not texts:
             continue
 
@@ -669,16 +669,17 @@ def _new_action(ws, plan, r, section, recommendation, texts, values, fields, let
     if not timescale:
         start, end = get("start"), get("end")
         timescale = f"{start} to {end}" if start and end and start != end else (end or start)
-    text = get("action")
     action = Action(
         sheet=ws.title, row=r, rows=[r], section=section, recommendation=recommendation,
-        ref=get("ref") or None, text=text, lead_text=get("lead", " / "), leads=[],
+        ref=get("ref") or None, text=get("action"), lead_text=get("lead", " / "), leads=[],
         timescale_text=timescale, update=get("update"), status=None, measure=get("measure"),
         cells=cells, raw=raw,
     )
     status_cols = fields.get("status")
     if status_cols:
-        cell = ws.cell(r, status_cols[0])
+        cell = ws._cells.get((r, status_cols[0]))
+        if cell is None:        # as before, the status cell is made (a writer may fill it in)
+            cell = ws.cell(r, status_cols[0])
         action.status_fill = rag.fill_rgb(cell, theme)
     return action
 
@@ -696,21 +697,30 @@ def _continue_action(action: Action, r, texts, fields, values) -> None:
 def _finish(plan: Plan) -> None:
     known = known_leads({a.lead_text for a in plan.actions})
     split: dict[str, list[str]] = {}
+    statuses: dict[tuple[str, str], Status] = {}
     for a in plan.actions:
         if a.lead_text not in split:
             split[a.lead_text] = split_leads(a.lead_text, known)
         a.leads = list(split[a.lead_text])
-        _read_status(a, plan)
+        _read_status(a, plan, statuses)
 
 
-def _read_status(a: Action, plan: Plan) -> None:
+def _read_status(a: Action, plan: Plan, statuses: dict[tuple[str, str], Status]) -> None:
+    """`statuses`: those already read against `plan.rag_key` in this pass, by the text or fill they were
+    read from (a plan repeats a few; a Status is frozen, so actions may share one)."""
     key = plan.rag_key
     if "status" in plan.columns:
         raw = a.raw.get("status")
         raw_status = clean(raw) if raw is not None else ""
         if raw_status:
-            a.status = rag.status_from_text(raw_status, key)
+            status = statuses.get(("text", raw_status))
+            if status is None:
+                status = statuses[("text", raw_status)] = rag.status_from_text(raw_status, key)
+            a.status = status
         elif a.status_fill:
-            a.status = rag.status_from_fill(a.status_fill, key)
+            status = statuses.get(("fill", a.status_fill))
+            if status is None:
+                status = statuses[("fill", a.status_fill)] = rag.status_from_fill(a.status_fill, key)
+            a.status = status
     elif a.update:
         a.status = rag.status_from_progress(a.update, key)

@@ -53,6 +53,9 @@ for _syn in sorted(_LOOKUP, key=len, reverse=True):
 
 # A header cell is short; long cells are notes or data.
 MAX_HEADER_LENGTH = 120
+_LETTER = re.compile(r"[A-Za-z]")
+# The first word of norm(text): a text whose first word starts no synonym names no field (most data cells).
+_FIRST_WORD = re.compile(r"[a-z0-9]+")
 
 
 def match_header(value) -> tuple[str, int] | None:
@@ -69,7 +72,10 @@ def _match_raw(value: str) -> tuple[str, int] | None:
 
 @lru_cache(maxsize=4096)
 def _match_text(text: str) -> tuple[str, int] | None:
-    if not text or len(text) > MAX_HEADER_LENGTH or not re.search(r"[A-Za-z]", text):
+    if not text or len(text) > MAX_HEADER_LENGTH or not _LETTER.search(text):
+        return None
+    first = _FIRST_WORD.search(text.lower())
+    if first is None or first.group() not in _BY_FIRST_WORD:
         return None
     key = norm(text)
     if key in _LOOKUP:
