@@ -17,6 +17,7 @@ from xl_plan.io.package import (
     Package,
     PackageError,
     check_macros_and_ribbon,
+    element_xml,
     find_start_tag,
     has_macros,
     insert_child,
@@ -86,6 +87,27 @@ def test_xml_edits_are_exact_and_respect_prefixes():
     out3 = set_attribute(out, span, "n", "1")
     assert '<x:A n="1" k="a>b"/>' in out3
     assert insert_child('<R xmlns="urn:r"/>', "R", "<C/>") == '<R xmlns="urn:r"><C/></R>'
+
+
+def test_element_xml_writes_what_elementtree_writes():
+    """element_xml's shortcut for values that need no escaping gives ElementTree's own text, and
+    everything else (escapes, line ends, namespaces, no attributes) still does."""
+    from xml.etree import ElementTree as ET
+
+    def by_elementtree(tag, attrib):
+        return ET.tostring(ET.Element(tag, attrib), encoding="unicode", short_empty_elements=True).replace(" />", "/>")
+
+    cases = [("Relationship", {"Id": "rId1", "Type": "urn:t", "Target": "https://x.org/a?b=1;c=d"}),
+             ("x:Override", {"PartName": "/xl/a.xml", "ContentType": "t"}),
+             ("sheet", {"name": 'Q&A "1" <2>', "r:id": "rId2"}),
+             ("definedName", {"name": "a\tb\nc\rd"}),
+             ("{urn:n}el", {"k": "v"}),
+             ("el", {"{urn:n}k": "v"}),
+             ("el", {}),
+             ("el", {"k": "it's ok"})]
+    for tag, attrib in cases:
+        assert element_xml(tag, attrib) == by_elementtree(tag, attrib), (tag, attrib)
+    assert element_xml("sheet", {"name": 'Q&A "1" <2>'}) == '<sheet name="Q&amp;A &quot;1&quot; &lt;2&gt;"/>'
 
 
 def test_package_errors_are_plain(tmp_path):

@@ -230,8 +230,16 @@ def tag_attributes(tag: str) -> dict[str, str]:
             for m in re.finditer(r"([\w:.-]+)\s*=\s*(\"([^\"]*)\"|'([^']*)')", tag[name_end:])}
 
 
+_NEEDS_ESCAPE = re.compile("[&<>\"\r\n\t]")
+
+
 def element_xml(tag: str, attrib: dict[str, str]) -> str:
     """Serialise one empty element (ElementTree does the escaping)."""
+    if "{" not in tag and all(type(v) is str and "{" not in k and _NEEDS_ESCAPE.search(v) is None
+                              for k, v in attrib.items()):
+        # what ElementTree writes when nothing needs escaping or a namespace (thousands of hyperlinks'
+        # relationships are written this way)
+        return "<" + tag + "".join(f' {k}="{v}"' for k, v in attrib.items()) + "/>"
     el = ET.Element(tag, attrib)
     return ET.tostring(el, encoding="unicode", short_empty_elements=True).replace(" />", "/>")
 
