@@ -110,6 +110,20 @@ def test_element_xml_writes_what_elementtree_writes():
     assert element_xml("sheet", {"name": 'Q&A "1" <2>'}) == '<sheet name="Q&amp;A &quot;1&quot; &lt;2&gt;"/>'
 
 
+def test_relationships_and_content_types_are_read_again_when_their_part_changes(tmp_path):
+    """They are parsed once while a part keeps its bytes: a part set anew is parsed anew."""
+    from xl_plan.io.package import add_relationship, content_type_of, relationships, set_override
+
+    pkg = Package.read(SAMPLES["city"])
+    before = relationships(pkg, "xl/workbook.xml")
+    assert relationships(pkg, "xl/workbook.xml") == before
+    rid = add_relationship(pkg, "xl/workbook.xml", "urn:t", "extra.xml")
+    assert [r.id for r in relationships(pkg, "xl/workbook.xml")] == [r.id for r in before] + [rid]
+    assert content_type_of(pkg, "xl/extra.xml") is not None     # the Default for .xml
+    set_override(pkg, "xl/extra.xml", "urn:ct")
+    assert content_type_of(pkg, "xl/extra.xml") == "urn:ct"
+
+
 def test_package_errors_are_plain(tmp_path):
     bad = tmp_path / "bad.xlsm"
     bad.write_text("not a zip")

@@ -104,6 +104,16 @@ class Package:
 
     def __init__(self, members: list[Member]):
         self.members = members
+        # what a part parsed to, by the part's bytes object: graft asks for the same relationships
+        # and content types many times while the part is unchanged
+        self._parsed: dict[tuple, tuple[bytes, object]] = {}
+
+    def _parsed_as(self, key: tuple, data: bytes, parse_part):
+        """``parse_part(data)``, parsed once while ``data`` stays the part's bytes."""
+        got = self._parsed.get(key)
+        if got is None or got[0] is not data:
+            got = self._parsed[key] = (data, parse_part(data))
+        return got[1]
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> "Package":
@@ -292,9 +302,13 @@ def content_types(pkg: Package) -> tuple[dict[str, str], dict[str, str]]:
     data = pkg.get(CONTENT_TYPES)
     if data is None:
         raise PackageError("the file has no [Content_Types].xml: it is not an Office workbook.")
-    root = parse(data)
+    defaults, overrides = pkg._parsed_as(("types",), data, _content_types)
+    return dict(defaults), dict(overrides)
+
+
+def _content_types(data: bytes) -> tuple[dict[str, str], dict[str, str]]:
     defaults, overrides = {}, {}
-    for el in root:
+    for el in parse(data):
         local = el.tag.rsplit("}", 1)[-1]
         if local == "Default":
             defaults[el.get("Extension", "").lower()] = el.get("ContentType", "")
@@ -360,7 +374,7 @@ def resolve(source_part: str, target: str) -> str:
     return posixpath.normpath(posixpath.join(base, target)).lstrip("/")
 
 
-@dataclass
+@dataclass(frozen=True)   # shared by every caller while its part is unchanged
 class Relationship:
     id: str
     type: str
@@ -373,6 +387,10 @@ def relationships(pkg: Package, source_part: str) -> list[Relationship]:
     data = pkg.get(rels_name(source_part))
     if data is None:
         return []
+    return list(pkg._parsed_as(("rels", source_part), data, lambda d: _relationships(d, source_part)))
+
+
+def _relationships(data: bytes, source_part: str) -> list[Relationship]:
     out = []
     for el in parse(data):
         if el.tag.rsplit("}", 1)[-1] != "Relationship":
