@@ -1767,15 +1767,68 @@ def _cell_problems(name: str, t0: str, t1: str, cells: set[str]) -> list[str]:
     return problems
 
 
+# what a cell xl_plan wrote cannot hold: another cell or a row, a comment, CDATA or a processing
+# instruction (a close tag inside those would not be the cell's)
+_NOT_IN_A_CELL = re.compile(r"<[!?]|<(?:[\w.-]+:)?(?:c|row)[\s/>]|</(?:[\w.-]+:)?row>")
+
+
+def _one_cell_end(text: str, start: int, end: int, name: str) -> int | None:
+    """End of the element <name ...> starting at ``start`` when it is one whole cell and nothing more
+    (text[start:end] holds its close tag), else None."""
+    tag = _TAG.match(text, start, end)
+    if tag is None or tag.group(1) or tag.group(2) != name:
+        return None
+    if tag.group(4):
+        return tag.end()
+    close = text.find(f"</{name}>", tag.end(), end)
+    if close < 0 or _NOT_IN_A_CELL.search(text, tag.end(), close) is not None:
+        return None
+    return close + len(name) + 3
+
+
+def _only_written_cells_differ(t0: str, span0, t1: str, span1, written: set[str]) -> bool:
+    """True when the <sheetData> of t1 (well-formed) is that of t0 with whole cells of references in
+    ``written`` put in (each one replacing the whole cell of its reference there, or added), and every
+    other character the same: then no other cell and no row changed, none was added or moved, and
+    the cells need no comparing one by one. False when that cannot be told so simply (a row added, a
+    shared formula rewritten, cells out of order, comments): then they are compared one by one."""
+    (a0, b0), (a1, b1) = span0, span1
+    if any(t.find(mark, a, b) >= 0 for t, a, b in ((t0, a0, b0), (t1, a1, b1)) for mark in ("<!", "<?")):
+        return False
+    name = _SHEET_DATA_OPEN.match(t0, a0).group()[1:-len("sheetData")] + "c"
+    try:
+        refs = sorted(written, key=_split_ref)
+    except PackageError:
+        return False
+    p0, p1 = a0, a1
+    for ref in refs:      # in the order rows and cells are written (else a find fails: compared one by one)
+        needle = f'<{name} r="{ref}"'
+        c1 = t1.find(needle, p1, b1)
+        e1 = _one_cell_end(t1, c1, b1, name) if c1 >= 0 else None
+        c0 = p0 + (c1 - p1)
+        if e1 is None or c0 > b0 or not t0.startswith(t1[p1:c1], p0):
+            return False
+        if t0.startswith(needle, c0):          # the cell it replaced
+            p0 = _one_cell_end(t0, c0, b0, name)
+            if p0 is None:
+                return False
+        else:                                  # a cell it added
+            p0 = c0
+        p1 = e1
+    return b0 - p0 == b1 - p1 and t1.startswith(t0[p0:b0], p1)
+
+
 def _rows_lost(t0: str, t1: str) -> bool:
     row = r"<(?:[\w.-]+:)?row\b(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*"
     return bool(Counter(re.findall(row, t0)) - Counter(re.findall(row, t1)))
 
 
-def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], well_formed: set | None = None) -> list[str]:
+def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], well_formed: set | None = None,
+                    written: set[str] = frozenset()) -> list[str]:
     """A user's sheet part xl_plan patched: every cell it did not write keeps its exact XML (or,
     for the other cells of a shared formula whose first cell it replaced, an explicit formula), and
-    everything outside <sheetData> is as it was but for <dimension> and <legacyDrawing>."""
+    everything outside <sheetData> is as it was but for <dimension> and <legacyDrawing>. ``cells``
+    are the cells xl_plan changed, ``written`` those of them whose value or fill it wrote."""
     (t0, _), (t1, enc1) = _decode(before), _decode(after)
     span0, span1 = _sheet_data_span(t0), _sheet_data_span(t1)
     # only notes written: every cell byte for byte as it was
@@ -1788,7 +1841,10 @@ def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], wel
     if well_formed is not None:
         well_formed.add(name.lower())        # parsed once: check_grafted need not parse it again
     problems = []
-    if not same_data:
+    # every cell but those written as they were, and in their places: nothing to compare cell by cell
+    only_written = (not same_data and span0 is not None and span1 is not None
+                    and _only_written_cells_differ(t0, span0, t1, span1, written))
+    if not same_data and not only_written:
         problems += _cell_problems(name, t0, t1, cells)
 
     def outside(text: str, span) -> str:
@@ -1799,26 +1855,38 @@ def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], wel
         return text.replace(f' xmlns:r="{NS_R}"', "")
     if outside(t0, span0) != outside(t1, span1):
         problems.append(f"the part {name} changed outside its cells")
-    if not same_data and _rows_lost(t0, t1):
+    if not same_data and not only_written and _rows_lost(t0, t1):
         problems.append(f"the part {name} lost or changed some of its rows")
     # rows ascending, cells in column order (as they were, when every cell is the original's)
-    last_row, last_col = 0, 0
-    for m in () if same_data else re.finditer(r'<(?:[\w.-]+:)?(row|c)\s(?:[^>"\']|"[^"]*"|\'[^\']*\')*?\br="([A-Za-z]*)(\d+)"', t1):
-        if m.group(1) == "row":
-            r = int(m.group(3))
-            if r <= last_row:
-                problems.append(f"the part {name} has row {r} out of order")
-                break
-            last_row, last_col = r, 0
-        else:
-            c = _col_number(m.group(2))
-            if int(m.group(3)) != last_row or c <= last_col:
-                problems.append(f"the part {name} has cell {m.group(2)}{m.group(3)} out of place")
-                break
-            last_col = c
+    if not same_data:
+        problems += _order_problems(name, t1)
     if len(re.findall(r"<(?:[\w.-]+:)?legacyDrawing\b", t1[span1[1] if span1 else 0:])) > 1:
         problems.append(f"the part {name} has two notes drawings")
     return problems
+
+
+_ROW_OR_CELL_REF = re.compile(r'<(?:[\w.-]+:)?(row|c)\s(?:[^>"\']|"[^"]*"|\'[^\']*\')*?\br="([A-Za-z]*)(\d+)"')
+
+
+def _order_problems(name: str, text: str) -> list[str]:
+    """A sheet part's rows out of order, or a cell out of its row or column order (the first found)."""
+    last_row, last_col = 0, 0
+    cols: dict[str, int] = {}
+    # findall's (tag, column, row) tuples: no match object per cell
+    for kind, letters, digits in _ROW_OR_CELL_REF.findall(text):
+        if kind == "row":
+            r = int(digits)
+            if r <= last_row:
+                return [f"the part {name} has row {r} out of order"]
+            last_row, last_col = r, 0
+        else:
+            c = cols.get(letters)
+            if c is None:
+                c = cols[letters] = _col_number(letters)
+            if int(digits) != last_row or c <= last_col:
+                return [f"the part {name} has cell {letters}{digits} out of place"]
+            last_col = c
+    return []
 
 
 def _signatures(data: bytes, skip) -> Counter:
@@ -1862,8 +1930,12 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
     new_names = {m.name.lower(): m for m in new.members}
     old_names = [s.name for s in plan.sheets]
     changed_cells: dict[str, set[str]] = {}
+    written_cells: dict[str, set[str]] = {}       # those whose value or fill was written
     for c in changes.cells:
-        changed_cells.setdefault(c.sheet.casefold(), set()).add(c.coordinate.replace("$", "").upper())
+        ref = c.coordinate.replace("$", "").upper()
+        changed_cells.setdefault(c.sheet.casefold(), set()).add(ref)
+        if c.fields & {"value", "fill"}:
+            written_cells.setdefault(c.sheet.casefold(), set()).add(ref)
     owned = {n.casefold() for n in changes.sheets}
     gone = {s.name.casefold() for s in plan.removed} | owned
     part_sheet = {s.part.lower(): s.name.casefold() for s in plan.sheets if s.part}
@@ -1886,7 +1958,9 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
         if low in {s.part.lower() for s in plan.replaced if s.part}:
             continue  # an owned sheet, replaced whole
         if low in part_sheet:
-            problems += _sheet_problems(m.name, m.data, got.data, changed_cells.get(part_sheet[low], set()), well_formed)
+            sheet = part_sheet[low]
+            problems += _sheet_problems(m.name, m.data, got.data, changed_cells.get(sheet, set()), well_formed,
+                                        written_cells.get(sheet, set()))
             continue
         skip = _skipper(orig, m.name, low, plan, changes, changed_cells, part_sheet, old_names, gone)
         try:
