@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from xml.etree import ElementTree
 
 from defusedxml import ElementTree as SafeET
 
@@ -1889,19 +1890,35 @@ def _order_problems(name: str, text: str) -> list[str]:
     return []
 
 
-def _signatures(data: bytes, skip) -> Counter:
-    """Each element as (path of tags, attributes, text when it has no children); ``skip(el)``
-    says which elements (with what is inside them) not to count."""
-    root = SafeET.fromstring(data)
+def _tree(data: bytes):
+    """The element tree of a part, refused as defusedxml refuses it (entity declarations: see
+    _parses), built by ElementTree's C parser (defusedxml's calls back into Python for every element)."""
+    err = _parses(data)
+    if err is not None:
+        raise ValueError(err)
+    return ElementTree.fromstring(data)
+
+
+def _part_tree(pkg: Package, name: str):
+    """The element tree of a part of ``pkg``, parsed once while the part keeps its bytes."""
+    return pkg.parsed_as(("tree", name.lower()), pkg.get(name), _tree)
+
+
+def _signatures(root, skip, within: set | None = None) -> Counter:
+    """Each element of the tree ``root`` as (path of tags, attributes, text when it has no children);
+    ``skip(el)`` says which elements (with what is inside them) not to count, ``within`` (when given)
+    the only paths to count."""
     out: Counter = Counter()
 
     def walk(el, path):
         if skip(el):
             return
+        p = path + (el.tag,)
+        if within is not None and p not in within:
+            return
         attrs = tuple(sorted((k, v) for k, v in el.attrib.items() if k not in _VOLATILE))
         kids = list(el)
         text = (el.text or "") if not kids else ""
-        p = path + (el.tag,)
         out[(p, attrs, text)] += 1
         for k in kids:
             walk(k, p)
@@ -1964,14 +1981,17 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
             continue
         skip = _skipper(orig, m.name, low, plan, changes, changed_cells, part_sheet, old_names, gone)
         try:
-            before = _signatures(m.data, skip)
+            before = _signatures(_part_tree(orig, m.name), skip)
         except Exception:  # noqa: BLE001 - the original did not parse; nothing to compare
             continue
         try:
-            after = _signatures(got.data, lambda el: False)
+            # only where an element of the original's can be: what is elsewhere cannot make up for a loss
+            # (xl_plan's thousands of notes, when the user has none)
+            after = _signatures(_tree(got.data), lambda el: False, {path for path, _, _ in before})
         except Exception as exc:  # noqa: BLE001
             problems.append(f"the part {m.name} is not well-formed XML any more ({exc})")
             continue
+        well_formed.add(low)
         lost = before - after
         if lost:
             (path, attrs, text), _ = next(iter(lost.items()))
@@ -2092,7 +2112,7 @@ def _skipper(orig: Package, name: str, low: str, plan: _Plan, changes: WorkbookC
     if low in part_sheet:
         cells = changed_cells.get(part_sheet[low], set())
         shared = set()   # shared formulas whose master xl_plan replaced: the others get their own
-        for el in SafeET.fromstring(orig.get(name)).iter():
+        for el in _part_tree(orig, name).iter():
             if _tag(el) == "c" and el.get("r", "").upper() in cells:
                 f = next((k for k in el if _tag(k) == "f"), None)
                 if f is not None and f.get("t") == "shared" and f.get("ref"):
@@ -2105,7 +2125,7 @@ def _skipper(orig: Package, name: str, low: str, plan: _Plan, changes: WorkbookC
         return lambda el: _is_xl_plan_shape(el, mine_refs)
     if "comments" in low:
         try:
-            root = SafeET.fromstring(orig.get(name))
+            root = _part_tree(orig, name)
             authors = [a.text for a in root.iter() if _tag(a) == "author"]
         except Exception:  # noqa: BLE001
             authors = []
@@ -2127,7 +2147,7 @@ def _xl_plan_note_refs(orig: Package, vml_low: str) -> set[str]:
             continue
         for r in rels:
             if r.type == REL_COMMENTS and orig.has(r.part):
-                root = SafeET.fromstring(orig.get(r.part))
+                root = _part_tree(orig, r.part)
                 authors = [a.text for a in root.iter() if _tag(a) == "author"]
                 for c in root.iter():
                     aid = c.get("authorId", "")

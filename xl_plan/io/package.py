@@ -108,7 +108,7 @@ class Package:
         # and content types many times while the part is unchanged
         self._parsed: dict[tuple, tuple[bytes, object]] = {}
 
-    def _parsed_as(self, key: tuple, data: bytes, parse_part):
+    def parsed_as(self, key: tuple, data: bytes, parse_part):
         """``parse_part(data)``, parsed once while ``data`` stays the part's bytes."""
         got = self._parsed.get(key)
         if got is None or got[0] is not data:
@@ -302,7 +302,7 @@ def content_types(pkg: Package) -> tuple[dict[str, str], dict[str, str]]:
     data = pkg.get(CONTENT_TYPES)
     if data is None:
         raise PackageError("the file has no [Content_Types].xml: it is not an Office workbook.")
-    defaults, overrides = pkg._parsed_as(("types",), data, _content_types)
+    defaults, overrides = pkg.parsed_as(("types",), data, _content_types)
     return dict(defaults), dict(overrides)
 
 
@@ -387,7 +387,7 @@ def relationships(pkg: Package, source_part: str) -> list[Relationship]:
     data = pkg.get(rels_name(source_part))
     if data is None:
         return []
-    return list(pkg._parsed_as(("rels", source_part), data, lambda d: _relationships(d, source_part)))
+    return list(pkg.parsed_as(("rels", source_part), data, lambda d: _relationships(d, source_part)))
 
 
 def _relationships(data: bytes, source_part: str) -> list[Relationship]:
