@@ -542,6 +542,20 @@ def test_check_grafted_finds_damage(grafted):
     assert "styles.xml lost" in joined and "points at ../media/image1.png" in joined
 
 
+def test_the_check_refuses_a_notes_part_that_declares_entities(grafted):
+    """The user's notes part, which xl_plan extends, is compared element by element: one that declares
+    entities is refused, as defusedxml refuses it."""
+    original, _, changes, out, _ = grafted
+    pkg = Package.from_bytes(out)
+    name = next(r.part for r in relationships(pkg, "xl/worksheets/sheet1.xml") if r.type.endswith("/comments"))
+    assert name.lower() in {m.name.lower() for m in Package.read(original).members}
+    text = pkg.get(name).decode()
+    root = text.index("<comments")
+    pkg.set(name, (text[:root] + '<!DOCTYPE comments [<!ENTITY e "x">]>' + text[root:]).encode())
+    problems = check_grafted(original, pkg.to_bytes(), changes)
+    assert any(name in p and "entities" in p.lower() for p in problems), problems
+
+
 def test_an_excel_template_with_ribbon(tmp_path):
     """The committed template (customUI ribbon, macros, shared strings from Excel)."""
     original = tmp_path / "t.xlsm"
