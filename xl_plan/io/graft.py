@@ -104,6 +104,9 @@ def _children(xml: str, start: int, end: int) -> list[tuple[str, int, int]]:
     return out
 
 
+_NAMED_TAGS: dict[str, re.Pattern] = {}     # a start or close tag of one name, by name
+
+
 def _element_end(xml: str, start: int) -> int:
     """End of the element whose start tag begins at ``start`` (same-name nesting counted)."""
     m = _TAG.match(xml, start)
@@ -113,7 +116,9 @@ def _element_end(xml: str, start: int) -> int:
         return m.end()
     name = m.group(2)
     depth = 1
-    pat = re.compile(r"<(/?)%s(?=[\s/>])" % re.escape(name))
+    pat = _NAMED_TAGS.get(name)
+    if pat is None:
+        pat = _NAMED_TAGS[name] = re.compile(r"<(/?)%s(?=[\s/>])" % re.escape(name))
     pos = m.end()
     while True:
         n = pat.search(xml, pos)
@@ -1429,12 +1434,14 @@ _SHAPE = ('<{v}shape id="_x0000_s{id}" type="#_x0000_t202" style="position:absol
 def _vml_shapes(vml: str, v: str, x: str):
     """(start, end, object type, row, column) of each shape in a VML drawing."""
     out = []
+    x_ = re.escape(x)
+    object_type = re.compile(r"<%sClientData\b[^>]*ObjectType\s*=\s*[\"']([^\"']*)[\"']" % x_)
+    row_of = re.compile(r"<%sRow>\s*(\d+)\s*</%sRow>" % (x_, x_))
+    column_of = re.compile(r"<%sColumn>\s*(\d+)\s*</%sColumn>" % (x_, x_))
     for m in re.finditer(r"<%sshape(?=[\s/>])" % re.escape(v), vml):
         end = _element_end(vml, m.start())
         body = vml[m.start():end]
-        ot = re.search(r"<%sClientData\b[^>]*ObjectType\s*=\s*[\"']([^\"']*)[\"']" % re.escape(x), body)
-        row = re.search(r"<%sRow>\s*(\d+)\s*</%sRow>" % (re.escape(x), re.escape(x)), body)
-        col = re.search(r"<%sColumn>\s*(\d+)\s*</%sColumn>" % (re.escape(x), re.escape(x)), body)
+        ot, row, col = object_type.search(body), row_of.search(body), column_of.search(body)
         out.append((m.start(), end, ot.group(1) if ot else None,
                     int(row.group(1)) if row else None, int(col.group(1)) if col else None))
     return out
@@ -1521,6 +1528,10 @@ class _Notes:
         mine = next((i for i, a in enumerate(authors) if a == OWNER), None)
         by_ref = {ref.upper(): (aid, a, b) for ref, aid, a, b in clist}
         shapes = _vml_shapes(vtext, v, x)
+        notes_at: dict[tuple[int, int], list[tuple[int, int]]] = {}     # the note shapes on each cell
+        for s in shapes:
+            if s[2] == "Note":
+                notes_at.setdefault((s[3], s[4]), []).append((s[0], s[1]))
         del_refs, vdel, cadd, vadd = set(), [], [], []
         need_author = False
         ids = [int(i) for i in re.findall(r'id\s*=\s*["\']_x0000_s(\d+)', vtext)]
@@ -1535,9 +1546,7 @@ class _Notes:
                 if mine is None or have[0] != mine:
                     continue  # the user's own note: never replaced
                 del_refs.add(ref)
-                for s in shapes:
-                    if s[2] == "Note" and s[3] == row - 1 and s[4] == col - 1:
-                        vdel.append((s[0], s[1]))
+                vdel.extend(notes_at.get((row - 1, col - 1), ()))
             if n.note is None:
                 continue
             if mine is None:
@@ -1574,9 +1583,10 @@ class _Notes:
                     vadd.insert(0, _SHAPETYPE.format(v=v, o=o))
                 close = vtext.rfind("</")
                 vtext = vtext[:close] + "".join(vadd) + vtext[close:]
-        # drop xl_plan's author again when no note of it is left and it is the last author
-        _, left = _comment_list(ctext, cp)
-        if mine is not None and mine == len(authors) - 1 and not any(aid == mine for _, aid, _, _ in left):
+        # drop xl_plan's author again when no note of it is left and it is the last author (the notes
+        # left: the original's not removed, and those added)
+        left = [aid for ref, aid, _, _ in clist if not (ref.upper() in del_refs and aid == mine)] + [mine] * len(cadd)
+        if mine is not None and mine == len(authors) - 1 and mine not in left:
             ctext = re.sub(r"<%sauthor>%s</%sauthor>(?=\s*</%sauthors>)" % (re.escape(cp), re.escape(OWNER), re.escape(cp), re.escape(cp)), "", ctext, count=1)
         if not left:
             _remove_parts(pkg, [comments.part])
