@@ -16,6 +16,7 @@ import os
 import posixpath
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -49,6 +50,10 @@ CONTENT_TYPES = "[Content_Types].xml"
 ROOT_RELS = "_rels/.rels"
 
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# zlib's level for the parts compressed anew (unchanged parts keep their stored bytes): a third of
+# the default level's time for a fifth more bytes (a 5,000-action plan's sheet, 4.6 MB: 0.045 s and
+# 650 kB at 3, 0.15 s and 546 kB at 6, 0.03 s and 813 kB at 1)
+DEFLATE_LEVEL = 3
 
 
 class PackageError(XlPlanError):
@@ -165,6 +170,8 @@ class Package:
                 stored = m.stored_as_read()
                 if stored is not None and info.compress_type == m.compress_type:
                     _write_stored(zf, info, stored)
+                elif info.compress_type == zipfile.ZIP_DEFLATED:
+                    _write_stored(zf, info, _deflated(m.data))
                 else:
                     zf.writestr(info, m.data)
         return buf.getvalue()
@@ -173,9 +180,15 @@ class Package:
         write_atomic(dest, self.to_bytes(compress_type))
 
 
+def _deflated(data: bytes) -> tuple:
+    """(data, CRC, compressed bytes) of a part compressed at DEFLATE_LEVEL, as a zip holds it."""
+    c = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
+    return data, zlib.crc32(data), c.compress(data) + c.flush()
+
+
 def _write_stored(zf: zipfile.ZipFile, info: zipfile.ZipInfo, stored: tuple) -> None:
-    """Add a part to a zip being written with the compressed bytes it was read with (an unchanged
-    part of a large plan is not compressed again). What ZipFile.writestr does after compressing:
+    """Add a part to a zip being written with bytes already compressed (as read, for an unchanged part
+    of a large plan, which is not compressed again; or by _deflated). What ZipFile.writestr does after compressing:
     the local header, the bytes, the central directory entry (Python's zipfile, 3.9 to 3.13)."""
     data, crc, body = stored
     info.CRC, info.file_size, info.compress_size = crc, len(data), len(body)
