@@ -675,6 +675,10 @@ def _value_xml(value, prefix: str, date1904: bool) -> tuple[str | None, str]:
     raise PackageError(f"a value of type {type(value).__name__} cannot be written into a cell")
 
 
+# the attributes a cell's value type is told by, which a new value replaces
+_TYPE_ATTRS = re.compile(r"\s(?:t|cm|vm)\s*=\s*(\"[^\"]*\"|'[^']*')")
+
+
 def _fill_xml(rgb: str, prefix: str) -> str:
     rgb = rgb.upper().lstrip("#")
     if len(rgb) == 6:
@@ -960,16 +964,13 @@ class _Grafter:
         """Every cell's and row's style index in the user's numbering (their start tags only)."""
         if ss is None:
             return text
-        new: dict[str, str] = {}
-
-        def restyle(m: re.Match) -> str:
-            i = m.group(3)
-            s = new.get(i)
-            if s is None:
-                s = new[i] = str(ss.xf(int(i)))
-            return f"{m.group(1)}{s}{m.group(2)}"
-
-        return _CELL_STYLE.sub(restyle, text)
+        # split, not sub with a function per match: [before, start of the tag, quote, style, before, ...]
+        parts = _CELL_STYLE.split(text)
+        styles = parts[3::4]
+        new = {i: str(ss.xf(int(i))) for i in dict.fromkeys(styles)}     # in the order first used
+        parts[3::4] = parts[2::4]                    # the closing quote after the style
+        parts[2::4] = [new[i] for i in styles]
+        return "".join(parts)
 
     def _inline_cells(self, text: str, ss: _ScratchStyles | None) -> str:
         """Every cell's style index in the user's numbering, and shared strings written inline."""
@@ -1352,10 +1353,9 @@ class _Grafter:
             old = f'<{prefix}c r="{coord}"/>'
         tag = _TAG.match(old)
         attrs_text = tag.group(3)
-        attrs = tag_attributes(tag.group())
         inner = "" if tag.group(4) else old[tag.end():old.rfind("</")]
         if "value" in ch.fields:
-            if re.search(r"<%sf(?=[\s/>])" % re.escape(prefix), inner):
+            if f"<{prefix}f" in inner and re.search(r"<%sf(?=[\s/>])" % re.escape(prefix), inner):
                 f = re.search(r"<%sf\b[^>]*>" % re.escape(prefix), inner)
                 fa = tag_attributes(f.group()) if f else {}
                 if fa.get("t") == "shared" and "ref" in fa and "si" in fa:
@@ -1364,13 +1364,14 @@ class _Grafter:
                     self._masters[fa["si"]] = (coord, html.unescape(body))
                 self.drop_calc_chain = True
             t, inner_new = _value_xml(ch.value, prefix, self.date1904)
-            ext = re.search(r"<%sextLst\b.*?</%sextLst>" % (re.escape(prefix), re.escape(prefix)), inner, re.DOTALL)
+            ext = (re.search(r"<%sextLst\b.*?</%sextLst>" % (re.escape(prefix), re.escape(prefix)), inner, re.DOTALL)
+                   if f"<{prefix}extLst" in inner else None)
             inner = inner_new + (ext.group() if ext else "")
-            attrs_text = re.sub(r"\s(?:t|cm|vm)\s*=\s*(\"[^\"]*\"|'[^']*')", "", attrs_text)
+            attrs_text = _TYPE_ATTRS.sub("", attrs_text)
             if t:
                 attrs_text += f' t="{t}"'
         if "fill" in ch.fields:
-            s = int(attrs.get("s", "0") or 0)
+            s = int(tag_attributes(tag.group()).get("s", "0") or 0)
             new_s = self._fill_style(s, ch.fill)
             if re.search(r"\ss\s*=", attrs_text):
                 attrs_text = re.sub(r"(\ss\s*=\s*)(\"[^\"]*\"|'[^']*')", rf'\g<1>"{new_s}"', attrs_text, count=1)
