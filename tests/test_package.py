@@ -124,6 +124,36 @@ def test_relationships_and_content_types_are_read_again_when_their_part_changes(
     assert content_type_of(pkg, "xl/extra.xml") == "urn:ct"
 
 
+def test_parts_are_parsed_refusing_what_defusedxml_refuses():
+    """parse and xml_problem refuse entity declarations as defusedxml does, and accept what it accepts
+    (a DTD without entities); a part that is not well-formed is a ParseError."""
+    from xml.etree import ElementTree as ET
+
+    from defusedxml import ElementTree as SafeET
+
+    from xl_plan.io.package import parse, xml_problem
+
+    refused = [b'<!DOCTYPE x [<!ENTITY e "y">]><x>&e;</x>',
+               b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>',
+               b'<!DOCTYPE x [<!ENTITY % p SYSTEM "http://example.invalid/p.dtd"> %p;]><x/>',
+               b'<!DOCTYPE x [<!ENTITY a "aa"><!ENTITY b "&a;&a;&a;">]><x>&b;</x>',
+               b'<!DOCTYPE x [<!NOTATION n SYSTEM "n"><!ENTITY u SYSTEM "u" NDATA n>]><x/>']
+    for data in refused:
+        with pytest.raises(ValueError):
+            SafeET.fromstring(data)
+        with pytest.raises(ValueError):
+            parse(data)
+        assert xml_problem(data) is not None
+    accepted = [b'<?xml version="1.0"?><!DOCTYPE x [<!ELEMENT x ANY>]><x a="1">&amp;t</x>', b"<x><y/></x>",
+                b'<!DOCTYPE x SYSTEM "http://example.invalid/x.dtd"><x/>']        # (never fetched)
+    for data in accepted:
+        assert ET.tostring(parse(data)) == ET.tostring(SafeET.fromstring(data))
+        assert xml_problem(data) is None
+    with pytest.raises(ET.ParseError):
+        parse(b"<x><y></x>")
+    assert xml_problem(b"<x><y></x>") is not None
+
+
 def test_package_errors_are_plain(tmp_path):
     bad = tmp_path / "bad.xlsm"
     bad.write_text("not a zip")

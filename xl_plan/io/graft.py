@@ -23,8 +23,6 @@ from decimal import Decimal
 from pathlib import Path
 from xml.etree import ElementTree
 
-from defusedxml import ElementTree as SafeET
-
 from ..owned import OWNER
 from .diff import CellChange, WorkbookChanges
 from .package import (
@@ -40,12 +38,14 @@ from .package import (
     content_types,
     element_xml,
     ensure_default,
+    parse,
     relationships,
     rels_name,
     set_attribute,
     set_override,
     tag_attributes,
     workbook_part,
+    xml_problem,
 )
 
 __all__ = ["check_grafted", "graft"]
@@ -464,7 +464,7 @@ def _owned_part(pkg: Package, wb: str, part: str) -> bool:
         sst = next((r.part for r in relationships(pkg, wb) if r.type.endswith("/sharedStrings")), None)
         if v is None or sst is None or not pkg.has(sst):
             return False
-        root = SafeET.fromstring(pkg.get(sst))
+        root = parse(pkg.get(sst))
         items = [el for el in root if el.tag.endswith("}si")]
         i = int(v.group(1))
         value = "".join(el.text or "" for el in items[i].iter() if el.tag.endswith("}t")) if i < len(items) else ""
@@ -1669,29 +1669,8 @@ def graft(original: Path, scratch: Path, changes: WorkbookChanges) -> bytes:
         return _Grafter(pkg, scr, changes).run()
     except PackageError:
         raise
-    except (ValueError, KeyError, IndexError, AttributeError, SafeET.ParseError) as exc:
+    except (ValueError, KeyError, IndexError, AttributeError, ElementTree.ParseError) as exc:
         raise PackageError(f"xl_plan could not write its changes into {Path(original).name}: {exc}") from exc
-
-
-def _parses(data: bytes) -> str | None:
-    """None when ``data`` is well-formed XML, else why not. Refused as defusedxml refuses them:
-    entity declarations and external entities. expat with no element handlers checks a large part at
-    C speed (defusedxml's parser calls back into Python for every run of text)."""
-    import xml.parsers.expat as expat
-
-    def refuse(*_args):
-        raise ValueError("the part declares entities, which xl_plan does not accept")
-
-    parser = expat.ParserCreate()
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.EntityDeclHandler = refuse
-    parser.UnparsedEntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse
-    try:
-        parser.Parse(data, True)
-    except Exception as exc:  # noqa: BLE001 - every parse failure is reported in words
-        return str(exc) or type(exc).__name__
-    return None
 
 
 _CELL_XML = None
@@ -1847,7 +1826,7 @@ def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], wel
     same_data = span0 is not None and span1 is not None and t0[span0[0]:span0[1]] == t1[span1[0]:span1[1]]
     # Cells that are the original's, byte for byte, were read from it: the rest of the part is what
     # xl_plan wrote, and is parsed with an empty <sheetData> in their place.
-    err = _parses(_encode(t1[:span1[0]] + "<sheetData/>" + t1[span1[1]:], enc1) if same_data else after)
+    err = xml_problem(_encode(t1[:span1[0]] + "<sheetData/>" + t1[span1[1]:], enc1) if same_data else after)
     if err is not None:
         return [f"the part {name} is not well-formed XML any more ({err})"]
     if well_formed is not None:
@@ -1901,18 +1880,9 @@ def _order_problems(name: str, text: str) -> list[str]:
     return []
 
 
-def _tree(data: bytes):
-    """The element tree of a part, refused as defusedxml refuses it (entity declarations: see
-    _parses), built by ElementTree's C parser (defusedxml's calls back into Python for every element)."""
-    err = _parses(data)
-    if err is not None:
-        raise ValueError(err)
-    return ElementTree.fromstring(data)
-
-
 def _part_tree(pkg: Package, name: str):
     """The element tree of a part of ``pkg``, parsed once while the part keeps its bytes."""
-    return pkg.parsed_as(("tree", name.lower()), pkg.get(name), _tree)
+    return pkg.parsed_as(("tree", name.lower()), pkg.get(name), parse)
 
 
 def _signatures(root, skip, within: set | None = None) -> Counter:
@@ -1998,7 +1968,7 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
         try:
             # only where an element of the original's can be: what is elsewhere cannot make up for a loss
             # (xl_plan's thousands of notes, when the user has none)
-            after = _signatures(_tree(got.data), lambda el: False, {path for path, _, _ in before})
+            after = _signatures(parse(got.data), lambda el: False, {path for path, _, _ in before})
         except Exception as exc:  # noqa: BLE001
             problems.append(f"the part {m.name} is not well-formed XML any more ({exc})")
             continue
@@ -2019,9 +1989,9 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
         if low in orig_data:
             if orig_data[low] == m.data:
                 continue  # byte for byte the original's part: it parses exactly as well as it did
-            if _parses(orig_data[low]) is not None:
+            if xml_problem(orig_data[low]) is not None:
                 continue  # it did not parse in the original either
-        err = _parses(m.data)
+        err = xml_problem(m.data)
         if err is not None:
             problems.append(f"the part {m.name} is not well-formed XML ({err})")
     try:
