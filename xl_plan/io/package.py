@@ -287,11 +287,17 @@ _NEEDS_ESCAPE = re.compile("[&<>\"\r\n\t]")
 
 def element_xml(tag: str, attrib: dict[str, str]) -> str:
     """Serialise one empty element (ElementTree does the escaping)."""
-    if "{" not in tag and all(type(v) is str and "{" not in k and _NEEDS_ESCAPE.search(v) is None
-                              for k, v in attrib.items()):
+    if "{" not in tag:
         # what ElementTree writes when nothing needs escaping or a namespace (thousands of hyperlinks'
         # relationships are written this way)
-        return "<" + tag + "".join(f' {k}="{v}"' for k, v in attrib.items()) + "/>"
+        parts = ["<", tag]
+        for k, v in attrib.items():
+            if type(v) is not str or "{" in k or _NEEDS_ESCAPE.search(v) is not None:
+                break
+            parts.append(f' {k}="{v}"')
+        else:
+            parts.append("/>")
+            return "".join(parts)
     el = ET.Element(tag, attrib)
     return ET.tostring(el, encoding="unicode", short_empty_elements=True).replace(" />", "/>")
 
