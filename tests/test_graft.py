@@ -542,6 +542,20 @@ def test_check_grafted_finds_damage(grafted):
     assert "styles.xml lost" in joined and "points at ../media/image1.png" in joined
 
 
+def test_the_check_refuses_a_notes_part_that_declares_entities(grafted):
+    """The user's notes part, which xl_plan extends, is compared element by element: one that declares
+    entities is refused, as defusedxml refuses it."""
+    original, _, changes, out, _ = grafted
+    pkg = Package.from_bytes(out)
+    name = next(r.part for r in relationships(pkg, "xl/worksheets/sheet1.xml") if r.type.endswith("/comments"))
+    assert name.lower() in {m.name.lower() for m in Package.read(original).members}
+    text = pkg.get(name).decode()
+    root = text.index("<comments")
+    pkg.set(name, (text[:root] + '<!DOCTYPE comments [<!ENTITY e "x">]>' + text[root:]).encode())
+    problems = check_grafted(original, pkg.to_bytes(), changes)
+    assert any(name in p and "entities" in p.lower() for p in problems), problems
+
+
 def test_an_excel_template_with_ribbon(tmp_path):
     """The committed template (customUI ribbon, macros, shared strings from Excel)."""
     original = tmp_path / "t.xlsm"
@@ -1029,3 +1043,99 @@ def test_a_patched_row_is_the_same_whether_its_cells_are_found_by_reference_or_o
     assert by_reference == one_by_one
     assert 't="inlineStr"><is><t xml:space="preserve">new</t></is></c>' in by_reference
     assert '<c r="C5"><v>7</v></c>' in by_reference
+
+
+# --------------------------------------------------------------------------------------
+# The check of a patched sheet: the shortcut gives the cell-by-cell comparison's answer
+# --------------------------------------------------------------------------------------
+
+_SHEET_HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet '
+               'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:E6"/><sheetData>')
+
+
+def _sheet_xml(rows: dict[int, dict[int, str]]) -> str:
+    body = "".join(f'<row r="{r}">' + "".join(cells[c] for c in sorted(cells)) + "</row>" for r, cells in sorted(rows.items()))
+    return _SHEET_HEAD + body + "</sheetData></worksheet>"
+
+
+def _cell(ref: str, value: str, extra: str = "") -> str:
+    return f'<c r="{ref}" s="1" t="inlineStr"><is><t>{value}</t></is>{extra}</c>'
+
+
+_DAMAGE = ["none", "change", "delete", "insert", "swap", "comment", "new row", "row attribute", "between cells"]
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.sets(st.tuples(st.integers(1, 6), st.integers(1, 5)), max_size=12),
+       st.sets(st.tuples(st.integers(1, 6), st.integers(1, 5)), min_size=8, max_size=30),
+       st.sampled_from(_DAMAGE), st.integers(0, 10**6))
+def test_the_check_of_a_patched_sheet_is_the_same_with_or_without_its_shortcut(written, present, damage, pick):
+    """_sheet_problems skips the cell-by-cell comparison when only the cells xl_plan wrote differ (each
+    replaced, or added, whole): whatever else changed, its answer is the comparison's."""
+    from openpyxl.utils import get_column_letter
+
+    from xl_plan.io.graft import _sheet_data_span, _sheet_problems
+
+    ref = lambda r, c: f"{get_column_letter(c)}{r}"
+    rows0: dict[int, dict[int, str]] = {}
+    for r, c in present:
+        rows0.setdefault(r, {})[c] = _cell(ref(r, c), f"old {r}.{c}")
+    rows1 = {r: dict(cells) for r, cells in rows0.items()}
+    for r, c in written:
+        rows1.setdefault(r, {})[c] = _cell(ref(r, c), f"new {r}.{c}")
+    others = sorted((r, c) for r, cells in rows1.items() for c in cells if (r, c) not in written)
+    free = sorted((r, c) for r in range(1, 7) for c in range(1, 6) if (r, c) not in written and c not in rows1.get(r, {}))
+    if damage == "change" and others:
+        r, c = others[pick % len(others)]
+        rows1[r][c] = _cell(ref(r, c), "damaged")
+    elif damage == "delete" and others:
+        r, c = others[pick % len(others)]
+        del rows1[r][c]
+    elif damage == "insert" and free:
+        r, c = free[pick % len(free)]
+        rows1.setdefault(r, {})[c] = _cell(ref(r, c), "extra")
+    elif damage == "swap" and others:
+        r, c = others[pick % len(others)]
+        rows1[r][c] = rows1[r][c].replace(f'r="{ref(r, c)}"', f'r="{ref(r, c + 5)}"')
+    t1 = _sheet_xml(rows1)
+    cells_at = [m.end() for m in re.finditer(r"</c>", t1)]
+    if damage == "comment":
+        t1 = t1.replace("<sheetData>", "<sheetData><!-- a note -->", 1)
+    elif damage == "new row":
+        t1 = t1.replace("</sheetData>", f'<row r="9">{_cell("A9", "new")}</row></sheetData>')
+    elif damage == "row attribute":
+        t1 = t1.replace('<row r="', '<row ht="30" r="', 1)
+    elif damage == "between cells" and cells_at:
+        at = cells_at[pick % len(cells_at)]
+        t1 = t1[:at] + " " + t1[at:]
+    before, after = _sheet_xml(rows0).encode(), t1.encode()
+    refs = {ref(r, c) for r, c in written}
+    name = "xl/worksheets/sheet1.xml"
+    assert _sheet_problems(name, before, after, refs, written=refs) == _sheet_problems(name, before, after, refs)
+    t0 = before.decode()
+    if damage == "none" and t0 != t1 and all(r in rows0 for r, _ in written):     # (a row added: compared)
+        from xl_plan.io.graft import _only_written_cells_differ
+        assert _only_written_cells_differ(t0, _sheet_data_span(t0), t1, _sheet_data_span(t1), refs)
+    if damage in ("change", "delete", "insert") and others:
+        assert _sheet_problems(name, before, after, refs, written=refs)
+
+
+def test_the_shortcut_of_the_sheet_check_takes_only_whole_cells():
+    """A written cell is passed over only when it is one whole cell: not one holding another cell, a
+    comment or a row, nor a cell out of order."""
+    from xl_plan.io.graft import _only_written_cells_differ, _sheet_data_span
+
+    def differ(t0: str, t1: str, written: set[str]) -> bool:
+        return _only_written_cells_differ(t0, _sheet_data_span(t0), t1, _sheet_data_span(t1), written)
+
+    t0 = _sheet_xml({1: {1: _cell("A1", "a"), 2: _cell("B1", "b")}, 2: {1: _cell("A2", "c")}})
+    assert differ(t0, t0.replace(">a<", ">new<"), {"A1"})
+    assert differ(t0, t0.replace(_cell("B1", "b"), _cell("B1", "b") + _cell("C1", "new")), {"C1"})
+    assert not differ(t0, t0.replace(">b<", ">new<"), {"A1"})
+    assert not differ(t0, t0.replace(">c<", ">new<"), {"A1"})               # after the last cell written
+    inner = t0.replace(_cell("A1", "a"), _cell("A1", "a", _cell("Z9", "hidden")))
+    assert not differ(inner, inner.replace(">hidden<", ">changed<"), {"A1"})
+    commented = t0.replace(_cell("A1", "a"), _cell("A1", "a", "<!-- </c> -->"))
+    assert not differ(commented, commented.replace(">a<", ">new<"), {"A1"})
+    swapped = t0.replace(_cell("A1", "a") + _cell("B1", "b"), _cell("B1", "b") + _cell("A1", "a"))
+    assert not differ(swapped, swapped.replace(">a<", ">new<").replace(">b<", ">new<"), {"A1", "B1"})

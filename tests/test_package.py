@@ -17,6 +17,7 @@ from xl_plan.io.package import (
     Package,
     PackageError,
     check_macros_and_ribbon,
+    element_xml,
     find_start_tag,
     has_macros,
     insert_child,
@@ -86,6 +87,71 @@ def test_xml_edits_are_exact_and_respect_prefixes():
     out3 = set_attribute(out, span, "n", "1")
     assert '<x:A n="1" k="a>b"/>' in out3
     assert insert_child('<R xmlns="urn:r"/>', "R", "<C/>") == '<R xmlns="urn:r"><C/></R>'
+
+
+def test_element_xml_writes_what_elementtree_writes():
+    """element_xml's shortcut for values that need no escaping gives ElementTree's own text, and
+    everything else (escapes, line ends, namespaces, no attributes) still does."""
+    from xml.etree import ElementTree as ET
+
+    def by_elementtree(tag, attrib):
+        return ET.tostring(ET.Element(tag, attrib), encoding="unicode", short_empty_elements=True).replace(" />", "/>")
+
+    cases = [("Relationship", {"Id": "rId1", "Type": "urn:t", "Target": "https://x.org/a?b=1;c=d"}),
+             ("x:Override", {"PartName": "/xl/a.xml", "ContentType": "t"}),
+             ("sheet", {"name": 'Q&A "1" <2>', "r:id": "rId2"}),
+             ("definedName", {"name": "a\tb\nc\rd"}),
+             ("{urn:n}el", {"k": "v"}),
+             ("el", {"{urn:n}k": "v"}),
+             ("el", {}),
+             ("el", {"k": "it's ok"})]
+    for tag, attrib in cases:
+        assert element_xml(tag, attrib) == by_elementtree(tag, attrib), (tag, attrib)
+    assert element_xml("sheet", {"name": 'Q&A "1" <2>'}) == '<sheet name="Q&amp;A &quot;1&quot; &lt;2&gt;"/>'
+
+
+def test_relationships_and_content_types_are_read_again_when_their_part_changes(tmp_path):
+    """They are parsed once while a part keeps its bytes: a part set anew is parsed anew."""
+    from xl_plan.io.package import add_relationship, content_type_of, relationships, set_override
+
+    pkg = Package.read(SAMPLES["city"])
+    before = relationships(pkg, "xl/workbook.xml")
+    assert relationships(pkg, "xl/workbook.xml") == before
+    rid = add_relationship(pkg, "xl/workbook.xml", "urn:t", "extra.xml")
+    assert [r.id for r in relationships(pkg, "xl/workbook.xml")] == [r.id for r in before] + [rid]
+    assert content_type_of(pkg, "xl/extra.xml") is not None     # the Default for .xml
+    set_override(pkg, "xl/extra.xml", "urn:ct")
+    assert content_type_of(pkg, "xl/extra.xml") == "urn:ct"
+
+
+def test_parts_are_parsed_refusing_what_defusedxml_refuses():
+    """parse and xml_problem refuse entity declarations as defusedxml does, and accept what it accepts
+    (a DTD without entities); a part that is not well-formed is a ParseError."""
+    from xml.etree import ElementTree as ET
+
+    from defusedxml import ElementTree as SafeET
+
+    from xl_plan.io.package import parse, xml_problem
+
+    refused = [b'<!DOCTYPE x [<!ENTITY e "y">]><x>&e;</x>',
+               b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>',
+               b'<!DOCTYPE x [<!ENTITY % p SYSTEM "http://example.invalid/p.dtd"> %p;]><x/>',
+               b'<!DOCTYPE x [<!ENTITY a "aa"><!ENTITY b "&a;&a;&a;">]><x>&b;</x>',
+               b'<!DOCTYPE x [<!NOTATION n SYSTEM "n"><!ENTITY u SYSTEM "u" NDATA n>]><x/>']
+    for data in refused:
+        with pytest.raises(ValueError):
+            SafeET.fromstring(data)
+        with pytest.raises(ValueError):
+            parse(data)
+        assert xml_problem(data) is not None
+    accepted = [b'<?xml version="1.0"?><!DOCTYPE x [<!ELEMENT x ANY>]><x a="1">&amp;t</x>', b"<x><y/></x>",
+                b'<!DOCTYPE x SYSTEM "http://example.invalid/x.dtd"><x/>']        # (never fetched)
+    for data in accepted:
+        assert ET.tostring(parse(data)) == ET.tostring(SafeET.fromstring(data))
+        assert xml_problem(data) is None
+    with pytest.raises(ET.ParseError):
+        parse(b"<x><y></x>")
+    assert xml_problem(b"<x><y></x>") is not None
 
 
 def test_package_errors_are_plain(tmp_path):

@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-
-from defusedxml import ElementTree as SafeET
+from xml.etree import ElementTree
 
 from ..owned import OWNER
 from .diff import CellChange, WorkbookChanges
@@ -39,12 +38,14 @@ from .package import (
     content_types,
     element_xml,
     ensure_default,
+    parse,
     relationships,
     rels_name,
     set_attribute,
     set_override,
     tag_attributes,
     workbook_part,
+    xml_problem,
 )
 
 __all__ = ["check_grafted", "graft"]
@@ -103,6 +104,9 @@ def _children(xml: str, start: int, end: int) -> list[tuple[str, int, int]]:
     return out
 
 
+_NAMED_TAGS: dict[str, re.Pattern] = {}     # a start or close tag of one name, by name
+
+
 def _element_end(xml: str, start: int) -> int:
     """End of the element whose start tag begins at ``start`` (same-name nesting counted)."""
     m = _TAG.match(xml, start)
@@ -112,7 +116,9 @@ def _element_end(xml: str, start: int) -> int:
         return m.end()
     name = m.group(2)
     depth = 1
-    pat = re.compile(r"<(/?)%s(?=[\s/>])" % re.escape(name))
+    pat = _NAMED_TAGS.get(name)
+    if pat is None:
+        pat = _NAMED_TAGS[name] = re.compile(r"<(/?)%s(?=[\s/>])" % re.escape(name))
     pos = m.end()
     while True:
         n = pat.search(xml, pos)
@@ -458,7 +464,7 @@ def _owned_part(pkg: Package, wb: str, part: str) -> bool:
         sst = next((r.part for r in relationships(pkg, wb) if r.type.endswith("/sharedStrings")), None)
         if v is None or sst is None or not pkg.has(sst):
             return False
-        root = SafeET.fromstring(pkg.get(sst))
+        root = parse(pkg.get(sst))
         items = [el for el in root if el.tag.endswith("}si")]
         i = int(v.group(1))
         value = "".join(el.text or "" for el in items[i].iter() if el.tag.endswith("}t")) if i < len(items) else ""
@@ -667,6 +673,10 @@ def _value_xml(value, prefix: str, date1904: bool) -> tuple[str | None, str]:
         return "inlineStr", (f'<{prefix}is><{prefix}t xml:space="preserve">{_esc(_ooxml_text(value))}'
                              f"</{prefix}t></{prefix}is>")
     raise PackageError(f"a value of type {type(value).__name__} cannot be written into a cell")
+
+
+# the attributes a cell's value type is told by, which a new value replaces
+_TYPE_ATTRS = re.compile(r"\s(?:t|cm|vm)\s*=\s*(\"[^\"]*\"|'[^']*')")
 
 
 def _fill_xml(rgb: str, prefix: str) -> str:
@@ -954,16 +964,13 @@ class _Grafter:
         """Every cell's and row's style index in the user's numbering (their start tags only)."""
         if ss is None:
             return text
-        new: dict[str, str] = {}
-
-        def restyle(m: re.Match) -> str:
-            i = m.group(3)
-            s = new.get(i)
-            if s is None:
-                s = new[i] = str(ss.xf(int(i)))
-            return f"{m.group(1)}{s}{m.group(2)}"
-
-        return _CELL_STYLE.sub(restyle, text)
+        # split, not sub with a function per match: [before, start of the tag, quote, style, before, ...]
+        parts = _CELL_STYLE.split(text)
+        styles = parts[3::4]
+        new = {i: str(ss.xf(int(i))) for i in dict.fromkeys(styles)}     # in the order first used
+        parts[3::4] = parts[2::4]                    # the closing quote after the style
+        parts[2::4] = [new[i] for i in styles]
+        return "".join(parts)
 
     def _inline_cells(self, text: str, ss: _ScratchStyles | None) -> str:
         """Every cell's style index in the user's numbering, and shared strings written inline."""
@@ -1346,10 +1353,9 @@ class _Grafter:
             old = f'<{prefix}c r="{coord}"/>'
         tag = _TAG.match(old)
         attrs_text = tag.group(3)
-        attrs = tag_attributes(tag.group())
         inner = "" if tag.group(4) else old[tag.end():old.rfind("</")]
         if "value" in ch.fields:
-            if re.search(r"<%sf(?=[\s/>])" % re.escape(prefix), inner):
+            if f"<{prefix}f" in inner and re.search(r"<%sf(?=[\s/>])" % re.escape(prefix), inner):
                 f = re.search(r"<%sf\b[^>]*>" % re.escape(prefix), inner)
                 fa = tag_attributes(f.group()) if f else {}
                 if fa.get("t") == "shared" and "ref" in fa and "si" in fa:
@@ -1358,13 +1364,14 @@ class _Grafter:
                     self._masters[fa["si"]] = (coord, html.unescape(body))
                 self.drop_calc_chain = True
             t, inner_new = _value_xml(ch.value, prefix, self.date1904)
-            ext = re.search(r"<%sextLst\b.*?</%sextLst>" % (re.escape(prefix), re.escape(prefix)), inner, re.DOTALL)
+            ext = (re.search(r"<%sextLst\b.*?</%sextLst>" % (re.escape(prefix), re.escape(prefix)), inner, re.DOTALL)
+                   if f"<{prefix}extLst" in inner else None)
             inner = inner_new + (ext.group() if ext else "")
-            attrs_text = re.sub(r"\s(?:t|cm|vm)\s*=\s*(\"[^\"]*\"|'[^']*')", "", attrs_text)
+            attrs_text = _TYPE_ATTRS.sub("", attrs_text)
             if t:
                 attrs_text += f' t="{t}"'
         if "fill" in ch.fields:
-            s = int(attrs.get("s", "0") or 0)
+            s = int(tag_attributes(tag.group()).get("s", "0") or 0)
             new_s = self._fill_style(s, ch.fill)
             if re.search(r"\ss\s*=", attrs_text):
                 attrs_text = re.sub(r"(\ss\s*=\s*)(\"[^\"]*\"|'[^']*')", rf'\g<1>"{new_s}"', attrs_text, count=1)
@@ -1428,12 +1435,14 @@ _SHAPE = ('<{v}shape id="_x0000_s{id}" type="#_x0000_t202" style="position:absol
 def _vml_shapes(vml: str, v: str, x: str):
     """(start, end, object type, row, column) of each shape in a VML drawing."""
     out = []
+    x_ = re.escape(x)
+    object_type = re.compile(r"<%sClientData\b[^>]*ObjectType\s*=\s*[\"']([^\"']*)[\"']" % x_)
+    row_of = re.compile(r"<%sRow>\s*(\d+)\s*</%sRow>" % (x_, x_))
+    column_of = re.compile(r"<%sColumn>\s*(\d+)\s*</%sColumn>" % (x_, x_))
     for m in re.finditer(r"<%sshape(?=[\s/>])" % re.escape(v), vml):
         end = _element_end(vml, m.start())
         body = vml[m.start():end]
-        ot = re.search(r"<%sClientData\b[^>]*ObjectType\s*=\s*[\"']([^\"']*)[\"']" % re.escape(x), body)
-        row = re.search(r"<%sRow>\s*(\d+)\s*</%sRow>" % (re.escape(x), re.escape(x)), body)
-        col = re.search(r"<%sColumn>\s*(\d+)\s*</%sColumn>" % (re.escape(x), re.escape(x)), body)
+        ot, row, col = object_type.search(body), row_of.search(body), column_of.search(body)
         out.append((m.start(), end, ot.group(1) if ot else None,
                     int(row.group(1)) if row else None, int(col.group(1)) if col else None))
     return out
@@ -1520,6 +1529,10 @@ class _Notes:
         mine = next((i for i, a in enumerate(authors) if a == OWNER), None)
         by_ref = {ref.upper(): (aid, a, b) for ref, aid, a, b in clist}
         shapes = _vml_shapes(vtext, v, x)
+        notes_at: dict[tuple[int, int], list[tuple[int, int]]] = {}     # the note shapes on each cell
+        for s in shapes:
+            if s[2] == "Note":
+                notes_at.setdefault((s[3], s[4]), []).append((s[0], s[1]))
         del_refs, vdel, cadd, vadd = set(), [], [], []
         need_author = False
         ids = [int(i) for i in re.findall(r'id\s*=\s*["\']_x0000_s(\d+)', vtext)]
@@ -1534,9 +1547,7 @@ class _Notes:
                 if mine is None or have[0] != mine:
                     continue  # the user's own note: never replaced
                 del_refs.add(ref)
-                for s in shapes:
-                    if s[2] == "Note" and s[3] == row - 1 and s[4] == col - 1:
-                        vdel.append((s[0], s[1]))
+                vdel.extend(notes_at.get((row - 1, col - 1), ()))
             if n.note is None:
                 continue
             if mine is None:
@@ -1573,9 +1584,10 @@ class _Notes:
                     vadd.insert(0, _SHAPETYPE.format(v=v, o=o))
                 close = vtext.rfind("</")
                 vtext = vtext[:close] + "".join(vadd) + vtext[close:]
-        # drop xl_plan's author again when no note of it is left and it is the last author
-        _, left = _comment_list(ctext, cp)
-        if mine is not None and mine == len(authors) - 1 and not any(aid == mine for _, aid, _, _ in left):
+        # drop xl_plan's author again when no note of it is left and it is the last author (the notes
+        # left: the original's not removed, and those added)
+        left = [aid for ref, aid, _, _ in clist if not (ref.upper() in del_refs and aid == mine)] + [mine] * len(cadd)
+        if mine is not None and mine == len(authors) - 1 and mine not in left:
             ctext = re.sub(r"<%sauthor>%s</%sauthor>(?=\s*</%sauthors>)" % (re.escape(cp), re.escape(OWNER), re.escape(cp), re.escape(cp)), "", ctext, count=1)
         if not left:
             _remove_parts(pkg, [comments.part])
@@ -1657,29 +1669,8 @@ def graft(original: Path, scratch: Path, changes: WorkbookChanges) -> bytes:
         return _Grafter(pkg, scr, changes).run()
     except PackageError:
         raise
-    except (ValueError, KeyError, IndexError, AttributeError, SafeET.ParseError) as exc:
+    except (ValueError, KeyError, IndexError, AttributeError, ElementTree.ParseError) as exc:
         raise PackageError(f"xl_plan could not write its changes into {Path(original).name}: {exc}") from exc
-
-
-def _parses(data: bytes) -> str | None:
-    """None when ``data`` is well-formed XML, else why not. Refused as defusedxml refuses them:
-    entity declarations and external entities. expat with no element handlers checks a large part at
-    C speed (defusedxml's parser calls back into Python for every run of text)."""
-    import xml.parsers.expat as expat
-
-    def refuse(*_args):
-        raise ValueError("the part declares entities, which xl_plan does not accept")
-
-    parser = expat.ParserCreate()
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.EntityDeclHandler = refuse
-    parser.UnparsedEntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse
-    try:
-        parser.Parse(data, True)
-    except Exception as exc:  # noqa: BLE001 - every parse failure is reported in words
-        return str(exc) or type(exc).__name__
-    return None
 
 
 _CELL_XML = None
@@ -1767,28 +1758,84 @@ def _cell_problems(name: str, t0: str, t1: str, cells: set[str]) -> list[str]:
     return problems
 
 
+# what a cell xl_plan wrote cannot hold: another cell or a row, a comment, CDATA or a processing
+# instruction (a close tag inside those would not be the cell's)
+_NOT_IN_A_CELL = re.compile(r"<[!?]|<(?:[\w.-]+:)?(?:c|row)[\s/>]|</(?:[\w.-]+:)?row>")
+
+
+def _one_cell_end(text: str, start: int, end: int, name: str) -> int | None:
+    """End of the element <name ...> starting at ``start`` when it is one whole cell and nothing more
+    (text[start:end] holds its close tag), else None."""
+    tag = _TAG.match(text, start, end)
+    if tag is None or tag.group(1) or tag.group(2) != name:
+        return None
+    if tag.group(4):
+        return tag.end()
+    close = text.find(f"</{name}>", tag.end(), end)
+    if close < 0 or _NOT_IN_A_CELL.search(text, tag.end(), close) is not None:
+        return None
+    return close + len(name) + 3
+
+
+def _only_written_cells_differ(t0: str, span0, t1: str, span1, written: set[str]) -> bool:
+    """True when the <sheetData> of t1 (well-formed) is that of t0 with whole cells of references in
+    ``written`` put in (each one replacing the whole cell of its reference there, or added), and every
+    other character the same: then no other cell and no row changed, none was added or moved, and
+    the cells need no comparing one by one. False when that cannot be told so simply (a row added, a
+    shared formula rewritten, cells out of order, comments): then they are compared one by one."""
+    (a0, b0), (a1, b1) = span0, span1
+    if any(t.find(mark, a, b) >= 0 for t, a, b in ((t0, a0, b0), (t1, a1, b1)) for mark in ("<!", "<?")):
+        return False
+    name = _SHEET_DATA_OPEN.match(t0, a0).group()[1:-len("sheetData")] + "c"
+    try:
+        refs = sorted(written, key=_split_ref)
+    except PackageError:
+        return False
+    p0, p1 = a0, a1
+    for ref in refs:      # in the order rows and cells are written (else a find fails: compared one by one)
+        needle = f'<{name} r="{ref}"'
+        c1 = t1.find(needle, p1, b1)
+        e1 = _one_cell_end(t1, c1, b1, name) if c1 >= 0 else None
+        c0 = p0 + (c1 - p1)
+        if e1 is None or c0 > b0 or not t0.startswith(t1[p1:c1], p0):
+            return False
+        if t0.startswith(needle, c0):          # the cell it replaced
+            p0 = _one_cell_end(t0, c0, b0, name)
+            if p0 is None:
+                return False
+        else:                                  # a cell it added
+            p0 = c0
+        p1 = e1
+    return b0 - p0 == b1 - p1 and t1.startswith(t0[p0:b0], p1)
+
+
 def _rows_lost(t0: str, t1: str) -> bool:
     row = r"<(?:[\w.-]+:)?row\b(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*"
     return bool(Counter(re.findall(row, t0)) - Counter(re.findall(row, t1)))
 
 
-def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], well_formed: set | None = None) -> list[str]:
+def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], well_formed: set | None = None,
+                    written: set[str] = frozenset()) -> list[str]:
     """A user's sheet part xl_plan patched: every cell it did not write keeps its exact XML (or,
     for the other cells of a shared formula whose first cell it replaced, an explicit formula), and
-    everything outside <sheetData> is as it was but for <dimension> and <legacyDrawing>."""
+    everything outside <sheetData> is as it was but for <dimension> and <legacyDrawing>. ``cells``
+    are the cells xl_plan changed, ``written`` those of them whose value or fill it wrote."""
     (t0, _), (t1, enc1) = _decode(before), _decode(after)
     span0, span1 = _sheet_data_span(t0), _sheet_data_span(t1)
     # only notes written: every cell byte for byte as it was
     same_data = span0 is not None and span1 is not None and t0[span0[0]:span0[1]] == t1[span1[0]:span1[1]]
     # Cells that are the original's, byte for byte, were read from it: the rest of the part is what
     # xl_plan wrote, and is parsed with an empty <sheetData> in their place.
-    err = _parses(_encode(t1[:span1[0]] + "<sheetData/>" + t1[span1[1]:], enc1) if same_data else after)
+    err = xml_problem(_encode(t1[:span1[0]] + "<sheetData/>" + t1[span1[1]:], enc1) if same_data else after)
     if err is not None:
         return [f"the part {name} is not well-formed XML any more ({err})"]
     if well_formed is not None:
         well_formed.add(name.lower())        # parsed once: check_grafted need not parse it again
     problems = []
-    if not same_data:
+    # every cell but those written as they were, and in their places: nothing to compare cell by cell
+    only_written = (not same_data and span0 is not None and span1 is not None
+                    and _only_written_cells_differ(t0, span0, t1, span1, written))
+    if not same_data and not only_written:
         problems += _cell_problems(name, t0, t1, cells)
 
     def outside(text: str, span) -> str:
@@ -1799,41 +1846,60 @@ def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], wel
         return text.replace(f' xmlns:r="{NS_R}"', "")
     if outside(t0, span0) != outside(t1, span1):
         problems.append(f"the part {name} changed outside its cells")
-    if not same_data and _rows_lost(t0, t1):
+    if not same_data and not only_written and _rows_lost(t0, t1):
         problems.append(f"the part {name} lost or changed some of its rows")
     # rows ascending, cells in column order (as they were, when every cell is the original's)
-    last_row, last_col = 0, 0
-    for m in () if same_data else re.finditer(r'<(?:[\w.-]+:)?(row|c)\s(?:[^>"\']|"[^"]*"|\'[^\']*\')*?\br="([A-Za-z]*)(\d+)"', t1):
-        if m.group(1) == "row":
-            r = int(m.group(3))
-            if r <= last_row:
-                problems.append(f"the part {name} has row {r} out of order")
-                break
-            last_row, last_col = r, 0
-        else:
-            c = _col_number(m.group(2))
-            if int(m.group(3)) != last_row or c <= last_col:
-                problems.append(f"the part {name} has cell {m.group(2)}{m.group(3)} out of place")
-                break
-            last_col = c
+    if not same_data:
+        problems += _order_problems(name, t1)
     if len(re.findall(r"<(?:[\w.-]+:)?legacyDrawing\b", t1[span1[1] if span1 else 0:])) > 1:
         problems.append(f"the part {name} has two notes drawings")
     return problems
 
 
-def _signatures(data: bytes, skip) -> Counter:
-    """Each element as (path of tags, attributes, text when it has no children); ``skip(el)``
-    says which elements (with what is inside them) not to count."""
-    root = SafeET.fromstring(data)
+_ROW_OR_CELL_REF = re.compile(r'<(?:[\w.-]+:)?(row|c)\s(?:[^>"\']|"[^"]*"|\'[^\']*\')*?\br="([A-Za-z]*)(\d+)"')
+
+
+def _order_problems(name: str, text: str) -> list[str]:
+    """A sheet part's rows out of order, or a cell out of its row or column order (the first found)."""
+    last_row, last_col = 0, 0
+    cols: dict[str, int] = {}
+    # findall's (tag, column, row) tuples: no match object per cell
+    for kind, letters, digits in _ROW_OR_CELL_REF.findall(text):
+        if kind == "row":
+            r = int(digits)
+            if r <= last_row:
+                return [f"the part {name} has row {r} out of order"]
+            last_row, last_col = r, 0
+        else:
+            c = cols.get(letters)
+            if c is None:
+                c = cols[letters] = _col_number(letters)
+            if int(digits) != last_row or c <= last_col:
+                return [f"the part {name} has cell {letters}{digits} out of place"]
+            last_col = c
+    return []
+
+
+def _part_tree(pkg: Package, name: str):
+    """The element tree of a part of ``pkg``, parsed once while the part keeps its bytes."""
+    return pkg.parsed_as(("tree", name.lower()), pkg.get(name), parse)
+
+
+def _signatures(root, skip, within: set | None = None) -> Counter:
+    """Each element of the tree ``root`` as (path of tags, attributes, text when it has no children);
+    ``skip(el)`` says which elements (with what is inside them) not to count, ``within`` (when given)
+    the only paths to count."""
     out: Counter = Counter()
 
     def walk(el, path):
         if skip(el):
             return
+        p = path + (el.tag,)
+        if within is not None and p not in within:
+            return
         attrs = tuple(sorted((k, v) for k, v in el.attrib.items() if k not in _VOLATILE))
         kids = list(el)
         text = (el.text or "") if not kids else ""
-        p = path + (el.tag,)
         out[(p, attrs, text)] += 1
         for k in kids:
             walk(k, p)
@@ -1862,8 +1928,12 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
     new_names = {m.name.lower(): m for m in new.members}
     old_names = [s.name for s in plan.sheets]
     changed_cells: dict[str, set[str]] = {}
+    written_cells: dict[str, set[str]] = {}       # those whose value or fill was written
     for c in changes.cells:
-        changed_cells.setdefault(c.sheet.casefold(), set()).add(c.coordinate.replace("$", "").upper())
+        ref = c.coordinate.replace("$", "").upper()
+        changed_cells.setdefault(c.sheet.casefold(), set()).add(ref)
+        if c.fields & {"value", "fill"}:
+            written_cells.setdefault(c.sheet.casefold(), set()).add(ref)
     owned = {n.casefold() for n in changes.sheets}
     gone = {s.name.casefold() for s in plan.removed} | owned
     part_sheet = {s.part.lower(): s.name.casefold() for s in plan.sheets if s.part}
@@ -1886,18 +1956,23 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
         if low in {s.part.lower() for s in plan.replaced if s.part}:
             continue  # an owned sheet, replaced whole
         if low in part_sheet:
-            problems += _sheet_problems(m.name, m.data, got.data, changed_cells.get(part_sheet[low], set()), well_formed)
+            sheet = part_sheet[low]
+            problems += _sheet_problems(m.name, m.data, got.data, changed_cells.get(sheet, set()), well_formed,
+                                        written_cells.get(sheet, set()))
             continue
         skip = _skipper(orig, m.name, low, plan, changes, changed_cells, part_sheet, old_names, gone)
         try:
-            before = _signatures(m.data, skip)
+            before = _signatures(_part_tree(orig, m.name), skip)
         except Exception:  # noqa: BLE001 - the original did not parse; nothing to compare
             continue
         try:
-            after = _signatures(got.data, lambda el: False)
+            # only where an element of the original's can be: what is elsewhere cannot make up for a loss
+            # (xl_plan's thousands of notes, when the user has none)
+            after = _signatures(parse(got.data), lambda el: False, {path for path, _, _ in before})
         except Exception as exc:  # noqa: BLE001
             problems.append(f"the part {m.name} is not well-formed XML any more ({exc})")
             continue
+        well_formed.add(low)
         lost = before - after
         if lost:
             (path, attrs, text), _ = next(iter(lost.items()))
@@ -1914,9 +1989,9 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
         if low in orig_data:
             if orig_data[low] == m.data:
                 continue  # byte for byte the original's part: it parses exactly as well as it did
-            if _parses(orig_data[low]) is not None:
+            if xml_problem(orig_data[low]) is not None:
                 continue  # it did not parse in the original either
-        err = _parses(m.data)
+        err = xml_problem(m.data)
         if err is not None:
             problems.append(f"the part {m.name} is not well-formed XML ({err})")
     try:
@@ -2018,7 +2093,7 @@ def _skipper(orig: Package, name: str, low: str, plan: _Plan, changes: WorkbookC
     if low in part_sheet:
         cells = changed_cells.get(part_sheet[low], set())
         shared = set()   # shared formulas whose master xl_plan replaced: the others get their own
-        for el in SafeET.fromstring(orig.get(name)).iter():
+        for el in _part_tree(orig, name).iter():
             if _tag(el) == "c" and el.get("r", "").upper() in cells:
                 f = next((k for k in el if _tag(k) == "f"), None)
                 if f is not None and f.get("t") == "shared" and f.get("ref"):
@@ -2031,7 +2106,7 @@ def _skipper(orig: Package, name: str, low: str, plan: _Plan, changes: WorkbookC
         return lambda el: _is_xl_plan_shape(el, mine_refs)
     if "comments" in low:
         try:
-            root = SafeET.fromstring(orig.get(name))
+            root = _part_tree(orig, name)
             authors = [a.text for a in root.iter() if _tag(a) == "author"]
         except Exception:  # noqa: BLE001
             authors = []
@@ -2053,7 +2128,7 @@ def _xl_plan_note_refs(orig: Package, vml_low: str) -> set[str]:
             continue
         for r in rels:
             if r.type == REL_COMMENTS and orig.has(r.part):
-                root = SafeET.fromstring(orig.get(r.part))
+                root = _part_tree(orig, r.part)
                 authors = [a.text for a in root.iter() if _tag(a) == "author"]
                 for c in root.iter():
                     aid = c.get("authorId", "")
