@@ -305,9 +305,18 @@ def fit_row_heights(ws, first_row: int, last_row: int, *, minimum: float = 15) -
             total += w
         return total
 
+    wrapped: dict[tuple, float] = {}                   # most texts of a long sheet repeat (leads, statuses)
+
+    def wrapped_height(value, width: float, size: float) -> float:
+        key = (type(value), value, width, size)         # 1, 1.0 and True are equal keys, not equal texts
+        h = wrapped.get(key)
+        if h is None:
+            h = wrapped[key] = text_height(value, width, size)
+        return h
+
     def need(r: int, c: int, value, look: float) -> float:
         if look < 0:                                    # wraps: lines of the text in the cell's width
-            return text_height(value, width_of(r, c), -look)
+            return wrapped_height(value, width_of(r, c), -look)
         return look * 1.32 + 3
 
     for (r, c), cell in ws._cells.items():
@@ -329,7 +338,7 @@ def fit_row_heights(ws, first_row: int, last_row: int, *, minimum: float = 15) -
                 look = looks.get(n)
                 if look is None:
                     look = looks[n] = look_of(records.styles[n])
-                h = text_height(value, width_of(r, c), -look) if look < 0 else look * 1.32 + 3
+                h = wrapped_height(value, width_of(r, c), -look) if look < 0 else look * 1.32 + 3
                 if h > top:
                     top = h
             heights[r] = top
