@@ -156,3 +156,37 @@ def test_a_sheet_holding_records_counts_as_written():
     assert diff_against(base, wb).sheets == []
     CellWriter(ws, records=True).put(2, 1, "a new row")
     assert diff_against(base, wb).sheets == [ws.title]
+
+
+@pytest.mark.parametrize("job", ["validate", "gantt"])
+def test_rows_of_records_written_by_graft_give_the_package_the_scratch_save_gives(tmp_path, monkeypatch, job):
+    """The scratch save leaves a sheet's rows of records out and graft writes them straight into the
+    package (io/fastwrite.detach, io/graft.py): the same package, byte for byte, as when the scratch
+    save writes them; on each sample plan, twice (the second run replaces the first's sheet)."""
+    import shutil
+    from datetime import date
+
+    from tests.conftest import SAMPLES
+    from xl_plan.io import fastwrite
+    from xl_plan.jobs import gantt_file, validate_file
+
+    run = {"validate": lambda p: validate_file(p, today=date(2017, 6, 1), write=True),
+           "gantt": lambda p: gantt_file(p, today=date(2017, 6, 1))}[job]
+    real = fastwrite.detach
+    for name, source in SAMPLES.items():
+        spliced, saved = tmp_path / name / "spliced.xlsx", tmp_path / name / "saved" / "plan.xlsx"
+        saved.parent.mkdir(parents=True)
+        shutil.copyfile(source, spliced)
+        shutil.copyfile(source, saved)
+        for _ in range(2):
+            seen = []
+            monkeypatch.setattr(fastwrite, "detach", lambda wb, seen=seen: seen.append(real(wb)) or seen[-1])
+            run(spliced)
+            assert seen and seen[-1], name          # graft wrote the rows of records
+            monkeypatch.setattr(fastwrite, "detach", lambda wb: {})
+            run(saved)
+            with zipfile.ZipFile(spliced) as a, zipfile.ZipFile(saved) as b:
+                assert sorted(a.namelist()) == sorted(b.namelist()), name
+                for part in a.namelist():
+                    if part != "docProps/core.xml":
+                        assert a.read(part) == b.read(part), (name, part)

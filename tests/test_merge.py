@@ -772,3 +772,36 @@ def test_history_rows_kept_as_records_save_and_read_as_openpyxl_cells(sample):
     assert sorted(plain[3]) == sorted(kept[3])
     for part in plain[3]:
         assert plain[3][part] == kept[3][part], part
+
+
+def test_consolidate_writes_the_same_package_with_records_written_by_graft(birmingham, tmp_path, monkeypatch):
+    """The scratch save leaves the History, Validation and Summary rows of records to graft, which writes
+    them straight into the package (io/fastwrite.detach): the same package as when the scratch save
+    writes them, and the first History row straight under its header."""
+    from xl_plan.io import fastwrite
+
+    master, made, plan = birmingham
+    rets = [f for f in made.returns if solo(plan, f)]
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for f in rets[:3]:
+        i = solo(plan, f)[0]
+        fill(f.path, inbox / f.path.name, updates={i: f"Update from {f.lead}"}, statuses={i: "RED"})
+    spliced, saved = tmp_path / "spliced" / "master.xlsx", tmp_path / "saved" / "master.xlsx"
+    for p in (spliced, saved):
+        p.parent.mkdir()
+        shutil.copyfile(master, p)
+    seen = []
+    real = fastwrite.detach
+    monkeypatch.setattr(fastwrite, "detach", lambda wb: seen.append(real(wb)) or seen[-1])
+    consolidate(spliced, inbox, today=TODAY, now=NOW)
+    assert {"History", "Validation", "Summary"} <= set(seen[-1])
+    monkeypatch.setattr(fastwrite, "detach", lambda wb: {})
+    consolidate(saved, inbox, today=TODAY, now=NOW)
+    with zipfile.ZipFile(spliced) as a, zipfile.ZipFile(saved) as b:
+        assert sorted(a.namelist()) == sorted(b.namelist())
+        for name in a.namelist():
+            if name != "docProps/core.xml":
+                assert a.read(name) == b.read(name), name
+    ws = openpyxl.load_workbook(spliced)["History"]
+    assert ws.cell(3, 1).value == MONTH and ws.freeze_panes == "A3"

@@ -56,6 +56,7 @@ class RowCells:
         self.heights: dict[int, float] = {}     # row heights of rows not in ws.row_dimensions
         self.links: dict[tuple[int, int], str] = {}     # (row, column) -> where the cell links to in the workbook
         self.max_row = 0
+        self.detached = False                   # its rows go straight into the package (`detach`), not the save
         self.styles: list = [None]
         self._numbers: dict[int, int] = {}
         setattr(ws, _ATTR, self)
@@ -133,25 +134,31 @@ def _cell_xml(cell, styled) -> str | None:
 
 
 class _RecordWriter:
-    """Writes one sheet's records as `_cell_xml` writes an openpyxl cell holding the same."""
+    """Writes one sheet's records as `_cell_xml` writes an openpyxl cell holding the same; a record's
+    cell format is `number_of(style number)` (the scratch workbook's, or the user's package's)."""
 
-    def __init__(self, ws):
-        wb = ws.parent
-        self.ws = ws
-        self.arrays = row_cells(ws).styles
-        self.links = row_cells(ws).links
-        self.styles = wb._cell_styles
-        self.iso, self.epoch = wb.iso_dates, wb.epoch
+    def __init__(self, arrays, number_of, iso: bool, epoch, links=None, on_link=None):
+        self.arrays, self.number_of = arrays, number_of
+        self.links, self.on_link = links, on_link
+        self.iso, self.epoch = iso, epoch
         self.letters: dict[int, str] = {}
         self.attrs: dict[tuple, str] = {}       # (style number, data type) -> ' s="n" t="x"', once added
         self.serials: dict = {}
+
+    @classmethod
+    def for_sheet(cls, ws) -> _RecordWriter:
+        """The writer of a sheet's records in the workbook being saved."""
+        wb, rc = ws.parent, row_cells(ws)
+        styles, arrays = wb._cell_styles, rc.styles
+        return cls(arrays, lambda n: styles.add(arrays[n]), wb.iso_dates, wb.epoch, rc.links,
+                   lambda link: ws._hyperlinks.append(link))
 
     def _attrs(self, n: int, dt: str) -> str:
         key = (n, dt)
         attrs = self.attrs.get(key)
         if attrs is None:       # the style is added where openpyxl adds a cell's: when the cell is written
             style = self.arrays[n]
-            attrs = f' s="{self.styles.add(style)}"' if style is not None and any(style) else ""
+            attrs = f' s="{self.number_of(n)}"' if style is not None and any(style) else ""
             if dt == "s":
                 attrs += ' t="inlineStr"'
             elif dt == "d":
@@ -173,7 +180,7 @@ class _RecordWriter:
         for c, value, dt, n in records:
             if links and (row, c) in links:     # listed as openpyxl lists a cell's link: when it is written
                 letter = letters.get(c) or get_column_letter(c)
-                self.ws._hyperlinks.append(_PlaceLink(f"{letter}{row}", links[(row, c)]))
+                self.on_link(_PlaceLink(f"{letter}{row}", links[(row, c)]))
             letter = letters.get(c)
             if letter is None:
                 letter = letters[c] = get_column_letter(c)
@@ -221,6 +228,10 @@ class _PlaceLink(NamedTuple):
 
 def _write_hyperlinks(self):
     """openpyxl's WorksheetWriter.write_hyperlinks; when every link is a record's, as the same text."""
+    rc = row_cells(self.ws)
+    if rc is not None and rc.detached and rc.links:     # its rows are not written here: their links, in order
+        self.ws._hyperlinks = [_PlaceLink(f"{get_column_letter(c)}{r}", rc.links[(r, c)])
+                               for r, c in sorted(rc.links)] + self.ws._hyperlinks
     links = self.ws._hyperlinks
     if not links or not all(type(link) is _PlaceLink for link in links):
         self.ws._hyperlinks = [Hyperlink(ref=link.ref, location=link.location) if type(link) is _PlaceLink else link
@@ -232,11 +243,59 @@ def _write_hyperlinks(self):
     self.xf.send(None)
 
 
+class Detached:
+    """A sheet's rows of records left out of the scratch save (`detach`), for io/graft.py to write
+    straight into the user's package at their places among the sheet's other rows."""
+
+    def __init__(self, rc: RowCells, scratch_xf: dict[int, int], iso: bool, epoch):
+        self.rows, self.heights, self.arrays = rc.rows, rc.heights, rc.styles
+        self.scratch_xf, self.iso, self.epoch = scratch_xf, iso, epoch
+
+    def writer(self, xf_of) -> _RecordWriter:
+        """A writer of the rows in the package's numbering: `xf_of(the scratch's cell format)`."""
+        return _RecordWriter(self.arrays, lambda n: xf_of(self.scratch_xf[n]), self.iso, self.epoch)
+
+    def row_xml(self, writer: _RecordWriter, r: int) -> str:
+        """Row `r` as the scratch save would have written it, but for the cell formats' numbers."""
+        attrs = {"r": f"{r}"}
+        if r in self.heights:               # as _write_row gives a row of records its height
+            attrs.update(ht=safe_string(float(self.heights[r])), customHeight="1")
+        return writer.row(r, attrs, sorted(self.rows[r], key=lambda x: x[0]))
+
+
+def detach(wb) -> dict[str, Detached]:
+    """Take the rows of records out of the scratch save of `wb`, by sheet title, where every row of a
+    sheet holds records only or openpyxl cells only, no row of records has a dimension of its own and
+    no openpyxl cell has a link: the save writes the sheet's other rows, its dimension (records
+    counted) and its records' links; graft writes those rows. Their cell formats are added to the
+    workbook's (the scratch's styles part then has them) in the order the rows would use them."""
+    out: dict[str, Detached] = {}
+    if LXML:                                # that writer makes the records openpyxl cells first
+        return out
+    for ws in wb.worksheets:
+        rc = row_cells(ws)
+        if rc is None or not rc.rows:
+            continue
+        cell_rows = {r for r, _ in ws._cells}
+        if cell_rows & set(rc.rows) or set(rc.rows) & set(ws.row_dimensions) or \
+                any(getattr(c, "_hyperlink", None) is not None for c in ws._cells.values()):
+            continue
+        scratch_xf: dict[int, int] = {}
+        styles, arrays = wb._cell_styles, rc.styles
+        for r in sorted(rc.rows):
+            for _, _, _, n in sorted(rc.rows[r], key=lambda x: x[0]):
+                if n not in scratch_xf and arrays[n] is not None and any(arrays[n]):
+                    scratch_xf[n] = styles.add(arrays[n])
+        rc.detached = True
+        out[ws.title] = Detached(rc, scratch_xf, wb.iso_dates, wb.epoch)
+    return out
+
+
 def _rows(self):
     """openpyxl's WorksheetWriter.rows, with the rows that hold only records."""
     rows = _original["rows"](self)
     rc = row_cells(self.ws)
-    if rc is None:
+    if rc is None or rc.detached:
         return rows
     have = {r for r, _ in rows}
     extra = [(r, []) for r in set(rc.rows) | set(rc.heights) if r not in have]
@@ -266,7 +325,7 @@ def _write_row(self, xf, row, row_idx):
         attrs.update(ht=safe_string(float(rc.heights[row_idx])), customHeight="1")   # as a RowDimension's height
     else:
         attrs.update(dims.get(row_idx, {}))
-    records = rc.rows.get(row_idx) if rc is not None else None
+    records = rc.rows.get(row_idx) if rc is not None and not rc.detached else None
     if records:
         _write_row_with_records(self, xf, row, row_idx, attrs, records)
         return
@@ -310,7 +369,7 @@ def _write_row_with_records(self, xf, row, row_idx, attrs, records):
     """A row holding records (and perhaps openpyxl cells), the cells in column order."""
     write = xf._file
     if not hasattr(self, "_xl_plan_records"):
-        self._xl_plan_records = _RecordWriter(self.ws)
+        self._xl_plan_records = _RecordWriter.for_sheet(self.ws)
     if not row:
         write(self._xl_plan_records.row(row_idx, attrs, sorted(records, key=lambda x: x[0])))
         return

@@ -746,8 +746,9 @@ def _plan(pkg: Package, changes: WorkbookChanges) -> _Plan:
 
 
 class _Grafter:
-    def __init__(self, pkg: Package, scr: Package, changes: WorkbookChanges):
+    def __init__(self, pkg: Package, scr: Package, changes: WorkbookChanges, detached: dict | None = None):
         self.pkg, self.scr, self.changes = pkg, scr, changes
+        self.detached = detached or {}          # sheet -> io/fastwrite.Detached: rows not in the scratch file
         self.plan = _plan(pkg, changes)
         self.wb = self.plan.wb
         self.taken: set[str] = set()
@@ -827,7 +828,7 @@ class _Grafter:
             new = names[p.lower()]
             data = self.scr.get(p)
             if p == src:
-                data = self._owned_sheet_xml(data)
+                data = self._owned_sheet_xml(data, self.detached.get(name))
             if p != src and p.lower().endswith(".vml"):
                 data = self._free_idmap(data)
             if p != src and content_type_of(self.scr, p) == CT_TABLE:
@@ -927,16 +928,40 @@ class _Grafter:
             self._sst = out
         return self._sst
 
-    def _owned_sheet_xml(self, data: bytes) -> bytes:
+    def _owned_sheet_xml(self, data: bytes, detached=None) -> bytes:
         text, enc = _decode(data)
         ss = self._scratch_styles()
+        if detached is not None:
+            text = re.sub(r"<sheetData\s*/>", "<sheetData></sheetData>", text, count=1)
         start, end = text.find("<sheetData>"), text.rfind("</sheetData>")
         if 0 <= start < end and not _has_shared_string_cell(text, start, end):
             # text inline (as openpyxl writes it): the cells' and rows' style numbers are all that change
             # inside <sheetData>; the columns and the view come before it, the conditional formats after
-            return _encode(self._owned_head(text[:start], ss) + self._restyle_cells(text[start:end], ss)
-                           + self._owned_tail(text[end:], ss), enc)
+            head = self._owned_head(text[:start], ss)
+            cells = self._restyle_cells(text[start:end], ss) if detached is None else \
+                self._with_detached_rows(text[start:end], detached, ss)
+            return _encode(head + cells + self._owned_tail(text[end:], ss), enc)
+        if detached is not None:
+            raise PackageError("xl_plan's scratch copy of a sheet is not as it writes one")
         return _encode(self._owned_sheet_general(text, ss), enc)
+
+    def _with_detached_rows(self, cells: str, detached, ss: _ScratchStyles | None) -> str:
+        """`<sheetData>` and the scratch sheet's rows restyled, with the rows the scratch save left out
+        (io/fastwrite.detach) written in at their places: all in row order, so the user's styles part
+        gains the cell formats in the order the whole sheet uses them."""
+        writer = detached.writer(ss.xf if ss is not None else (lambda i: i))
+        starts = [(int(m.group(1)), m.start()) for m in _SCRATCH_ROW.finditer(cells)]
+        bounds = [at for _, at in starts] + [len(cells)]
+        out = [self._restyle_cells(cells[:bounds[0]], ss)]          # <sheetData>
+        pending = sorted(detached.rows)
+        i = 0
+        for k, (r, at) in enumerate(starts):
+            while i < len(pending) and pending[i] < r:
+                out.append(detached.row_xml(writer, pending[i]))
+                i += 1
+            out.append(self._restyle_cells(cells[at:bounds[k + 1]], ss))
+        out.extend(detached.row_xml(writer, r) for r in pending[i:])
+        return "".join(out)
 
     def _owned_sheet_general(self, text: str, ss: _ScratchStyles | None) -> str:
         """A scratch sheet's XML in the user's style numbering, its shared strings written inline."""
@@ -1659,14 +1684,14 @@ class _Notes:
 # Public API
 # --------------------------------------------------------------------------------------
 
-def graft(original: Path, scratch: Path, changes: WorkbookChanges) -> bytes:
+def graft(original: Path, scratch: Path, changes: WorkbookChanges, detached: dict | None = None) -> bytes:
     """The bytes of a new package: `original` with `changes` applied. `scratch` is an
     openpyxl-saved package holding (at least) every sheet named in changes.sheets, under the
     same names, in its final state. Raise PackageError with a plain message if it cannot."""
     pkg = Package.read(original)
     scr = Package.read(scratch)
     try:
-        return _Grafter(pkg, scr, changes).run()
+        return _Grafter(pkg, scr, changes, detached).run()
     except PackageError:
         raise
     except (ValueError, KeyError, IndexError, AttributeError, ElementTree.ParseError) as exc:
@@ -1690,6 +1715,7 @@ def _has_shared_string_cell(text: str, start: int, end: int) -> bool:
     return _SHARED_STRING_CELL.search(text, start, end) is not None
 
 
+_SCRATCH_ROW = re.compile(r'<row r="([0-9]+)"')        # a row's start tag as openpyxl writes it
 _CELL_STYLE = re.compile(r"""(<(?:c|row)\s[^>]*?\ss\s*=\s*(["']))([0-9]+)\2""")
 
 

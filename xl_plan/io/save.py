@@ -173,21 +173,22 @@ def _grafted(wb, original: Path, work: Path, baseline, name: str):
     """(bytes of the new package, the changes written): the job's changes put into the original."""
     from . import graft
     from .diff import diff_against, diff_workbooks
-    from .fastwrite import save_scratch
+    from .fastwrite import detach, save_scratch
     from .package import PackageError
 
     scratch = work / ("scratch" + original.suffix)
-    changes = None
+    changes, detached = None, None
     if baseline is not None:
         changes = diff_against(baseline, wb)
         _only_sheets(wb, set(changes.sheets))       # the scratch file needs only xl_plan's sheets
+        detached = detach(wb)                       # rows of records: graft writes them, not the scratch save
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         save_scratch(wb, scratch)
     if changes is None:
         changes = diff_workbooks(original, scratch)
     try:
-        return graft.graft(original, scratch, changes), changes
+        return graft.graft(original, scratch, changes, detached), changes
     except PackageError as exc:
         why = str(exc).replace(original.name, name)      # graft saw the working copy, the user knows their file
         if name not in why:

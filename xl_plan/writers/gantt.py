@@ -246,7 +246,7 @@ def write_gantt(wb, gantt: Gantt, *, records: bool = False) -> str:
     fit_row_heights(ws, KEY_TOP, rows.year - 1)
     fit_row_heights(ws, rows.first, last_row)
     # view and print
-    ws.freeze_panes = ws.cell(rows.first, FIRST_MONTH)
+    ws.freeze_panes = f"{get_column_letter(FIRST_MONTH)}{rows.first}"     # no empty cell made in a row of records
     ws.auto_filter.ref = f"A{rows.head}:{get_column_letter(FLAGS)}{last_row}"
     ws.print_area = f"A1:{get_column_letter(last_col)}{last_row}"
     print_landscape(ws, f"{rows.year}:{rows.head}", title_columns="A:B", last_column=last_col)

@@ -90,7 +90,7 @@ def _create(wb):
 
     for i, w in enumerate(WIDTHS, 1):
         ws.column_dimensions[get_column_letter(i)].width = w
-    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
+    ws.freeze_panes = f"A{HEADER_ROW + 1}"       # ws.cell would make an empty A3, and the rows would start below it
     return ws
 
 
