@@ -120,6 +120,11 @@ class CellWriter:
         if row > self.records.max_row:
             self.records.max_row = row
 
+    def _record_at(self, row: int, column: int) -> tuple[list, int | None]:
+        """The row's records and where the record of `column` is among them (None: not written)."""
+        cells = self._rows.get(row, [])
+        return cells, next((i for i, rec in enumerate(cells) if rec[0] == column), None)
+
     def restyle(self, row: int, column: int, look: str, **attrs) -> None:
         """Give a written cell a further look on top of its own (e.g. a fill on a table's cell): as
         `CellStyles.apply` on `ws.cell(row, column)`, for records too. A cell not written yet is made
@@ -127,8 +132,7 @@ class CellWriter:
         if self.records is None:
             self.styles.apply(self.ws.cell(row, column), look, **attrs)
             return
-        cells = self._rows.get(row, ())
-        at = next((i for i, rec in enumerate(cells) if rec[0] == column), None)
+        cells, at = self._record_at(row, column)
         if at is None:
             self.put(row, column, None, look, **attrs)
             return
@@ -149,8 +153,7 @@ class CellWriter:
             self.ws.cell(row, column).hyperlink = cell_link(sheet, cell)
             return
         location = cell_location(sheet, cell)
-        cells = self._rows.get(row, ())
-        at = next((i for i, rec in enumerate(cells) if rec[0] == column), None)
+        cells, at = self._record_at(row, column)
         if at is None:
             self.put(row, column, location)
         elif cells[at][1] is None:                  # the setter shows the place in an empty cell

@@ -14,9 +14,13 @@ compare whole packages). Records are only for a workbook saved through `fast_cel
 a plain `wb.save` does not see them, so a writer makes them only when asked (`materialize` turns
 them into openpyxl cells).
 
+For a job's save (io/save.py), `detach` leaves a sheet's rows of records out of the scratch file
+altogether and io/graft.py writes them straight into the user's package (`Detached`), with the same
+writer and the user's cell format numbers.
+
 openpyxl is pinned to 3.1 (pyproject.toml); this relies on its worksheet writer's `rows`,
-`write_row` and `write_dimensions`, and its cell writer's `_set_attributes`, and is used only
-around the scratch save."""
+`write_row`, `write_dimensions`, `write_hyperlinks` and `write_top`, and its cell writer's
+`_set_attributes`, and is used only around the scratch save."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -219,6 +223,11 @@ class _RecordWriter:
         return "".join(out)
 
 
+def _height_attrs(height: float) -> dict[str, str]:
+    """A row of records' height, as the attributes a RowDimension of that height writes."""
+    return {"ht": safe_string(float(height)), "customHeight": "1"}
+
+
 class _PlaceLink(NamedTuple):
     """A record's link to a place in the workbook, in a sheet's list of links while it is written:
     an openpyxl Hyperlink costs more to make and to write than the cell it is on."""
@@ -257,9 +266,7 @@ class Detached:
 
     def row_xml(self, writer: _RecordWriter, r: int) -> str:
         """Row `r` as the scratch save would have written it, but for the cell formats' numbers."""
-        attrs = {"r": f"{r}"}
-        if r in self.heights:               # as _write_row gives a row of records its height
-            attrs.update(ht=safe_string(float(self.heights[r])), customHeight="1")
+        attrs = {"r": f"{r}", **_height_attrs(self.heights[r])} if r in self.heights else {"r": f"{r}"}
         return writer.row(r, attrs, sorted(self.rows[r], key=lambda x: x[0]))
 
 
@@ -322,7 +329,7 @@ def _write_row(self, xf, row, row_idx):
     dims = self.ws.row_dimensions
     rc = row_cells(self.ws)
     if rc is not None and row_idx not in dims and row_idx in rc.heights:
-        attrs.update(ht=safe_string(float(rc.heights[row_idx])), customHeight="1")   # as a RowDimension's height
+        attrs.update(_height_attrs(rc.heights[row_idx]))
     else:
         attrs.update(dims.get(row_idx, {}))
     records = rc.rows.get(row_idx) if rc is not None and not rc.detached else None
