@@ -805,3 +805,8 @@ def test_consolidate_writes_the_same_package_with_records_written_by_graft(birmi
                 assert a.read(name) == b.read(name), name
     ws = openpyxl.load_workbook(spliced)["History"]
     assert ws.cell(3, 1).value == MONTH and ws.freeze_panes == "A3"
+    # printable: A4 landscape, its header on every page, each new row as tall as its text needs
+    assert ws.page_setup.orientation == "landscape" and str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4
+    assert ws.print_title_rows.replace("$", "") == "2:2"
+    assert all(ws.row_dimensions[r].height for r in range(3, ws.max_row + 1))
+    assert ws.cell(3, 1).alignment.vertical == "top"

@@ -14,7 +14,7 @@ from openpyxl.styles import Alignment, Font
 
 from ..io.fastwrite import row_cells
 from ..owned import HISTORY, MARK, find_owned
-from ..sheets import HEADER_FILL, HEADER_FONT, TITLE_FONT, CellWriter, put
+from ..sheets import HEADER_FILL, HEADER_FONT, TITLE_FONT, CellWriter, fit_row_heights, print_landscape, put
 from ..text import clean
 
 SHEET = HISTORY.name
@@ -25,6 +25,7 @@ APPLIED = "applied"
 HEADER_ROW = 2
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _NOT_APPLIED = Font(color="C00000")
+_TOP = Alignment(vertical="top")
 
 
 @dataclass
@@ -117,7 +118,9 @@ def append_history(wb, rows: list[HistoryRow], existing: list[HistoryRow] | None
             if c in (5, 6) and len(value) > 40:
                 put_cell(i, c, value, "wrap", alignment=_WRAP)
             elif c == 10 and value != APPLIED:
-                put_cell(i, c, value, "not applied", font=_NOT_APPLIED)
+                put_cell(i, c, value, "not applied", font=_NOT_APPLIED, alignment=_TOP)
             else:
-                put_cell(i, c, value)           # text, never a formula
+                put_cell(i, c, value, "top", alignment=_TOP)      # text, never a formula; level with the wrapped
+    fit_row_heights(ws, last + 1, last + len(new))             # a long update prints whole
+    print_landscape(ws, f"{HEADER_ROW}:{HEADER_ROW}", title_columns="A:C")
     return len(new)
