@@ -111,6 +111,30 @@ class FastSheetParser(WorkSheetParser):
             return
         yield from rows
 
+    def values_of_cells_part(self, data: bytes):
+        """cells() of a part that is only the root element around <sheetData> (io/values.py), whose root
+        the caller has parsed already: the fast reader alone, without openpyxl's parse of the empty rest,
+        and without the rows' attributes (a values reader has no use for row heights)."""
+        bounds = _cells_bounds(data)
+        if bounds is not None:
+            prefix, _, body, end = bounds
+            self.values_only = True
+            try:
+                rows = self._fast_rows(prefix.decode("ascii"), data[body:end - len(prefix) - len(b"</sheetData>")].decode("utf-8"))
+            except (_Unsupported, ValueError, IndexError, KeyError):
+                self.row_counter = self.col_counter = 0
+                self.row_dimensions, self.shared_formulae, self.formatting = {}, {}, []
+            else:
+                for _, cells in rows:
+                    yield from cells
+                return
+            finally:
+                self.values_only = False
+        self.source = BytesIO(data)
+        yield from self.cells()
+
+    values_only = False
+
     def _openpyxl(self, data: bytes):
         self.source = BytesIO(data)
         for r, cells in super().parse():
@@ -157,7 +181,11 @@ class FastSheetParser(WorkSheetParser):
                     cells.append(self._cell({"r": letters + number, "s": style, "t": kind}, (v, None, None)))
                 continue
             if row_attrs is not None:
-                self._start_row(_attributes(row_attrs))
+                number = _ROW_NUMBER.fullmatch(row_attrs) if self.values_only else None
+                if number is not None:
+                    self.row_counter, self.col_counter = int(number.group(1)), 0
+                else:
+                    self._start_row(_attributes(row_attrs))
                 cells = []
                 rows.append((self.row_counter, cells))
                 continue
@@ -252,6 +280,7 @@ _C_TAG = "{%s}c" % SHEET_MAIN_NS
 # A cell's attributes as Excel, openpyxl and most programs write them: r, then s and t when present.
 _PLAIN_CELL = re.compile(r' r="([A-Z]{1,3}[0-9]+)"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?\s*')
 _COORDINATE = re.compile(r"([A-Z]{1,3})([0-9]+)")
+_ROW_NUMBER = re.compile(r' r="([0-9]+)"(?:\s[^>]*)?')     # a row's number first, as Excel writes it
 _COLUMNS: dict[str, int] = {}
 
 

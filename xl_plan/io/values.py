@@ -125,7 +125,7 @@ class ValuesReader:
         parser = FastSheetParser(BytesIO(data), self._strings, epoch=self.epoch, date_formats=self._date_styles,
                                  timedelta_formats=self._timedelta_styles)
         cells: dict[int, dict[int, object]] = {}
-        for r, c, value, _, _ in parser.cells():
+        for r, c, value, _, _ in (parser.cells() if split is None else parser.values_of_cells_part(data)):
             if value is not None and value != "":
                 cells.setdefault(r, {})[c] = value
         if split is None:
