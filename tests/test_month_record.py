@@ -228,3 +228,22 @@ def test_status_says_made_not_sent(sample, tmp_path, smtp):
     assert {x.lead: x.state for x in s.leads} == {"GT": "missing", "LH": "made"}
     env = smtp.envelopes[0]
     assert email.message_from_bytes(env["raw"], policy=default_policy)["To"].addresses[0].username == "gt"
+
+
+def test_events_kept_as_records_read_back_before_and_after_the_save(sample):
+    """A job keeps the log's rows as cell records (written straight into the package); adding events
+    twice in one run keeps every one, and the saved file holds them as ordinary cells."""
+    from xl_plan.plan_file import edit_plan
+    from xl_plan.returns.log import add_events
+
+    master = sample("city")
+    edit = edit_plan(master)
+    add_events(edit.wb, [{"month": "2026-11", "lead": "SK", "file": "a.xlsx"}], records=True)
+    add_events(edit.wb, [{"month": "2026-11", "lead": "JF", "file": "=b.xlsx"}], records=True)
+    in_memory = [(e["event"], e["lead"], e["file"]) for e in read_returns_log(edit.wb)]
+    assert in_memory == [("made", "SK", "a.xlsx"), ("made", "JF", "=b.xlsx")]
+    edit.save()
+    wb = openpyxl.load_workbook(master)
+    assert [(e["event"], e["lead"], e["file"]) for e in read_returns_log(wb)] == in_memory
+    ws = wb[RETURNS_LOG.name]
+    assert ws["C4"].data_type == "s" and ws.sheet_state == RETURNS_LOG.state   # text, never a formula

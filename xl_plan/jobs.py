@@ -239,7 +239,7 @@ def send_returns(folder, *, drafts=None, smtp: bool = False, dry_run: bool = Fal
         add_events(edit.wb, [dict(
             a, month=plan.month, event="reminded" if reminders else "sent", when=stamp, created=stamp,
             how="drafts" if drafts else "smtp", return_id=plan.return_ids.get(a["lead"], ""), plan_id=plan.plan_id,
-        ) for a in result.attempts])
+        ) for a in result.attempts], records=True)      # saved through io/save.py below
         plan.saved = edit.save()
     return plan, result
 

@@ -579,7 +579,8 @@ def merge_into(wb, plan: Plan, returns: list[ReadReturn | tuple[str, str, str]],
     """Merge the returns into the open master `wb` (nothing is saved here).
 
     `returns` holds ReadReturn objects and, for files that could not be read, (name, lead, message).
-    `records`: History's new rows are kept as cell records, for a workbook saved through io/save.py."""
+    `records`: History's new rows and the Returns log are kept as cell records, for a workbook saved
+    through io/save.py."""
     say = progress or (lambda text: None)
     log = read_returns_log(wb)
     readable = [r for r in returns if isinstance(r, ReadReturn)]
@@ -637,7 +638,7 @@ def merge_into(wb, plan: Plan, returns: list[ReadReturn | tuple[str, str, str]],
     result.changes = changes
     result.history_added = append_history(wb, m.history, m.existing_history, records=records)
 
-    result.log_added = _record_events(wb, log, month, now, accepted, per_file)
+    result.log_added = _record_events(wb, log, month, now, accepted, per_file, records=records)
     record = month_record(log + result.log_added, month)
     result.sent = sent_leads(record)
     returned_now = {lookup_key(x) for x in result.returned}
@@ -648,7 +649,8 @@ def merge_into(wb, plan: Plan, returns: list[ReadReturn | tuple[str, str, str]],
     return result
 
 
-def _record_events(wb, log: list[dict], month: str, now: datetime, accepted, per_file) -> list[dict]:
+def _record_events(wb, log: list[dict], month: str, now: datetime, accepted, per_file, *,
+                   records: bool = False) -> list[dict]:
     """Add the month's `returned` and `merged` events to the master's Returns log (the record), each
     once: merging the same return again adds nothing."""
     from ..returns.log import add_events
@@ -682,7 +684,7 @@ def _record_events(wb, log: list[dict], month: str, now: datetime, accepted, per
             seen.add(k)
             new.append(e)
     if new:
-        add_events(wb, new)
+        add_events(wb, new, records=records)
     return new
 
 

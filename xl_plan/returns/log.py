@@ -32,7 +32,7 @@ def read_returns_log(wb) -> list[dict[str, str]]:
     ws = find_owned(wb, RETURNS_LOG)
     if ws is None:
         return []
-    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    rows = list(ws.iter_rows(min_row=2, values_only=True)) + _record_rows(ws)
     if not rows:
         return []
     header = [clean(v) for v in rows[0]]
@@ -50,13 +50,31 @@ def read_returns_log(wb) -> list[dict[str, str]]:
     return out
 
 
-def add_events(wb, new_rows: list[dict[str, str]]) -> None:
+def _record_rows(ws) -> list[tuple]:
+    """The rows a job wrote as cell records (writers/returns_log.py), as iter_rows gives rows."""
+    from ..io.fastwrite import row_cells
+
+    records = row_cells(ws)
+    if records is None:
+        return []
+    out = []
+    for r in sorted(records.rows):
+        values = [None] * len(LOG_HEADER)
+        for c, value, _, _ in records.rows[r]:
+            if c <= len(LOG_HEADER):
+                values[c - 1] = value
+        out.append(tuple(values))
+    return out
+
+
+def add_events(wb, new_rows: list[dict[str, str]], *, records: bool = False) -> None:
     """Add the events `new_rows` after the ones the log already has (the sheet is made when there is
-    none; an old log gets the event columns). A row without `event` is a `made` event."""
+    none; an old log gets the event columns). A row without `event` is a `made` event. `records`: the
+    rows are written as cell records, for a workbook saved through io/save.py (the jobs)."""
     from ..writers.returns_log import write_returns_log
 
     rows = read_returns_log(wb) + [{"event": "made", **r} for r in new_rows]
-    write_returns_log(wb, rows, LOG_HEADER, LOG_TITLE)
+    write_returns_log(wb, rows, LOG_HEADER, LOG_TITLE, records=records)
 
 
 def made_rows(log: list[dict[str, str]]) -> list[dict[str, str]]:

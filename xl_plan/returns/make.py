@@ -765,7 +765,7 @@ def make_returns(path, month: str, out_dir, *, deadline: date | None = None, she
             "deadline": deadline.isoformat() if deadline else "", "created": base["created"],
             "master_sha256": master_sha, "plan_id": plan_id,
         } for f in made]
-        add_events(wb, log_rows)
+        add_events(wb, log_rows, records=True)       # saved through io/save.py below
         saved = edit.save()
         for f in made:
             if f.path.exists():
