@@ -272,3 +272,43 @@ def test_a_job_writes_the_same_file_whether_it_read_those_sheets_whole_or_not(tm
     with zipfile.ZipFile(lean) as a, zipfile.ZipFile(whole) as b:
         for name in parts_of(lean) - {"docProps/core.xml"}:
             assert a.read(name) == b.read(name), name
+
+
+# ---------------------------------------------------------------- defined names (io/defined_names.py)
+
+def _names_of(wb) -> dict:
+    out = {"global": sorted((n, vars(d)) for n, d in wb.defined_names.items())}
+    for ws in wb.worksheets:
+        out[ws.title] = (sorted((n, vars(d)) for n, d in ws.defined_names.items()), ws.print_title_rows,
+                         str(ws.print_area))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["plain", "with a local name", "with a hidden name", "with print titles"])
+def test_defined_names_read_as_openpyxl_reads_them(tmp_path, kind, monkeypatch):
+    from openpyxl.workbook.defined_name import DefinedName
+
+    from xl_plan.io import defined_names
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "R&D 'plan'"                 # a reference that needs entities: &amp; and the doubled quote
+    wb.create_sheet("Other")
+    for r in range(1, 301):
+        wb.defined_names[f"_xlp_A{r:05d}"] = DefinedName(f"_xlp_A{r:05d}", attr_text=f"'R&D ''plan'''!$C${r}")
+    if kind == "with a local name":
+        wb["Other"].defined_names["local"] = DefinedName("local", attr_text="Other!$A$1")
+    elif kind == "with a hidden name":
+        wb.defined_names["secret"] = DefinedName("secret", attr_text="Other!$B$2", hidden=True)
+    elif kind == "with print titles":
+        wb["Other"].print_title_rows = "1:2"
+    path = tmp_path / "names.xlsx"
+    wb.save(path)
+
+    taken = []
+    real = defined_names.plain_defined_names
+    monkeypatch.setattr(defined_names, "plain_defined_names", lambda data: taken.append(real(data)) or taken[-1])
+    got, expected = _names_of(load(path)), _names_of(openpyxl.load_workbook(path))
+    assert got == expected
+    assert len(expected["global"]) >= 300
+    assert (taken[0] is not None) == (kind == "plain")   # the fast path only when every name is plain
