@@ -11,11 +11,15 @@ master each time:
 * consolidate: `xl_plan.consolidate(master, returns_dir)` (merge, History, Summary with its
   chart, Validation, backup and atomic save).
 
+The two run in turn, one untimed round then `--repeat` timed ones (bench/common.py `interleaved_times`):
+the ratio is the median over the rounds of consolidate's time over the floor's in the same round.
+
 Target: within 1.5x of the floor, the cost growing no faster than the number of returns.
 """
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import warnings
 from datetime import date, datetime
@@ -23,7 +27,7 @@ from pathlib import Path
 
 import openpyxl
 
-from bench.common import fresh_copy, median_time, table
+from bench.common import fresh_copy, interleaved_times, round_ratio, table
 from bench.generate import generate
 from xl_plan import consolidate, read_plan
 from xl_plan.returns.identity import read_identity
@@ -59,9 +63,10 @@ def prepare(actions: int, returns: int, folder: Path) -> tuple[Path, Path]:
     return master, back
 
 
-def time_consolidate(actions: int, returns: int, repeat: int, read_returns) -> tuple[float, float, object]:
-    """(floor seconds, consolidate seconds, its result) for a generated master and its filled returns,
-    in one run. The floor: `read_returns(files)` + one openpyxl load and save of the master."""
+def time_consolidate(actions: int, returns: int, repeat: int, read_returns) -> tuple[float, float, float, object]:
+    """(floor seconds, consolidate seconds, their ratio, its result) for a generated master and its filled
+    returns, in one run (bench/common.py `interleaved_times`: medians, and the median ratio of a round).
+    The floor: `read_returns(files)` + one openpyxl load and save of the master."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         with warnings.catch_warnings():
@@ -86,11 +91,11 @@ def time_consolidate(actions: int, returns: int, repeat: int, read_returns) -> t
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            base = median_time(floor, repeat)
-            mine = median_time(ours, repeat)
+            times = interleaved_times({"floor": floor, "consolidate": ours}, repeat)
         m = result["c"].merge
         assert len(m.returned) == returns and not m.report.errors, m.report.counts_by_code()
-        return base, mine, m
+        return (statistics.median(times["floor"]), statistics.median(times["consolidate"]),
+                round_ratio(times, "consolidate", "floor"), m)
 
 
 def _openpyxl_read(files) -> None:
@@ -101,9 +106,9 @@ def _openpyxl_read(files) -> None:
 def run(cases, repeat):
     rows = []
     for actions, returns in cases:
-        base, mine, m = time_consolidate(actions, returns, repeat, _openpyxl_read)
+        base, mine, ratio, m = time_consolidate(actions, returns, repeat, _openpyxl_read)
         rows.append([f"{actions:,}", returns, len(m.changes), f"{base:.2f}", f"{mine:.2f}",
-                     f"{mine / base:.2f}x", f"{1000 * mine / returns:.0f}"])
+                     f"{ratio:.2f}x", f"{1000 * mine / returns:.0f}"])
     return rows
 
 

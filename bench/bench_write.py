@@ -2,6 +2,10 @@
 
     python -m bench.bench_write [--actions 5000] [--consolidate 2000:100] [--repeat 3] [--layouts ...]
 
+Every case runs its functions in turn, one untimed round then `--repeat` timed rounds (bench/common.py
+`interleaved_times`); a ratio is the median over the rounds of the job's time over the baseline's time
+in the same round, the seconds shown are medians.
+
 Write jobs: on a generated plan (bench/generate.py, each of the three layouts), on a fresh copy each
 time, `validate_file(write=True)` and `gantt_file` end to end (read, detect, write, graft, check,
 backup, rename) against a bare `openpyxl.load_workbook` + `save` of the same file.
@@ -14,6 +18,7 @@ plus one openpyxl load and save of the master. Target: at most 1.5x.
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import warnings
 from datetime import date
@@ -21,7 +26,7 @@ from pathlib import Path
 
 import openpyxl
 
-from bench.common import fresh_copy, median_time, table
+from bench.common import fresh_copy, interleaved_times, round_ratio, table
 from bench.generate import generate
 from xl_plan.jobs import gantt_file, validate_file
 
@@ -46,11 +51,14 @@ def write_jobs(actions: int, repeat: int, layouts) -> list[list]:
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                base = median_time(bare, repeat)
-                val = median_time(lambda: validate_file(fresh(), today=TODAY, write=True), repeat)
-                gan = median_time(lambda: gantt_file(fresh(), today=TODAY), repeat)
-            rows.append([f"{actions:,}", layout, f"{base:.2f}", f"{val:.2f}", f"{val / base:.2f}x",
-                         f"{gan:.2f}", f"{gan / base:.2f}x"])
+                times = interleaved_times({
+                    "bare": bare,
+                    "validate": lambda: validate_file(fresh(), today=TODAY, write=True),
+                    "gantt": lambda: gantt_file(fresh(), today=TODAY)}, repeat)
+            base, val, gan = (statistics.median(times[k]) for k in ("bare", "validate", "gantt"))
+            rows.append([f"{actions:,}", layout, f"{base:.2f}", f"{val:.2f}",
+                         f"{round_ratio(times, 'validate', 'bare'):.2f}x",
+                         f"{gan:.2f}", f"{round_ratio(times, 'gantt', 'bare'):.2f}x"])
     return rows
 
 
@@ -65,8 +73,8 @@ def consolidate_case(actions: int, returns: int, repeat: int) -> list:
             for name in wb.sheet_names:
                 wb.get_sheet_by_name(name).to_python()
 
-    base, mine, m = time_consolidate(actions, returns, repeat, calamine_read)
-    return [f"{actions:,}", returns, len(m.changes), f"{base:.2f}", f"{mine:.2f}", f"{mine / base:.2f}x"]
+    base, mine, ratio, m = time_consolidate(actions, returns, repeat, calamine_read)
+    return [f"{actions:,}", returns, len(m.changes), f"{base:.2f}", f"{mine:.2f}", f"{ratio:.2f}x"]
 
 
 def main():
@@ -74,7 +82,7 @@ def main():
     ap.add_argument("--actions", type=int, default=5000)
     ap.add_argument("--layouts", default="birmingham,barking,city")
     ap.add_argument("--consolidate", default="2000:100", help="actions:returns, or '' to skip")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5, help="timed rounds (after one untimed)")
     args = ap.parse_args()
     if args.actions:
         rows = write_jobs(args.actions, args.repeat, args.layouts.split(","))
