@@ -64,6 +64,7 @@ NS_OFFICE = "urn:schemas-microsoft-com:office:office"
 NS_EXCEL = "urn:schemas-microsoft-com:office:excel"
 
 # a start, end or empty tag; attribute values may hold '>'
+_PLAIN_NAME_ATTR = re.compile(r'\sname="([^"&]*)"')     # a name attribute with no entity in it
 _TAG = re.compile(r"<(/?)([A-Za-z_][\w.:-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)(/?)>")
 _CELL_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 
@@ -1165,9 +1166,14 @@ class _Grafter:
             el = block[a:b]
             if local == "definedName":
                 tag = _TAG.match(el)
-                attrs = tag_attributes(tag.group())
-                name = attrs.get("name", "")
-                lsid = attrs.get("localSheetId")
+                head = tag.group()
+                quick = _PLAIN_NAME_ATTR.search(head) if "localSheetId" not in head else None
+                if quick is not None:       # most names (one per action after returns make): no parse
+                    name, lsid = quick.group(1), None
+                else:
+                    attrs = tag_attributes(head)
+                    name = attrs.get("name", "")
+                    lsid = attrs.get("localSheetId")
                 if lsid is not None and lsid.isdigit():
                     i = int(lsid)
                     sheet = old_names[i].casefold() if i < len(old_names) else None
@@ -1221,6 +1227,8 @@ class _Grafter:
             end = _element_end(text, m.start())
             el = text[m.start():end]
             tag = _TAG.match(el)
+            if "localSheetId" not in tag.group():
+                continue                    # a workbook name: the diff says which of those changed
             attrs = tag_attributes(tag.group())
             lsid = attrs.get("localSheetId")
             if lsid is None or not lsid.isdigit() or int(lsid) >= len(snames):

@@ -200,7 +200,9 @@ def _grafted(wb, original: Path, work: Path, baseline, name: str):
 
 def _only_sheets(wb, keep: set[str]) -> None:
     """Drop every sheet but `keep` from the job's workbook before it is saved as the scratch file
-    (one sheet stays: a workbook needs one)."""
+    (one sheet stays: a workbook needs one), and its workbook-wide names: graft takes those from the
+    changes, and of the scratch file's names only those of its sheets (a master holds one per action)."""
+    wb.defined_names.clear()
     sheets = wb.worksheets
     if not keep:
         keep = {sheets[0].title}
