@@ -156,14 +156,20 @@ class FastSheetParser(WorkSheetParser):
                     if inline is None:
                         cells.append((int(number), column, None, "inlineStr", style_id))
                     else:
-                        cells.append((int(number), column, _text(inline), "s", style_id))
+                        if "&" in inline or "\r" in inline:
+                            inline = _text(inline)
+                        cells.append((int(number), column, inline, "s", style_id))
                 else:
                     cells.append(self._cell({"r": letters + number, "s": style, "t": kind}, (v, None, None)))
                 continue
             if row_attrs is not None:
-                if row_attrs and (not row_attrs[0].isspace() or "<" in row_attrs) and foreign.search(t.group()):
-                    raise _Unsupported("elements other than rows and cells among the cells")
-                self._start_row(_attributes(row_attrs))
+                plain_row = _PLAIN_ROW.fullmatch(row_attrs)
+                if plain_row is not None:           # most rows: all _start_row does with r and spans
+                    self.row_counter, self.col_counter = int(plain_row.group(1)), 0
+                else:
+                    if row_attrs and (not row_attrs[0].isspace() or "<" in row_attrs) and foreign.search(t.group()):
+                        raise _Unsupported("elements other than rows and cells among the cells")
+                    self._start_row(_attributes(row_attrs))
                 cells = []
                 rows.append((self.row_counter, cells))
                 continue
@@ -258,6 +264,8 @@ _PREDEFINED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _C_TAG = "{%s}c" % SHEET_MAIN_NS
 # A cell's attributes as Excel, openpyxl and most programs write them: r, then s and t when present.
 _PLAIN_CELL = re.compile(r' r="([A-Z]{1,3}[0-9]+)"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?\s*')
+# A row's attributes as Excel and openpyxl write a row without its own height or format.
+_PLAIN_ROW = re.compile(r' r="([0-9]+)"(?: spans="[0-9:]*")?\s*')
 _COORDINATE = re.compile(r"([A-Z]{1,3})([0-9]+)")
 _COLUMNS: dict[str, int] = {}
 
