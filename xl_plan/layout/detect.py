@@ -658,21 +658,21 @@ def _is_section_row(texts: dict[int, str], r: int, merged_wide: dict[int, int], 
 
 
 def _new_action(ws, plan, r, section, recommendation, texts, values, fields, letters, theme) -> Action:
-    def get(field: str, sep: str = "\n") -> str:
-        cols = fields.get(field)
-        return _field_text(texts, cols, sep) if cols else ""
-
     row = str(r)
-    cells = {field: letter + row for field, letter in letters.items()}
-    raw = {field: values.get(cols[0]) if len(cols) == 1 else [values.get(c) for c in cols] for field, cols in fields.items()}
-    timescale = get("timescale")
+    cells, raw, text_of = {}, {}, {}
+    for field, cols in fields.items():      # one pass over the fields: each one's cell, value and text
+        cells[field] = letters[field] + row
+        raw[field] = values.get(cols[0]) if len(cols) == 1 else [values.get(c) for c in cols]
+        text_of[field] = _field_text(texts, cols, " / " if field == "lead" else "\n")
+    get = text_of.get
+    timescale = get("timescale", "")
     if not timescale:
-        start, end = get("start"), get("end")
+        start, end = get("start", ""), get("end", "")
         timescale = f"{start} to {end}" if start and end and start != end else (end or start)
     action = Action(
         sheet=ws.title, row=r, rows=[r], section=section, recommendation=recommendation,
-        ref=get("ref") or None, text=get("action"), lead_text=get("lead", " / "), leads=[],
-        timescale_text=timescale, update=get("update"), status=None, measure=get("measure"),
+        ref=get("ref") or None, text=get("action", ""), lead_text=get("lead", ""), leads=[],
+        timescale_text=timescale, update=get("update", ""), status=None, measure=get("measure", ""),
         cells=cells, raw=raw,
     )
     status_cols = fields.get("status")
