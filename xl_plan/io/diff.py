@@ -9,6 +9,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from openpyxl.styles.cell_style import StyleArray
+from openpyxl.utils import get_column_letter
 
 from ..owned import OWNER, is_owned
 from .fastwrite import row_cells
@@ -158,8 +159,6 @@ def _fill_of_id(wb, fill_id: int) -> str | None:
 
 
 def _coordinate(rc: tuple[int, int]) -> str:
-    from openpyxl.utils import get_column_letter
-
     return f"{get_column_letter(rc[1])}{rc[0]}"
 
 
