@@ -414,7 +414,7 @@ def _formula_results(ws, path, header_row: int) -> dict[tuple[int, int], object]
     from ..io.grid import formula_cells
     from ..io.workbook import saved_results
 
-    cells = formula_cells(ws, header_row + 1, ws.max_row or header_row)
+    cells = formula_cells(ws, header_row + 1)    # no upper bound: ws.max_row holds every cell, and is a scan of them all
     if not cells:
         return {}
     results = saved_results(path, ws.title, cells)
