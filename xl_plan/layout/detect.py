@@ -171,7 +171,7 @@ def action_keys(wb, plan: Plan) -> int:
 
 def _scan_headers(ws, limit: int = HEADER_SCAN_ROWS) -> list[_Header]:
     found = []
-    grid = rows_of(ws, 1, min(ws.max_row or 1, limit), 1, 60)
+    grid = rows_of(ws, 1, limit, 1, 60)        # rows past the last have no cells (ws.max_row is a scan of them all)
     for r in sorted(grid):
         fields, cells = {}, {}
         for c, value in sorted(grid[r].items()):
@@ -389,7 +389,7 @@ def _column_samples(ws, header_row: int, cols: list[int], limit: int = 40, formu
     formulas = formulas or {}
     cells = ws._cells
     wanted = set(cols)
-    for r in range(header_row + 1, min(ws.max_row, header_row + 400) + 1):
+    for r in range(header_row + 1, header_row + 401):    # rows past the last have no cells: not worked out
         for c in list(wanted):
             cell = cells.get((r, c))
             if cell is None:
