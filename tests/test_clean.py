@@ -15,6 +15,10 @@ from xl_plan.text import clean
     ("One\r\nTwo\rThree\n\n\n\nFour", "One\nTwo\nThree\n\nFour"),                   # line ends, blank runs
     ("<p>One</p><b>Two</b>&amp;\nthree", "One\nTwo&\nthree"),
     (" \u200b ", ""),
+    ("Actions:\n- Audit\n- Train", "Actions:\n- Audit\n- Train"),                 # items already as kept
+    ("Audit\n\nTrain\x0bnow", "Audit\n\nTrain\x0bnow"),                            # ASCII with nothing to do
+    ("Audit\n\n\nTrain", "Audit\n\nTrain"),
+    ("Audit\t\u00e9t\u00e9", "Audit \u00e9t\u00e9"),                                    # not ASCII: the regex's test
 ])
 def test_clean(value, expected):
     assert clean(value) == expected

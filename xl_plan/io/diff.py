@@ -5,7 +5,11 @@ the changed cells are written)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
+
+from openpyxl.styles.cell_style import StyleArray
+from openpyxl.utils import get_column_letter
 
 from ..owned import OWNER, is_owned
 from .fastwrite import row_cells
@@ -49,6 +53,11 @@ def _note(cell) -> str | None:
     return c.text if c is not None and c.author == OWNER else None
 
 
+_VALUE = attrgetter("_value")
+# A cell's fill index in its style array: what StyleArray.fillId gives, without a Python descriptor call per cell.
+_FILL_ID = StyleArray.__dict__["fillId"].key
+
+
 @dataclass
 class Baseline:
     """What a loaded workbook held, to tell later what a job changed in it (taken right after the
@@ -68,11 +77,12 @@ def baseline_of(wb) -> Baseline:
     for ws in wb.worksheets:
         name = ws.title
         base.states[name] = ws.sheet_state
-        base.values[name] = {rc: c._value for rc, c in ws._cells.items()}
+        cells = ws._cells
+        base.values[name] = dict(zip(cells, map(_VALUE, cells.values())))
         if is_owned(ws):
             continue
-        base.fill_ids[name] = {rc: (c._style.fillId if c._style is not None else 0) for rc, c in ws._cells.items()}
-        base.notes[name] = {rc: _note(c) for rc, c in ws._cells.items() if c.comment is not None}
+        base.fill_ids[name] = {rc: (c._style[_FILL_ID] if c._style is not None else 0) for rc, c in cells.items()}
+        base.notes[name] = {rc: _note(c) for rc, c in cells.items() if c._comment is not None}
     return base
 
 
@@ -130,8 +140,8 @@ def _candidates(values0: dict, fill_ids0: dict, notes0: dict, cells1: dict) -> s
     object they had, the same fill and no note (found in bulk: most of a large plan is untouched)."""
     out = {rc for rc, c in cells1.items()
            if values0.get(rc, _GONE) is not c._value or c._comment is not None
-           or (c._style.fillId if c._style is not None else 0) != fill_ids0.get(rc, 0)}
-    out.update(rc for rc in values0 if rc not in cells1)
+           or (c._style[_FILL_ID] if c._style is not None else 0) != fill_ids0.get(rc, 0)}
+    out.update(values0.keys() - cells1.keys())
     out.update(notes0)
     return out
 
@@ -149,8 +159,6 @@ def _fill_of_id(wb, fill_id: int) -> str | None:
 
 
 def _coordinate(rc: tuple[int, int]) -> str:
-    from openpyxl.utils import get_column_letter
-
     return f"{get_column_letter(rc[1])}{rc[0]}"
 
 

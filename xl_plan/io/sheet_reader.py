@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from array import array
 from io import BytesIO
 
 from openpyxl.cell import Cell, MergedCell
@@ -143,17 +144,20 @@ class FastSheetParser(WorkSheetParser):
     def _fast_rows(self, prefix: str, body: str) -> list:
         """(row number, [cells as `cells()` gives them]) for every <row> in `body`, the text between
         <sheetData> and </sheetData>."""
-        if any(s in body for s in _NOT_PLAIN):
-            raise _Unsupported("comments, CDATA, instructions, entities or namespaces among the cells")
+        if "xmlns" in body:
+            raise _Unsupported("namespace declarations among the cells")
         grammar = _grammar(prefix)
-        if grammar.foreign.search(body) is not None:
-            raise _Unsupported("elements other than rows and cells among the cells")
+        foreign = grammar.foreign
         rows: list = []
         cells: list | None = None
         strings, date_formats, cast = self.shared_strings, self.date_formats, _cast_number
         columns = _COLUMNS
+        # Elements other than rows and cells (and comments, CDATA, instructions: their "<!" and "<?" are
+        # not cells' elements) send the part to openpyxl: found by the token pattern's last branch
+        # between the tokens, and in the text of the rows and uncommon cells; the common cell's branch
+        # holds only cells' elements. One pass, rather than a search of the whole text beforehand.
         for t in grammar.token.finditer(body):
-            letters, number, style, kind, v, inline, row_attrs, attrs, content = t.groups()
+            letters, number, style, kind, v, inline, row_attrs, attrs, content, other = t.groups()
             if letters is not None:
                 # the common cell: r, s and t as Excel writes them, and a plain value or inline text
                 if cells is None:
@@ -176,19 +180,29 @@ class FastSheetParser(WorkSheetParser):
                     if inline is None:
                         cells.append((int(number), column, None, "inlineStr", style_id))
                     else:
-                        cells.append((int(number), column, _text(inline), "s", style_id))
+                        if "&" in inline or "\r" in inline:
+                            inline = _text(inline)
+                        cells.append((int(number), column, inline, "s", style_id))
                 else:
                     cells.append(self._cell({"r": letters + number, "s": style, "t": kind}, (v, None, None)))
                 continue
             if row_attrs is not None:
-                number = _ROW_NUMBER.fullmatch(row_attrs) if self.values_only else None
-                if number is not None:
-                    self.row_counter, self.col_counter = int(number.group(1)), 0
+                plain_row = _PLAIN_ROW.fullmatch(row_attrs)
+                if plain_row is not None:           # most rows: all _start_row does with r and spans
+                    self.row_counter, self.col_counter = int(plain_row.group(1)), 0
                 else:
-                    self._start_row(_attributes(row_attrs))
+                    if row_attrs and (not row_attrs[0].isspace() or "<" in row_attrs) and foreign.search(t.group()):
+                        raise _Unsupported("elements other than rows and cells among the cells")
+                    number = _ROW_NUMBER.fullmatch(row_attrs) if self.values_only else None
+                    if number is not None:          # a values reader has no use for the row's height
+                        self.row_counter, self.col_counter = int(number.group(1)), 0
+                    else:
+                        self._start_row(_attributes(row_attrs))
                 cells = []
                 rows.append((self.row_counter, cells))
                 continue
+            if other is not None or foreign.search(t.group()):
+                raise _Unsupported("elements other than rows and cells among the cells")
             if cells is None:
                 raise _Unsupported("a cell outside a row")
             plain = _PLAIN_CELL.fullmatch(attrs)
@@ -270,7 +284,6 @@ class FastSheetParser(WorkSheetParser):
 # inline string. Read as text with these patterns, in one pass. Anything else that may appear in
 # XML there (comments, CDATA, processing instructions, entity or namespace declarations) sends the
 # part to openpyxl's parser instead.
-_NOT_PLAIN = ("<!", "<?", "xmlns")
 _CELL_ELEMENTS = ("row", "c", "v", "f", "is", "t", "r", "rPh", "rPr", "b", "i", "u", "strike", "sz", "color",
                   "rFont", "family", "scheme", "charset", "outline", "shadow", "condense", "extend", "vertAlign")
 _ATTRIBUTE = re.compile(r"""([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -279,6 +292,8 @@ _PREDEFINED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _C_TAG = "{%s}c" % SHEET_MAIN_NS
 # A cell's attributes as Excel, openpyxl and most programs write them: r, then s and t when present.
 _PLAIN_CELL = re.compile(r' r="([A-Z]{1,3}[0-9]+)"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?\s*')
+# A row's attributes as Excel and openpyxl write a row without its own height or format.
+_PLAIN_ROW = re.compile(r' r="([0-9]+)"(?: spans="[0-9:]*")?\s*')
 _COORDINATE = re.compile(r"([A-Z]{1,3})([0-9]+)")
 _ROW_NUMBER = re.compile(r' r="([0-9]+)"(?:\s[^>]*)?')     # a row's number first, as Excel writes it
 _COLUMNS: dict[str, int] = {}
@@ -336,20 +351,21 @@ def _attributes(raw: str) -> dict[str, str]:
 class _Grammar:
     def __init__(self, p: str):
         e = re.escape(p)
+        # a start or end tag whose name (up to a space, '>' or '/') is not one of the cells' elements
+        names = "|".join(re.escape(name) for name in sorted(_CELL_ELEMENTS, key=len, reverse=True))
+        foreign = rf"</?(?!{e}(?:{names})(?:[\s>/]|$))[^\s>/]"
+        self.foreign = re.compile(foreign)
+        # the common cell; a row; any other cell; a foreign tag (the last: only where no other matches)
         self.token = re.compile(
             rf'<{e}c r="([A-Z]{{1,3}})([0-9]+)"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?\s*'
             rf'(?:/>|>(?:<{e}v>([^<]*)</{e}v>|<{e}is><{e}t(?: xml:space="preserve")?>([^<]*)</{e}t></{e}is>)</{e}c>)'
-            rf"|<{e}row\b([^>]*?)/?>|<{e}c\b([^>]*?)(?:/>|>(.*?)</{e}c>)", re.S)
+            rf"|<{e}row\b([^>]*?)/?>|<{e}c\b([^>]*?)(?:/>|>(.*?)</{e}c>)|({foreign})", re.S)
         self.value = re.compile(rf"<{e}v\b[^>]*?(?:/>|>(?P<v>[^<]*)</{e}v>)")
         self.formula = re.compile(rf"<{e}f\b(?P<attrs>[^>]*?)(?:/>|>(?P<f>[^<]*)</{e}f>)")
         self.inline = re.compile(rf"<{e}is\b[^>]*?(?:/>|>(?P<is>.*?)</{e}is>)", re.S)
         self.phonetic = re.compile(rf"<{e}rPh\b.*?</{e}rPh>|<{e}rPh\b[^>]*/>", re.S)
         self.run = re.compile(rf"<{e}r\b[^>]*>(?P<r>.*?)</{e}r>", re.S)
         self.t = re.compile(rf"<{e}t\b[^>]*?(?:/>|>(?P<t>[^<]*)</{e}t>)")
-        # the first start or end tag whose name (up to a space, '>' or '/') is not one of the cells' elements:
-        # one search, rather than listing every tag's name
-        names = "|".join(re.escape(name) for name in sorted(_CELL_ELEMENTS, key=len, reverse=True))
-        self.foreign = re.compile(rf"</?(?!{e}(?:{names})(?:[\s>/]|$))[^\s>/]")
         self.simple_value = f"<{p}v>"
         self.simple_inline = re.compile(rf'<{e}is><{e}t(?: xml:space="preserve")?>([^<]*)</{e}t></{e}is>')
         self.simple_end = f"</{p}v>"
@@ -410,13 +426,15 @@ class FastWorksheetReader(WorksheetReader):
         ws = self.ws
         styles = ws.parent._cell_styles
         store = ws._cells
-        new, array = Cell.__new__, StyleArray
-        for row, column, value, data_type, style_id in self.parser.cells():
-            # what Cell(ws, row, column, style_array=...) makes, without its two __init__ calls
-            c = new(Cell)
-            c.parent, c.row, c.column, c._style = ws, row, column, array(styles[style_id])
-            c._value, c.data_type, c._hyperlink, c._comment = value, data_type, None, None
-            store[(row, column)] = c
+        new, new_array = Cell.__new__, array.__new__
+        for _, cells in self.parser._rows():
+            for row, column, value, data_type, style_id in cells:
+                # what Cell(ws, row, column, style_array=...) makes, without its two __init__ calls (and
+                # StyleArray's copy without its Python __new__)
+                c = new(Cell)
+                c.parent, c.row, c.column, c._style = ws, row, column, new_array(StyleArray, "i", styles[style_id])
+                c._value, c.data_type, c._hyperlink, c._comment = value, data_type, None, None
+                store[(row, column)] = c
         if store:
             ws._current_row = ws.max_row
 

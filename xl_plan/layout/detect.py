@@ -171,7 +171,7 @@ def action_keys(wb, plan: Plan) -> int:
 
 def _scan_headers(ws, limit: int = HEADER_SCAN_ROWS) -> list[_Header]:
     found = []
-    grid = rows_of(ws, 1, min(ws.max_row or 1, limit), 1, 60)
+    grid = rows_of(ws, 1, limit, 1, 60)        # rows past the last have no cells (ws.max_row is a scan of them all)
     for r in sorted(grid):
         fields, cells = {}, {}
         for c, value in sorted(grid[r].items()):
@@ -389,7 +389,7 @@ def _column_samples(ws, header_row: int, cols: list[int], limit: int = 40, formu
     formulas = formulas or {}
     cells = ws._cells
     wanted = set(cols)
-    for r in range(header_row + 1, min(ws.max_row, header_row + 400) + 1):
+    for r in range(header_row + 1, header_row + 401):    # rows past the last have no cells: not worked out
         for c in list(wanted):
             cell = cells.get((r, c))
             if cell is None:
@@ -414,7 +414,7 @@ def _formula_results(ws, path, header_row: int) -> dict[tuple[int, int], object]
     from ..io.grid import formula_cells
     from ..io.workbook import saved_results
 
-    cells = formula_cells(ws, header_row + 1, ws.max_row or header_row)
+    cells = formula_cells(ws, header_row + 1)    # no upper bound: ws.max_row holds every cell, and is a scan of them all
     if not cells:
         return {}
     results = saved_results(path, ws.title, cells)
@@ -658,21 +658,21 @@ def _is_section_row(texts: dict[int, str], r: int, merged_wide: dict[int, int], 
 
 
 def _new_action(ws, plan, r, section, recommendation, texts, values, fields, letters, theme) -> Action:
-    def get(field: str, sep: str = "\n") -> str:
-        cols = fields.get(field)
-        return _field_text(texts, cols, sep) if cols else ""
-
     row = str(r)
-    cells = {field: letter + row for field, letter in letters.items()}
-    raw = {field: values.get(cols[0]) if len(cols) == 1 else [values.get(c) for c in cols] for field, cols in fields.items()}
-    timescale = get("timescale")
+    cells, raw, text_of = {}, {}, {}
+    for field, cols in fields.items():      # one pass over the fields: each one's cell, value and text
+        cells[field] = letters[field] + row
+        raw[field] = values.get(cols[0]) if len(cols) == 1 else [values.get(c) for c in cols]
+        text_of[field] = _field_text(texts, cols, " / " if field == "lead" else "\n")
+    get = text_of.get
+    timescale = get("timescale", "")
     if not timescale:
-        start, end = get("start"), get("end")
+        start, end = get("start", ""), get("end", "")
         timescale = f"{start} to {end}" if start and end and start != end else (end or start)
     action = Action(
         sheet=ws.title, row=r, rows=[r], section=section, recommendation=recommendation,
-        ref=get("ref") or None, text=get("action"), lead_text=get("lead", " / "), leads=[],
-        timescale_text=timescale, update=get("update"), status=None, measure=get("measure"),
+        ref=get("ref") or None, text=get("action", ""), lead_text=get("lead", ""), leads=[],
+        timescale_text=timescale, update=get("update", ""), status=None, measure=get("measure", ""),
         cells=cells, raw=raw,
     )
     status_cols = fields.get("status")
