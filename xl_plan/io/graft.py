@@ -757,6 +757,7 @@ class _Grafter:
         self.styles_part = next((r.part for r in relationships(pkg, self.wb) if r.type.endswith("/styles")), None)
         self.drop_calc_chain = False
         self._masters: dict[str, tuple[str, str]] = {}
+        self._fill_styles: dict[tuple[int, str | None], int] = {}   # (cell format, fill) -> cell format
         wbtext, _ = _text(pkg, self.wb)
         pr = re.search(r"<(?:[\w.-]+:)?workbookPr\b[^>]*>", wbtext)
         self.date1904 = bool(pr and tag_attributes(pr.group()).get("date1904") in ("1", "true"))
@@ -1417,6 +1418,14 @@ class _Grafter:
         return f"<{name}{attrs_text}>{inner}</{name}>"
 
     def _fill_style(self, s: int, rgb: str | None) -> int:
+        """The cell format `s` with the solid fill `rgb` (or none): an identical one the styles have,
+        or a new one (worked out once per format and fill: a merge colours many cells alike)."""
+        key = (s, rgb)
+        if key not in self._fill_styles:
+            self._fill_styles[key] = self._new_fill_style(s, rgb)
+        return self._fill_styles[key]
+
+    def _new_fill_style(self, s: int, rgb: str | None) -> int:
         st = self.styles
         raw = st.get("cellXfs", s) or st.get("cellXfs", 0)
         if raw is None:
