@@ -938,30 +938,34 @@ class _Grafter:
             # text inline (as openpyxl writes it): the cells' and rows' style numbers are all that change
             # inside <sheetData>; the columns and the view come before it, the conditional formats after
             head = self._owned_head(text[:start], ss)
-            cells = self._restyle_cells(text[start:end], ss) if detached is None else \
-                self._with_detached_rows(text[start:end], detached, ss)
-            return _encode(head + cells + self._owned_tail(text[end:], ss), enc)
+            if detached is None:
+                return _encode(head + self._restyle_cells(text[start:end], ss) + self._owned_tail(text[end:], ss), enc)
+            rows = self._with_detached_rows(text[start:end], detached, ss)
+            tail = self._owned_tail(text[end:], ss)
+            if enc == "utf-8":                  # as openpyxl writes it: the rows' bytes as they are
+                return b"".join((head.encode(), rows, tail.encode()))
+            return _encode(head + rows.decode() + tail, enc)
         if detached is not None:
             raise PackageError("xl_plan's scratch copy of a sheet is not as it writes one")
         return _encode(self._owned_sheet_general(text, ss), enc)
 
-    def _with_detached_rows(self, cells: str, detached, ss: _ScratchStyles | None) -> str:
+    def _with_detached_rows(self, cells: str, detached, ss: _ScratchStyles | None) -> bytes:
         """`<sheetData>` and the scratch sheet's rows restyled, with the rows the scratch save left out
         (io/fastwrite.detach) written in at their places: all in row order, so the user's styles part
-        gains the cell formats in the order the whole sheet uses them."""
+        gains the cell formats in the order the whole sheet uses them. UTF-8."""
         writer = detached.writer(ss.xf if ss is not None else (lambda i: i))
         starts = [(int(m.group(1)), m.start()) for m in _SCRATCH_ROW.finditer(cells)]
         bounds = [at for _, at in starts] + [len(cells)]
-        out = [self._restyle_cells(cells[:bounds[0]], ss)]          # <sheetData>
+        out = [self._restyle_cells(cells[:bounds[0]], ss).encode()]     # <sheetData>
         pending = sorted(detached.rows)
         i = 0
         for k, (r, at) in enumerate(starts):
             while i < len(pending) and pending[i] < r:
                 out.append(detached.row_xml(writer, pending[i]))
                 i += 1
-            out.append(self._restyle_cells(cells[at:bounds[k + 1]], ss))
+            out.append(self._restyle_cells(cells[at:bounds[k + 1]], ss).encode())
         out.extend(detached.row_xml(writer, r) for r in pending[i:])
-        return "".join(out)
+        return b"".join(out)
 
     def _owned_sheet_general(self, text: str, ss: _ScratchStyles | None) -> str:
         """A scratch sheet's XML in the user's style numbering, its shared strings written inline."""
