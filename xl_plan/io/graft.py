@@ -16,6 +16,7 @@ import html
 import math
 import posixpath
 import re
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -43,6 +44,7 @@ from .package import (
     rels_name,
     set_attribute,
     set_override,
+    stored_alike,
     tag_attributes,
     workbook_part,
     xml_problem,
@@ -1948,9 +1950,30 @@ def _tag(el) -> str:
 
 def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChanges) -> list[str]:
     """Problems found in `written`, in plain words ([] = good)."""
-    orig = Package.from_bytes(original) if isinstance(original, (bytes, bytearray)) else Package.read(original)
+    # read lazily: a part stored as the very bytes the original stores it as (most of a plan, often its
+    # largest sheet) is the original's part, unchanged, without decompressing either; every other part
+    # is decompressed (its CRC checked) here, as an eager read does
+    orig = Package.from_bytes(original, lazy=True) if isinstance(original, (bytes, bytearray)) \
+        else Package.read(original, lazy=True)
     try:
-        new = Package.from_bytes(written)
+        new = Package.from_bytes(written, lazy=True)
+    except Exception as exc:  # noqa: BLE001 - any failure to open is the problem
+        return [f"the written file is not a zip package ({exc})"]
+    orig_by_name = {m.name.lower(): m for m in orig.members}
+    stored_same = {m.name.lower() for m in new.members
+                   if m.name.lower() in orig_by_name and stored_alike(m, orig_by_name[m.name.lower()])}
+    try:
+        for m in orig.members:
+            if m.name.lower() not in stored_same:
+                m.data  # noqa: B018 - decompressed now
+    except zipfile.BadZipFile as exc:          # as Package.read says it (from_bytes lets it through)
+        if isinstance(original, (bytes, bytearray)):
+            raise
+        raise PackageError(f"{Path(original).name} could not be opened as an Excel workbook ({exc}).") from None
+    try:
+        for m in new.members:
+            if m.name.lower() not in stored_same:
+                m.data  # noqa: B018
     except Exception as exc:  # noqa: BLE001 - any failure to open is the problem
         return [f"the written file is not a zip package ({exc})"]
     problems: list[str] = []
@@ -1976,7 +1999,7 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
             if low not in plan.removable:
                 problems.append(f"the part {m.name} of the original is missing")
             continue
-        if got.data == m.data:
+        if low in stored_same or got.data == m.data:
             continue
         if low not in plan.extended and low not in plan.removable:
             problems.append(f"the part {m.name} changed, but xl_plan does not own it")
@@ -2009,17 +2032,16 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
             problems.append(f"the part {m.name} lost {sum(lost.values())} of its elements "
                             f"(for example <{path[-1].rsplit('}', 1)[-1]}> {dict(attrs)})")
 
-    orig_data = {m.name.lower(): m.data for m in orig.members}
     for m in new.members:
         low = m.name.lower()
         if not low.endswith((".xml", ".rels", ".vml")):
             continue
-        if low in well_formed:
-            continue
-        if low in orig_data:
-            if orig_data[low] == m.data:
+        if low in well_formed or low in stored_same:
+            continue  # parsed already, or stored as the original's part is: it parses exactly as well as it did
+        if low in orig_by_name:
+            if orig_by_name[low].data == m.data:
                 continue  # byte for byte the original's part: it parses exactly as well as it did
-            if xml_problem(orig_data[low]) is not None:
+            if xml_problem(orig_by_name[low].data) is not None:
                 continue  # it did not parse in the original either
         err = xml_problem(m.data)
         if err is not None:
