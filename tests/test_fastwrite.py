@@ -15,7 +15,7 @@ from tests.package_compare import saved_parts
 from xl_plan.io.fastwrite import fast_cells
 
 VALUES = ["plain", " lead space", "trail ", "   ", "a & b < c > d \"q\" 'x'", "é ünï € 中文", "multi\nline\r\nx",
-          "tab\there", 1, 0, -3, 1.5, 1e20, 3.14159265358979, 10 ** 16, True, False, date(2024, 1, 2),
+          "tab\there", 1, 0, -0.0, -3, 1.5, 1e20, 3.14159265358979, 10 ** 16, True, False, date(2024, 1, 2),
           datetime(2024, 1, 2, 3, 4, 5), time(1, 2), timedelta(days=2, seconds=5), "#N/A", "#REF!",
           "=SUM(A1:A2)", None, "", "x" * 40000]
 

@@ -201,3 +201,27 @@ def test_an_unchanged_part_is_written_with_the_bytes_it_was_stored_with(tmp_path
     written = tmp_path / "written.xlsx"
     written.write_bytes(out)
     assert openpyxl.load_workbook(written).sheetnames == openpyxl.load_workbook(src).sheetnames
+
+
+def test_a_lazy_read_decompresses_a_part_when_it_is_used(tmp_path):
+    """check_grafted reads lazily: a part stored alike in both packages is the same part without being
+    decompressed; every part reads back as an eager read gives it, and a bad CRC is still found."""
+    from xl_plan.io.package import stored_alike
+
+    src = tmp_path / "plan.xlsx"
+    shutil.copyfile(SAMPLES["city"], src)
+    eager, lazy = Package.read(src), Package.read(src, lazy=True)
+    pkg = Package.read(src)
+    pkg.set("xl/styles.xml", pkg.get("xl/styles.xml") + b" ")
+    written = Package.from_bytes(pkg.to_bytes(), lazy=True)
+    for a, b, w in zip(eager.members, lazy.members, written.members):
+        assert stored_alike(b, w) == (a.name != "xl/styles.xml"), a.name
+        assert b.data == a.data, a.name
+    data = bytearray(pkg.to_bytes())
+    info = zipfile.ZipFile(src).getinfo("xl/workbook.xml")
+    assert info.compress_size > 10
+    at = data.find(b"xl/workbook.xml") + len("xl/workbook.xml")        # its local header's name, then the body
+    data[at + 5] ^= 0xFF
+    broken = Package.from_bytes(bytes(data), lazy=True)
+    with pytest.raises(Exception):  # noqa: B017 - as an eager read fails: zlib's error or a bad CRC
+        broken.get("xl/workbook.xml")

@@ -83,10 +83,15 @@ class CellWriter:
         self._rows = self.records.rows if records else None
 
     def put(self, row: int, column: int, value, look: str | None = None, **attrs) -> None:
+        self.put_look(row, column, value, (look, attrs) if look is not None else None)
+
+    def put_look(self, row: int, column: int, value, look: tuple[str, dict] | None) -> None:
+        """As `put`, the look given as (name, attrs): no keyword arguments gathered for every cell of
+        a long table (the attrs matter only for a look's first cell)."""
         if self.records is None:
             cell = put(self.ws, row, column, value)
             if look is not None:
-                self.styles.apply(cell, look, **attrs)
+                self.styles.apply(cell, look[0], **look[1])
             return
         kind = type(value)
         plain = kind is str or kind is int or kind is float or value is None
@@ -104,13 +109,13 @@ class CellWriter:
             probe = Cell(self.ws)
             probe.value = value
             value, dt = probe._value, ("s" if probe.data_type == "f" else probe.data_type)
-        key = (look, kind)
+        key = (look[0] if look is not None else None, kind)
         n = self._numbers.get(key)
         if n is None:                           # the look on a new cell of this kind of value
             probe = Cell(self.ws)
             if not plain:
                 probe.value = value             # e.g. a date's number format, as the value setter sets it
-            for name, v in attrs.items():
+            for name, v in (look[1].items() if look is not None else ()):
                 setattr(probe, name, v)
             n = self._numbers[key] = self.records.style_number(copy(probe._style) if probe._style is not None else None)
         cells = self._rows.get(row)
@@ -383,15 +388,17 @@ def write_table(ws, top: int, rows: list[list], widths: Iterable[int] = (), wrap
     out = out if out is not None else CellWriter(ws)
     for i, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(i)].width = width
-    put_cell = out.put
+    put_cell = out.put_look
+    header = ("header", {"font": HEADER_FONT, "fill": HEADER_FILL, "alignment": _WRAP_TOP})
+    wrapped, top_aligned = ("wrap", {"alignment": _WRAP_TOP}), ("top", {"alignment": _TOP})
     for r, row in enumerate(rows, top):
         for c, value in enumerate(row, left):
             if r == top:                  # headers wrap: none is cut off by the next column
-                put_cell(r, c, value, "header", font=HEADER_FONT, fill=HEADER_FILL, alignment=_WRAP_TOP)
+                put_cell(r, c, value, header)
             elif c in wrap:
-                put_cell(r, c, value, "wrap", alignment=_WRAP_TOP)
+                put_cell(r, c, value, wrapped)
             else:
-                put_cell(r, c, value, "top", alignment=_TOP)
+                put_cell(r, c, value, top_aligned)
     last = top + len(rows) - 1
     if filter_and_freeze:
         if len(rows) > 1:

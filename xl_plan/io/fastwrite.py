@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from copy import copy
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
+from operator import itemgetter
 from typing import NamedTuple
 from xml.etree.ElementTree import _escape_attrib, _escape_cdata
 
@@ -42,6 +43,7 @@ from openpyxl.worksheet.dimensions import SheetDimension
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 _set_attributes = cell_writer._set_attributes
+_column = itemgetter(0)                 # of a record
 _ATTR = "_xl_plan_row_cells"
 _W = ws_writer.WorksheetWriter
 _original = {name: getattr(_W, name) for name in ("rows", "write_row", "write_dimensions", "write_top", "write_hyperlinks")}
@@ -141,11 +143,13 @@ class _RecordWriter:
     """Writes one sheet's records as `_cell_xml` writes an openpyxl cell holding the same; a record's
     cell format is `number_of(style number)` (the scratch workbook's, or the user's package's)."""
 
-    def __init__(self, arrays, number_of, iso: bool, epoch, links=None, on_link=None):
+    def __init__(self, arrays, number_of, iso: bool, epoch, links=None, on_link=None, utf8: bool = False):
         self.arrays, self.number_of = arrays, number_of
         self.links, self.on_link = links, on_link
         self.iso, self.epoch = iso, epoch
-        self.letters: dict[int, str] = {}
+        self.utf8 = utf8                        # cells() gives UTF-8 bytes: no wide text joined and encoded
+        self.texts = _CellTexts(self)           # record -> its cell's XML, _ROW for its row number
+        self.heads: dict[float, bytes] = {}     # a row's height -> the rest of its start tag
         self.attrs: dict[tuple, str] = {}       # (style number, data type) -> ' s="n" t="x"', once added
         self.serials: dict = {}
 
@@ -177,50 +181,76 @@ class _RecordWriter:
         head = f'<row r="{row}"' + "".join(f' {k}="{_escape_attrib(v)}"' for k, v in attrs.items() if k != "r") + ">"
         return head + self.cells(row, records) + "</row>"
 
-    def cells(self, row: int, records) -> str:
-        """The records of a row (in column order), as openpyxl writes cells holding the same."""
-        out = []
-        letters, cell_attrs, escape, links = self.letters, self.attrs, _escape_cdata, self.links
-        for c, value, dt, n in records:
-            if links and (row, c) in links:     # listed as openpyxl lists a cell's link: when it is written
-                letter = letters.get(c) or get_column_letter(c)
-                self.on_link(_PlaceLink(f"{letter}{row}", links[(row, c)]))
-            letter = letters.get(c)
-            if letter is None:
-                letter = letters[c] = get_column_letter(c)
-            a = cell_attrs.get((n, dt))
-            if a is None:
-                if value is None and not (n and any(self.arrays[n])):
-                    continue                    # a blank cell with no style is not written
-                a = self._attrs(n, dt)
-            if dt == "s":
-                if not value:
-                    out.append(f'<c r="{letter}{row}"{a} />')
-                    continue
-                stripped = value.strip()
-                space = ' xml:space="preserve"' if stripped and value != stripped else ""
-                out.append(f'<c r="{letter}{row}"{a}><is><t{space}>{escape(value)}</t></is></c>')
-                continue
-            if value is None or value == "":
-                if value is None and not a.startswith(" s="):
-                    continue
-                out.append(f'<c r="{letter}{row}"{a} />')
-                continue
-            if dt == "d":
-                if getattr(value, "tzinfo", None) is not None:
-                    raise TypeError("Excel does not support timezones in datetimes.")
-                if self.iso and not isinstance(value, timedelta):
-                    value = to_ISO8601(value)
-                else:
-                    if self.iso:                # a duration is a number, even with ISO dates
-                        a = a.replace(' t="d"', ' t="n"')
-                    serial = self.serials.get(value)
-                    if serial is None:
-                        serial = self.serials[value] = to_excel(value, self.epoch)
-                    value = serial
-            text = safe_string(value)
-            out.append(f'<c r="{letter}{row}"{a}><v>{escape(text)}</v></c>' if text else f'<c r="{letter}{row}"{a}><v /></c>')
-        return "".join(out)
+    def cells(self, row: int, records) -> str | bytes:
+        """The records of a row (in column order), as openpyxl writes cells holding the same (as UTF-8
+        bytes for a `utf8` writer)."""
+        links = self.links
+        if links:                               # listed as openpyxl lists a cell's link: when it is written
+            for rec in records:
+                if (row, rec[0]) in links:
+                    self.on_link(_PlaceLink(f"{get_column_letter(rec[0])}{row}", links[(row, rec[0])]))
+        # each record's cell text is made once (most repeat), then a row is joined and numbered in C
+        if self.utf8:
+            return b"".join(map(self.texts.__getitem__, records)).replace(_ROW_UTF8, b"%d" % row)
+        return "".join(map(self.texts.__getitem__, records)).replace(_ROW, str(row))
+
+    def _end(self, n: int, dt: str, value) -> str | None:
+        """What a record's cell is after its r="A1 (its other attributes, its value): None when it is
+        not written (a blank cell with no style)."""
+        a = self.attrs.get((n, dt))
+        if a is None:
+            if value is None and not (n and any(self.arrays[n])):
+                return None                     # a blank cell with no style is not written
+            a = self._attrs(n, dt)
+        if dt == "s":
+            if not value:
+                return f'"{a} />'
+            stripped = value.strip()
+            space = ' xml:space="preserve"' if stripped and value != stripped else ""
+            return f'"{a}><is><t{space}>{_escape_cdata(value)}</t></is></c>'
+        if value is None or value == "":
+            if value is None and not a.startswith(" s="):
+                return None
+            return f'"{a} />'
+        if dt == "d":
+            if getattr(value, "tzinfo", None) is not None:
+                raise TypeError("Excel does not support timezones in datetimes.")
+            if self.iso and not isinstance(value, timedelta):
+                value = to_ISO8601(value)
+            else:
+                if self.iso:                    # a duration is a number, even with ISO dates
+                    a = a.replace(' t="d"', ' t="n"')
+                serial = self.serials.get(value)
+                if serial is None:
+                    serial = self.serials[value] = to_excel(value, self.epoch)
+                value = serial
+        text = safe_string(value)
+        return f'"{a}><v>{_escape_cdata(text)}</v></c>' if text else f'"{a}><v /></c>'
+
+
+_ROW = "<#>"            # where a cell's text has its row number: no text or attribute holds a raw "<"
+_ROW_UTF8 = _ROW.encode()
+# values only equal to values that write the same text (not numbers: 0 and -0.0 are equal)
+_SAME_TEXT = (str, type(None), date, datetime, time, timedelta)
+
+
+class _CellTexts(dict):
+    """A record's cell as `_RecordWriter` writes it, by record, made when first asked for (which is when
+    a cell of its look is first written: its style is added then), kept for records of `_SAME_TEXT`."""
+
+    def __init__(self, writer: _RecordWriter):
+        super().__init__()
+        self.writer = writer
+
+    def __missing__(self, record: tuple) -> str | bytes:
+        c, value, dt, n = record
+        end = self.writer._end(n, dt, value)
+        text = "" if end is None else f'<c r="{get_column_letter(c)}{_ROW}{end}'
+        if self.writer.utf8:
+            text = text.encode()
+        if type(value) in _SAME_TEXT:
+            self[record] = text
+        return text
 
 
 def _height_attrs(height: float) -> dict[str, str]:
@@ -262,12 +292,18 @@ class Detached:
 
     def writer(self, xf_of) -> _RecordWriter:
         """A writer of the rows in the package's numbering: `xf_of(the scratch's cell format)`."""
-        return _RecordWriter(self.arrays, lambda n: xf_of(self.scratch_xf[n]), self.iso, self.epoch)
+        return _RecordWriter(self.arrays, lambda n: xf_of(self.scratch_xf[n]), self.iso, self.epoch, utf8=True)
 
-    def row_xml(self, writer: _RecordWriter, r: int) -> str:
-        """Row `r` as the scratch save would have written it, but for the cell formats' numbers."""
-        attrs = {"r": f"{r}", **_height_attrs(self.heights[r])} if r in self.heights else {"r": f"{r}"}
-        return writer.row(r, attrs, sorted(self.rows[r], key=lambda x: x[0]))
+    def row_xml(self, writer: _RecordWriter, r: int) -> bytes:
+        """Row `r` as the scratch save would have written it, but for the cell formats' numbers: UTF-8."""
+        height = self.heights.get(r)
+        head = writer.heads.get(height) if height else None       # 0.0 and -0.0: equal keys, not equal texts
+        if head is None:
+            attrs = _height_attrs(height) if r in self.heights else {}
+            head = ("".join(f' {k}="{_escape_attrib(v)}"' for k, v in attrs.items()) + ">").encode()
+            if height:
+                writer.heads[height] = head
+        return b'<row r="%d"%s%s</row>' % (r, head, writer.cells(r, sorted(self.rows[r], key=_column)))
 
 
 def detach(wb) -> dict[str, Detached]:

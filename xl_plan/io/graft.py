@@ -17,6 +17,7 @@ import html
 import math
 import posixpath
 import re
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -44,6 +45,7 @@ from .package import (
     rels_name,
     set_attribute,
     set_override,
+    stored_alike,
     tag_attributes,
     workbook_part,
     xml_problem,
@@ -968,30 +970,34 @@ class _Grafter:
             # text inline (as openpyxl writes it): the cells' and rows' style numbers are all that change
             # inside <sheetData>; the columns and the view come before it, the conditional formats after
             head = self._owned_head(text[:start], ss)
-            cells = self._restyle_cells(text[start:end], ss) if detached is None else \
-                self._with_detached_rows(text[start:end], detached, ss)
-            return _encode(head + cells + self._owned_tail(text[end:], ss), enc)
+            if detached is None:
+                return _encode(head + self._restyle_cells(text[start:end], ss) + self._owned_tail(text[end:], ss), enc)
+            rows = self._with_detached_rows(text[start:end], detached, ss)
+            tail = self._owned_tail(text[end:], ss)
+            if enc == "utf-8":                  # as openpyxl writes it: the rows' bytes as they are
+                return b"".join((head.encode(), rows, tail.encode()))
+            return _encode(head + rows.decode() + tail, enc)
         if detached is not None:
             raise PackageError("xl_plan's scratch copy of a sheet is not as it writes one")
         return _encode(self._owned_sheet_general(text, ss), enc)
 
-    def _with_detached_rows(self, cells: str, detached, ss: _ScratchStyles | None) -> str:
+    def _with_detached_rows(self, cells: str, detached, ss: _ScratchStyles | None) -> bytes:
         """`<sheetData>` and the scratch sheet's rows restyled, with the rows the scratch save left out
         (io/fastwrite.detach) written in at their places: all in row order, so the user's styles part
-        gains the cell formats in the order the whole sheet uses them."""
+        gains the cell formats in the order the whole sheet uses them. UTF-8."""
         writer = detached.writer(ss.xf if ss is not None else (lambda i: i))
         starts = [(int(m.group(1)), m.start()) for m in _SCRATCH_ROW.finditer(cells)]
         bounds = [at for _, at in starts] + [len(cells)]
-        out = [self._restyle_cells(cells[:bounds[0]], ss)]          # <sheetData>
+        out = [self._restyle_cells(cells[:bounds[0]], ss).encode()]     # <sheetData>
         pending = sorted(detached.rows)
         i = 0
         for k, (r, at) in enumerate(starts):
             while i < len(pending) and pending[i] < r:
                 out.append(detached.row_xml(writer, pending[i]))
                 i += 1
-            out.append(self._restyle_cells(cells[at:bounds[k + 1]], ss))
+            out.append(self._restyle_cells(cells[at:bounds[k + 1]], ss).encode())
         out.extend(detached.row_xml(writer, r) for r in pending[i:])
-        return "".join(out)
+        return b"".join(out)
 
     def _owned_sheet_general(self, text: str, ss: _ScratchStyles | None) -> str:
         """A scratch sheet's XML in the user's style numbering, its shared strings written inline."""
@@ -1993,9 +1999,30 @@ def _tag(el) -> str:
 
 def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChanges) -> list[str]:
     """Problems found in `written`, in plain words ([] = good)."""
-    orig = Package.from_bytes(original) if isinstance(original, (bytes, bytearray)) else Package.read(original)
+    # read lazily: a part stored as the very bytes the original stores it as (most of a plan, often its
+    # largest sheet) is the original's part, unchanged, without decompressing either; every other part
+    # is decompressed (its CRC checked) here, as an eager read does
+    orig = Package.from_bytes(original, lazy=True) if isinstance(original, (bytes, bytearray)) \
+        else Package.read(original, lazy=True)
     try:
-        new = Package.from_bytes(written)
+        new = Package.from_bytes(written, lazy=True)
+    except Exception as exc:  # noqa: BLE001 - any failure to open is the problem
+        return [f"the written file is not a zip package ({exc})"]
+    orig_by_name = {m.name.lower(): m for m in orig.members}
+    stored_same = {m.name.lower() for m in new.members
+                   if m.name.lower() in orig_by_name and stored_alike(m, orig_by_name[m.name.lower()])}
+    try:
+        for m in orig.members:
+            if m.name.lower() not in stored_same:
+                m.data  # noqa: B018 - decompressed now
+    except zipfile.BadZipFile as exc:          # as Package.read says it (from_bytes lets it through)
+        if isinstance(original, (bytes, bytearray)):
+            raise
+        raise PackageError(f"{Path(original).name} could not be opened as an Excel workbook ({exc}).") from None
+    try:
+        for m in new.members:
+            if m.name.lower() not in stored_same:
+                m.data  # noqa: B018
     except Exception as exc:  # noqa: BLE001 - any failure to open is the problem
         return [f"the written file is not a zip package ({exc})"]
     problems: list[str] = []
@@ -2021,7 +2048,7 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
             if low not in plan.removable:
                 problems.append(f"the part {m.name} of the original is missing")
             continue
-        if got.data == m.data:
+        if low in stored_same or got.data == m.data:
             continue
         if low not in plan.extended and low not in plan.removable:
             problems.append(f"the part {m.name} changed, but xl_plan does not own it")
@@ -2054,17 +2081,16 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
             problems.append(f"the part {m.name} lost {sum(lost.values())} of its elements "
                             f"(for example <{path[-1].rsplit('}', 1)[-1]}> {dict(attrs)})")
 
-    orig_data = {m.name.lower(): m.data for m in orig.members}
     for m in new.members:
         low = m.name.lower()
         if not low.endswith((".xml", ".rels", ".vml")):
             continue
-        if low in well_formed:
-            continue
-        if low in orig_data:
-            if orig_data[low] == m.data:
+        if low in well_formed or low in stored_same:
+            continue  # parsed already, or stored as the original's part is: it parses exactly as well as it did
+        if low in orig_by_name:
+            if orig_by_name[low].data == m.data:
                 continue  # byte for byte the original's part: it parses exactly as well as it did
-            if xml_problem(orig_data[low]) is not None:
+            if xml_problem(orig_by_name[low].data) is not None:
                 continue  # it did not parse in the original either
         err = xml_problem(m.data)
         if err is not None:

@@ -76,13 +76,50 @@ class Member:
         return self.stored if self.stored is not None and self.stored[0] is self.data else None
 
 
-def _members(zf: zipfile.ZipFile, raw) -> list[Member]:
+class _LazyMember(Member):
+    """A part of a zip read with `lazy`: decompressed (and its CRC checked, as zipfile checks it) when
+    its bytes are first asked for."""
+
+    def __init__(self, name: str, compress_type: int, crc: int, body: bytes):
+        self.name, self.compress_type, self.stored = name, compress_type, None
+        self._crc, self._body, self._data = crc, body, None
+
+    @property
+    def data(self) -> bytes:
+        if self._data is None:
+            data = zlib.decompress(self._body, -15) if self.compress_type == zipfile.ZIP_DEFLATED else self._body
+            if zlib.crc32(data) != self._crc:
+                raise zipfile.BadZipFile(f"Bad CRC-32 for file {self.name!r}")
+            self._data, self.stored = data, (data, self._crc, self._body)
+        return self._data
+
+    @data.setter
+    def data(self, value: bytes) -> None:
+        self._data = value
+
+    def raw(self) -> tuple | None:
+        return (self.compress_type, self._crc, self._body) if self._data is None or self.stored_as_read() else None
+
+
+def stored_alike(a: Member, b: Member) -> bool:
+    """Whether two parts are stored as the very same bytes (compression, CRC, compressed bytes): then
+    they hold the same bytes, without decompressing either."""
+    ra = a.raw() if isinstance(a, _LazyMember) else None
+    return ra is not None and isinstance(b, _LazyMember) and ra == b.raw()
+
+
+def _members(zf: zipfile.ZipFile, raw, lazy: bool = False) -> list[Member]:
     """The parts of an open zip; `raw` is the zip's bytes (or an open file) to take each part's stored
-    bytes from."""
+    bytes from. `lazy`: parts stored or deflated are decompressed when first used."""
     out = []
     for i in zf.infolist():
         if i.is_dir():
             continue
+        if lazy:
+            body = _stored(raw, i, b"")
+            if body is not None:
+                out.append(_LazyMember(i.filename, i.compress_type, i.CRC, body[2]))
+                continue
         data = zf.read(i)
         out.append(Member(i.filename, data, i.compress_type, _stored(raw, i, data)))
     return out
@@ -120,19 +157,19 @@ class Package:
         return got[1]
 
     @classmethod
-    def read(cls, path: str | os.PathLike) -> "Package":
+    def read(cls, path: str | os.PathLike, lazy: bool = False) -> "Package":
         try:
             with open(path, "rb") as fh, zipfile.ZipFile(fh) as zf:
-                return cls(_members(zf, fh))
+                return cls(_members(zf, fh, lazy))
         except (zipfile.BadZipFile, OSError) as exc:
             raise PackageError(f"{Path(path).name} could not be opened as an Excel workbook ({exc}).") from None
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Package":
+    def from_bytes(cls, data: bytes, lazy: bool = False) -> "Package":
         import io
         buf = io.BytesIO(data)
         with zipfile.ZipFile(buf) as zf:
-            return cls(_members(zf, buf))
+            return cls(_members(zf, buf, lazy))
 
     def _find(self, name: str) -> Member | None:
         low = name.lstrip("/").lower()

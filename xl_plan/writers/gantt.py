@@ -314,11 +314,7 @@ _L_DERIVED = ("date-derived", {"number_format": DATE_FORMAT, "font": _DERIVED, "
 _L_MARKER = ("marker", {"font": _MARK_FONT, "alignment": _CENTRE})
 
 
-def _put(out: CellWriter, r: int, c: int, value, look: tuple | None) -> None:
-    if look is None:
-        out.put(r, c, value)
-    else:
-        out.put(r, c, value, look[0], **look[1])
+_put = CellWriter.put_look             # _put(out, r, c, value, look)
 
 
 def _action_row(out: CellWriter, r: int, item: GanttItem, gantt: Gantt) -> None:
