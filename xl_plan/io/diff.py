@@ -5,7 +5,8 @@ the changed cells are written)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from operator import attrgetter
+from itertools import compress, islice, repeat
+from operator import attrgetter, is_not, itemgetter, ne, or_
 from pathlib import Path
 
 from openpyxl.styles.cell_style import StyleArray
@@ -56,6 +57,26 @@ def _note(cell) -> str | None:
 _VALUE = attrgetter("_value")
 # A cell's fill index in its style array: what StyleArray.fillId gives, without a Python descriptor call per cell.
 _FILL_ID = StyleArray.__dict__["fillId"].key
+# Whole sheets of cells are compared in C (map, zip, compress): a plan's tens of thousands of cells
+# are nearly all untouched by a job.
+_COMMENT = attrgetter("_comment")
+_STYLE = attrgetter("_style")
+_FILL = itemgetter(_FILL_ID)
+
+
+_NO_STYLE = StyleArray()        # how a cell without a style array (a covered cell of a merge) reads: fill 0
+
+
+def _fills_of(cells) -> list[int]:
+    return list(map(_FILL, [s if s is not None else _NO_STYLE for s in map(_STYLE, cells)]))
+
+
+def _fill_ids(cells: dict) -> dict:
+    return dict(zip(cells, _fills_of(cells.values())))
+
+
+def _with_comments(cells: dict):
+    return compress(cells, map(is_not, map(_COMMENT, cells.values()), repeat(None)))
 
 
 @dataclass
@@ -81,8 +102,8 @@ def baseline_of(wb) -> Baseline:
         base.values[name] = dict(zip(cells, map(_VALUE, cells.values())))
         if is_owned(ws):
             continue
-        base.fill_ids[name] = {rc: (c._style[_FILL_ID] if c._style is not None else 0) for rc, c in cells.items()}
-        base.notes[name] = {rc: _note(c) for rc, c in cells.items() if c._comment is not None}
+        base.fill_ids[name] = _fill_ids(cells)
+        base.notes[name] = {rc: _note(cells[rc]) for rc in _with_comments(cells)}
     return base
 
 
@@ -138,6 +159,18 @@ _GONE = object()
 def _candidates(values0: dict, fill_ids0: dict, notes0: dict, cells1: dict) -> set:
     """The cells of a user's sheet that may have changed: all but those holding the very value
     object they had, the same fill and no note (found in bulk: most of a large plan is untouched)."""
+    n = len(values0)
+    if len(fill_ids0) == n <= len(cells1) and list(islice(cells1, n)) == list(values0):
+        # the cells the baseline saw, in its order, and any made since after them (as a job makes
+        # cells): compared in C, column by column
+        now = list(islice(cells1.values(), n))
+        changed = map(or_, map(or_, map(is_not, map(_VALUE, now), values0.values()),
+                               map(is_not, map(_COMMENT, now), repeat(None))),
+                      map(ne, _fills_of(now), fill_ids0.values()))
+        out = set(compress(values0, changed))
+        out.update(islice(cells1, n, None))
+        out.update(notes0)
+        return out
     out = {rc for rc, c in cells1.items()
            if values0.get(rc, _GONE) is not c._value or c._comment is not None
            or (c._style[_FILL_ID] if c._style is not None else 0) != fill_ids0.get(rc, 0)}
