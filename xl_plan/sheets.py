@@ -128,7 +128,10 @@ class CellWriter:
     def _record_at(self, row: int, column: int) -> tuple[list, int | None]:
         """The row's records and where the record of `column` is among them (None: not written)."""
         cells = self._rows.get(row, [])
-        return cells, next((i for i, rec in enumerate(cells) if rec[0] == column), None)
+        for i, rec in enumerate(cells):
+            if rec[0] == column:
+                return cells, i
+        return cells, None
 
     def restyle(self, row: int, column: int, look: str, **attrs) -> None:
         """Give a written cell a further look on top of its own (e.g. a fill on a table's cell): as
@@ -251,13 +254,18 @@ def print_landscape(ws, title_rows: str | None = None, *, title_columns: str | N
         ws.print_title_rows = title_rows
 
 
+def chars_per_line(width: float, size: float = 11) -> int:
+    """Characters a line of a wrapped cell `width` characters wide holds in a font of `size` points."""
+    return max(int((width - 1) * 11 / size * 0.95), 3)
+
+
 def text_lines(value, width: float, size: float = 11) -> int:
     """Lines a wrapped cell `width` characters wide needs for `value` (a generous estimate: Excel and
     LibreOffice break lines at words, and a line of capitals is wider than one of digits)."""
     text = "" if value is None else str(value)
     if not text.strip():
         return 1
-    per_line = max(int((width - 1) * 11 / size * 0.95), 3)
+    per_line = chars_per_line(width, size)
     if len(text) <= per_line and "\n" not in text:
         return 1
     lines = 0
@@ -335,7 +343,9 @@ def fit_row_heights(ws, first_row: int, last_row: int, *, minimum: float = 15) -
             heights[r] = h
     records = row_cells(ws)
     if records is not None:
-        looks: dict[int, float] = {}                    # by style number
+        # (column, style number) -> (its look, the characters a line holds, one line's height); a text
+        # that fits on one line (most of a table's cells) needs no more (as text_lines counts it)
+        columns: dict[tuple[int, int], tuple[float, int, float]] = {}
         for r, cells in records.rows.items():
             if r not in heights:
                 continue
@@ -343,10 +353,21 @@ def fit_row_heights(ws, first_row: int, last_row: int, *, minimum: float = 15) -
             for c, value, _, n in cells:
                 if value is None:
                     continue
-                look = looks.get(n)
-                if look is None:
-                    look = looks[n] = look_of(records.styles[n])
-                h = wrapped_height(value, width_of(r, c), -look) if look < 0 else look * 1.32 + 3
+                if merged and (r, c) in merged:
+                    look = look_of(records.styles[n])
+                    h = wrapped_height(value, width_of(r, c), -look) if look < 0 else look * 1.32 + 3
+                else:
+                    column = columns.get((c, n))
+                    if column is None:          # (a width looked up makes a column entry: wrapped cells only)
+                        look = look_of(records.styles[n])
+                        size = abs(look)
+                        per_line = chars_per_line(width_of(r, c), size) if look < 0 else 0
+                        column = columns[(c, n)] = (look, per_line, size * 1.32 + 3)
+                    look, per_line, one_line = column
+                    if look > 0 or (type(value) is str and len(value) <= per_line and "\n" not in value):
+                        h = one_line
+                    else:
+                        h = wrapped_height(value, width_of(r, c), -look)
                 if h > top:
                     top = h
             heights[r] = top
