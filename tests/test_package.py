@@ -225,3 +225,27 @@ def test_a_lazy_read_decompresses_a_part_when_it_is_used(tmp_path):
     broken = Package.from_bytes(bytes(data), lazy=True)
     with pytest.raises(Exception):  # noqa: B017 - as an eager read fails: zlib's error or a bad CRC
         broken.get("xl/workbook.xml")
+
+
+def test_large_parts_are_compressed_in_pieces_into_one_stream(tmp_path, monkeypatch):
+    """A part written anew is compressed in pieces side by side (io/package.py `_deflated_all`); the
+    pieces make one deflate stream that zip readers take as it was, for every size around a piece."""
+    import os
+    import zlib
+
+    from xl_plan.io import package
+
+    monkeypatch.setattr(package, "_PIECE", 1 << 12)         # small pieces: many of them, and their edges
+    rows = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>action {r % 97} text</t></is></c></row>'
+                   for r in range(1, 3000)).encode()
+    parts = [rows, b"", b"x", os.urandom(20_000), rows[: 1 << 12], rows[: (1 << 12) + 1], rows[: 3 << 12]]
+    for data, (same, crc, body) in zip(parts, package._deflated_all(parts)):
+        assert same is data and crc == zlib.crc32(data)
+        assert zlib.decompress(body, -15) == data
+
+    pkg = package.Package.read(SAMPLES["city"])
+    pkg.set("xl/big.xml", rows)
+    out = tmp_path / "out.xlsx"
+    out.write_bytes(pkg.to_bytes())
+    with zipfile.ZipFile(out) as zf:
+        assert zf.testzip() is None and zf.read("xl/big.xml") == rows
