@@ -303,16 +303,18 @@ def find_key_note(plan: Plan) -> tuple[int, str] | None:
             return row, text
     for a in plan.actions:
         for text in (a.text, a.recommendation or "", a.update):
-            if text and len(text) < 400 and is_key_note(text) and _STAR_CHAR_RE.search(text):
+            if text and len(text) < 400 and _STAR_CHAR_RE.search(text) and is_key_note(text):
                 return a.row, text
     return None
 
 
 def star_marks(a: Action) -> list[StarMark]:
-    """Every star on the action: in its ref, its text (or one item of its numbered list) and its timescale."""
-    if is_key_note(a.text):
+    """Every star on the action: in its ref, its text (or one item of its numbered list) and its timescale;
+    none when its text is the note explaining the star."""
+    marks = _ref_marks(a) + _action_marks(a) + _timescale_marks(a)     # each looks for a star first
+    if not marks or is_key_note(a.text):
         return []
-    return _ref_marks(a) + _action_marks(a) + _timescale_marks(a)
+    return marks
 
 
 def is_starred(a: Action) -> bool:
