@@ -15,34 +15,23 @@ import re
 from openpyxl.reader.workbook import WorkbookParser as _OpenpyxlWorkbookParser
 from openpyxl.workbook.defined_name import DefinedName, DefinedNameList
 
+from .sheet_reader import _text, _Unsupported
+
 _DEFINED_NAMES = re.compile(rb"<definedNames>(.*?)</definedNames>", re.DOTALL)
 _PLAIN_NAME = re.compile(rb'<definedName name="([^"<>&]+)">([^<]*)</definedName>')
-_ENTITY = re.compile(r"&(#[0-9]+|#x[0-9A-Fa-f]+|amp|lt|gt|quot|apos);")
-_PREDEFINED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 # What DefinedName.__init__ sets besides the name and the reference, for a name with no other attribute.
 _UNSET = dict.fromkeys(("comment", "customMenu", "description", "help", "statusBar", "localSheetId", "hidden",
                         "function", "vbProcedure", "xlm", "functionGroupId", "shortcutKey", "publishToServer",
                         "workbookParameter"))
 
 
-def _entity(m: re.Match) -> str:
-    name = m.group(1)
-    if name[0] != "#":
-        return _PREDEFINED[name]
-    return chr(int(name[2:], 16) if name[1] in "xX" else int(name[1:]))
-
-
 def _reference(raw: bytes) -> str | None:
-    """The element's text as an XML parser gives it; None for a reference this reader does not decode."""
-    text = raw.decode("utf-8")
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if "&" in text:
-        decoded = _ENTITY.sub(_entity, text)
-        if "&" in _ENTITY.sub("", text):
-            return None
-        text = decoded
-    return text
+    """The element's text as an XML parser gives it (the cell reader's rule, io/sheet_reader.py); None
+    for a reference it does not decode."""
+    try:
+        return _text(raw.decode("utf-8"))
+    except _Unsupported:
+        return None
 
 
 def plain_defined_names(data: bytes) -> tuple[bytes, list[DefinedName]] | None:
