@@ -15,7 +15,7 @@ import re
 from openpyxl.reader.workbook import WorkbookParser as _OpenpyxlWorkbookParser
 from openpyxl.workbook.defined_name import DefinedName, DefinedNameList
 
-from .sheet_reader import _text, _Unsupported
+from .xml_text import character_data
 
 _DEFINED_NAMES = re.compile(rb"<definedNames>(.*?)</definedNames>", re.DOTALL)
 _PLAIN_NAME = re.compile(rb'<definedName name="([^"<>&]+)">([^<]*)</definedName>')
@@ -23,15 +23,6 @@ _PLAIN_NAME = re.compile(rb'<definedName name="([^"<>&]+)">([^<]*)</definedName>
 _UNSET = dict.fromkeys(("comment", "customMenu", "description", "help", "statusBar", "localSheetId", "hidden",
                         "function", "vbProcedure", "xlm", "functionGroupId", "shortcutKey", "publishToServer",
                         "workbookParameter"))
-
-
-def _reference(raw: bytes) -> str | None:
-    """The element's text as an XML parser gives it (the cell reader's rule, io/sheet_reader.py); None
-    for a reference it does not decode."""
-    try:
-        return _text(raw.decode("utf-8"))
-    except _Unsupported:
-        return None
 
 
 def plain_defined_names(data: bytes) -> tuple[bytes, list[DefinedName]] | None:
@@ -44,7 +35,7 @@ def plain_defined_names(data: bytes) -> tuple[bytes, list[DefinedName]] | None:
     for n in _PLAIN_NAME.finditer(body):
         if body[pos:n.start()].strip():
             return None                     # something other than a plain name between two of them
-        text = _reference(n.group(2))
+        text = character_data(n.group(2).decode("utf-8"))
         if text is None:
             return None
         d = DefinedName.__new__(DefinedName)     # as DefinedName(name=..., attr_text=...), less its checks

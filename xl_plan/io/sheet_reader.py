@@ -42,6 +42,7 @@ from openpyxl.xml.constants import COMMENTS_NS, SHEET_MAIN_NS
 from openpyxl.xml.functions import Element, SubElement, fromstring
 
 from ..owned import FIRST_ROWS, REGISTRY, owned_kind
+from .xml_text import character_data
 
 _SHEET_DATA = re.compile(rb"<((?:[A-Za-z_][\w.\-]*:)?)sheetData\b[^>]*?(/?)>")
 
@@ -287,8 +288,6 @@ class FastSheetParser(WorkSheetParser):
 _CELL_ELEMENTS = ("row", "c", "v", "f", "is", "t", "r", "rPh", "rPr", "b", "i", "u", "strike", "sz", "color",
                   "rFont", "family", "scheme", "charset", "outline", "shadow", "condense", "extend", "vertAlign")
 _ATTRIBUTE = re.compile(r"""([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_ENTITY = re.compile(r"&(#[0-9]+|#x[0-9A-Fa-f]+|amp|lt|gt|quot|apos);")
-_PREDEFINED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _C_TAG = "{%s}c" % SHEET_MAIN_NS
 # A cell's attributes as Excel, openpyxl and most programs write them: r, then s and t when present.
 _PLAIN_CELL = re.compile(r' r="([A-Z]{1,3}[0-9]+)"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?\s*')
@@ -314,23 +313,13 @@ def _position(coordinate: str) -> tuple[int, int]:
 _F_TAG = "{%s}f" % SHEET_MAIN_NS
 
 
-def _entity(m) -> str:
-    name = m.group(1)
-    if name[0] != "#":
-        return _PREDEFINED[name]
-    return chr(int(name[2:], 16) if name[1] in "xX" else int(name[1:]))
-
-
 def _text(raw: str) -> str:
-    """Character data as an XML parser gives it: line ends normalised, references replaced."""
-    if "\r" in raw:
-        raw = raw.replace("\r\n", "\n").replace("\r", "\n")
-    if "&" in raw:
-        out = _ENTITY.sub(_entity, raw)
-        if "&" in _ENTITY.sub("", raw):
-            raise _Unsupported("an entity reference")
-        return out
-    return raw
+    """Character data as an XML parser gives it (io/xml_text.py); another entity's reference is
+    left to openpyxl's parser."""
+    out = character_data(raw)
+    if out is None:
+        raise _Unsupported("an entity reference")
+    return out
 
 
 def _attributes(raw: str) -> dict[str, str]:
