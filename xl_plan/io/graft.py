@@ -240,51 +240,24 @@ def _row_cells(text: str, prefix: str, start: int, end: int) -> list[tuple[int, 
 
 def _cells_at(text: str, prefix: str, start: int, end: int, rnum: int, changes) -> list[tuple[int, int]] | None:
     """(start, end) of the cell of each (column, change) in a row's content text[start:end], found
-    by its reference, or (at, at) where a missing one goes (before the first cell right of it), when
-    every cell of the row starts <c r="..." (as Excel and openpyxl write them, so no cell's column is
-    implied by the one before); None when not: then the row's cells are listed one by one."""
+    by its reference, when every cell of the row starts <c r="..." (as Excel and openpyxl write
+    them, so no cell's column is implied by the one before); None when not (or a cell is missing):
+    then the row's cells are listed one by one."""
     head = f'<{prefix}c r="'
     if text.count(head, start, end) != len(_any_cell_tag(prefix).findall(text, start, end)):
         return None
     pat = _start_tag_pattern(prefix, "c")
     close = f"</{prefix}c>"
     out = []
-    placed = None
     for col, _ch in changes:
         a = text.find(f'{head}{_col_letters(col)}{rnum}"', start, end)
         if a < 0:
-            if placed is None:
-                placed = _cell_starts(text, head, start, end, rnum)
-                if placed is None:
-                    return None
-            i = bisect.bisect_left(placed[0], col)
-            at = placed[1][i] if i < len(placed[1]) else end
-            out.append((at, at))
-            continue
+            return None
         tag = pat.match(text, a)
         if tag is None:
             return None
         out.append((a, tag.end() if tag.group(2) else text.index(close, tag.end(), end) + len(close)))
     return out
-
-
-_CELL_REFS: dict[str, re.Pattern] = {}
-
-
-def _cell_starts(text: str, head: str, start: int, end: int, rnum: int) -> tuple[list[int], list[int]] | None:
-    """([column], [start]) of the row's cells, by their references; None unless every one is in row
-    `rnum` and they come in column order."""
-    pat = _CELL_REFS.get(head)
-    if pat is None:
-        pat = _CELL_REFS[head] = re.compile(re.escape(head) + r'([A-Z]{1,3})([0-9]+)"')
-    columns, starts = [], []
-    for m in pat.finditer(text, start, end):
-        col = _col_number(m.group(1))
-        if int(m.group(2)) != rnum or (columns and col <= columns[-1]):
-            return None
-        columns.append(col)
-        starts.append(m.start())
-    return columns, starts
 
 
 _ANY_CELL: dict[str, re.Pattern] = {}
@@ -1392,15 +1365,9 @@ class _Grafter:
                 edits.append((start, end, tag[:-2].rstrip() + ">" + frag + f"</{prefix}row>"))
             return edits
         found = _cells_at(text, prefix, inner_s, inner_e, rnum, changes)
-        if found is not None:          # every cell written found by its reference, or where it goes
+        if found is not None:          # every cell written is there, found by its reference
             for (col, ch), (a, b) in zip(changes, found):
-                coord = f"{_col_letters(col)}{rnum}"
-                if a == b:
-                    new = self._cell_xml(prefix, coord, None, ch)
-                    if new:
-                        edits.append((a, a, new))
-                else:
-                    edits.append((a, b, self._cell_xml(prefix, coord, text[a:b], ch)))
+                edits.append((a, b, self._cell_xml(prefix, f"{_col_letters(col)}{rnum}", text[a:b], ch)))
             return edits
         cells = _row_cells(text, prefix, inner_s, inner_e)  # (col, start, end)
         cols = [c[0] for c in cells]
