@@ -95,6 +95,20 @@ def row_cells(ws) -> RowCells | None:
     return getattr(ws, _ATTR, None)
 
 
+def record_values(ws, width: int) -> list[tuple]:
+    """The values of the sheet's rows of records, in row order, each row `width` columns wide (None
+    where empty), as `ws.iter_rows(values_only=True)` gives the rows of openpyxl cells."""
+    rc = row_cells(ws)
+    out = []
+    for r in sorted(rc.rows) if rc is not None else ():
+        values = [None] * width
+        for c, value, _, _ in rc.rows[r]:
+            if c <= width:
+                values[c - 1] = value
+        out.append(tuple(values))
+    return out
+
+
 def materialize(ws) -> None:
     """Turn the sheet's records into openpyxl cells (the same values and styles)."""
     rc = row_cells(ws)
@@ -326,7 +340,7 @@ def detach(wb) -> dict[str, Detached]:
         scratch_xf: dict[int, int] = {}
         styles, arrays = wb._cell_styles, rc.styles
         for r in sorted(rc.rows):
-            for _, _, _, n in sorted(rc.rows[r], key=lambda x: x[0]):
+            for _, _, _, n in sorted(rc.rows[r], key=_column):
                 if n not in scratch_xf and arrays[n] is not None and any(arrays[n]):
                     scratch_xf[n] = styles.add(arrays[n])
         rc.detached = True
@@ -414,9 +428,9 @@ def _write_row_with_records(self, xf, row, row_idx, attrs, records):
     if not hasattr(self, "_xl_plan_records"):
         self._xl_plan_records = _RecordWriter.for_sheet(self.ws)
     if not row:
-        write(self._xl_plan_records.row(row_idx, attrs, sorted(records, key=lambda x: x[0])))
+        write(self._xl_plan_records.row(row_idx, attrs, sorted(records, key=_column)))
         return
-    row = sorted([(cell.column, cell) for cell in row] + [(r[0], r) for r in records], key=lambda x: x[0])
+    row = sorted([(cell.column, cell) for cell in row] + [(r[0], r) for r in records], key=_column)
     with xf.element("row", attrs):
         for _, cell in row:
             if type(cell) is tuple:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..io.fastwrite import record_values
 from ..owned import RETURNS_LOG, find_owned
 from ..text import clean
 
@@ -32,7 +33,7 @@ def read_returns_log(wb) -> list[dict[str, str]]:
     ws = find_owned(wb, RETURNS_LOG)
     if ws is None:
         return []
-    rows = list(ws.iter_rows(min_row=2, values_only=True)) + _record_rows(ws)
+    rows = list(ws.iter_rows(min_row=2, values_only=True)) + record_values(ws, len(LOG_HEADER))
     if not rows:
         return []
     header = [clean(v) for v in rows[0]]
@@ -47,23 +48,6 @@ def read_returns_log(wb) -> list[dict[str, str]]:
         rec["event"] = rec["event"] or "made"
         rec["when"] = rec["when"] or rec["created"]
         out.append(rec)
-    return out
-
-
-def _record_rows(ws) -> list[tuple]:
-    """The rows a job wrote as cell records (writers/returns_log.py), as iter_rows gives rows."""
-    from ..io.fastwrite import row_cells
-
-    records = row_cells(ws)
-    if records is None:
-        return []
-    out = []
-    for r in sorted(records.rows):
-        values = [None] * len(LOG_HEADER)
-        for c, value, _, _ in records.rows[r]:
-            if c <= len(LOG_HEADER):
-                values[c - 1] = value
-        out.append(tuple(values))
     return out
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from openpyxl.styles import Alignment, Font
 
-from ..io.fastwrite import row_cells
+from ..io.fastwrite import record_values
 from ..owned import HISTORY, MARK, find_owned
 from ..sheets import HEADER_FILL, HEADER_FONT, TITLE_FONT, CellWriter, fit_row_heights, print_landscape, put
 from ..text import clean
@@ -64,12 +64,7 @@ def read_history(wb) -> list[HistoryRow]:
     out = []
     for values in ws.iter_rows(min_row=HEADER_ROW + 1, max_col=len(HEADER), values_only=True):
         _add_row(out, values)
-    records = row_cells(ws)
-    for r in sorted(records.rows) if records is not None else ():
-        values = [None] * len(HEADER)
-        for c, value, _, _ in records.rows[r]:
-            if c <= len(HEADER):
-                values[c - 1] = value
+    for values in record_values(ws, len(HEADER)):
         _add_row(out, values)
     return out
 
