@@ -249,3 +249,46 @@ def test_large_parts_are_compressed_in_pieces_into_one_stream(tmp_path, monkeypa
     out.write_bytes(pkg.to_bytes())
     with zipfile.ZipFile(out) as zf:
         assert zf.testzip() is None and zf.read("xl/big.xml") == rows
+
+
+def test_a_large_part_read_again_from_the_same_stored_bytes_is_decompressed_once(tmp_path, monkeypatch):
+    """A job reads its plan's sheet three times from the same stored bytes (the loader, graft, the
+    check): io/package.py `inflated` decompresses it once. The same bytes stored otherwise, or
+    damaged, are decompressed (and refused) again; a damaged part names itself."""
+    import zlib
+
+    from xl_plan.io import package
+
+    rows = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>action {r} text</t></is></c></row>'
+                   for r in range(1, 40_000)).encode()
+    assert len(rows) > package._INFLATED_FROM
+    pkg = Package.read(SAMPLES["city"])
+    pkg.set("xl/big.xml", rows)
+    first = tmp_path / "first.xlsx"
+    first.write_bytes(pkg.to_bytes())
+    calls = []
+    real = zlib.decompress
+    monkeypatch.setattr(package.zlib, "decompress", lambda *a: calls.append(len(a[0])) or real(*a))
+
+    assert Package.read(first).get("xl/big.xml") == rows
+    stored = zipfile.ZipFile(first).getinfo("xl/big.xml").compress_size
+    assert calls.count(stored) == 1
+    assert Package.read(first).get("xl/big.xml") == rows                  # eager read: from the first
+    assert Package.read(first, lazy=True).get("xl/big.xml") == rows       # lazy read: the same
+    with zipfile.ZipFile(first) as zf:
+        assert package.read_part(zf, "xl/big.xml") == rows                # the loader's read
+    assert calls.count(stored) == 1 and len(calls) > len(pkg.members)     # only the small parts again
+
+    other = tmp_path / "other.xlsx"                                       # the same bytes, stored otherwise
+    with zipfile.ZipFile(other, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr("xl/big.xml", rows)
+    calls.clear()
+    assert Package.read(other).get("xl/big.xml") == rows and calls
+
+    data = bytearray(first.read_bytes())
+    at = data.find(b"xl/big.xml") + len("xl/big.xml")                    # its local header's name, then the body
+    data[at + 200] ^= 0xFF
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(bytes(data))
+    with pytest.raises(PackageError, match="broken.xlsx could not be opened as an Excel workbook"):
+        Package.read(broken)

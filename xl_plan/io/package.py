@@ -87,9 +87,7 @@ class _LazyMember(Member):
     @property
     def data(self) -> bytes:
         if self._data is None:
-            data = zlib.decompress(self._body, -15) if self.compress_type == zipfile.ZIP_DEFLATED else self._body
-            if zlib.crc32(data) != self._crc:
-                raise zipfile.BadZipFile(f"Bad CRC-32 for file {self.name!r}")
+            data = inflated(self.name, self.compress_type, self._crc, self._body)
             self._data, self.stored = data, (data, self._crc, self._body)
         return self._data
 
@@ -99,6 +97,41 @@ class _LazyMember(Member):
 
     def raw(self) -> tuple | None:
         return (self.compress_type, self._crc, self._body) if self._data is None or self.stored_as_read() else None
+
+
+# Large parts lately decompressed, by how they were stored. A job reads its plan's sheet from the same
+# stored bytes three times (the loader, graft, and the check of what graft wrote): decompressed once.
+_INFLATED: dict[tuple[int, int, int], tuple[bytes, bytes]] = {}
+_INFLATED_FROM = 1 << 20            # parts smaller than this are quick to decompress again
+_INFLATED_KEEP = 4
+
+
+def inflated(name: str, compress_type: int, crc: int, body: bytes) -> bytes:
+    """The bytes of a part stored (or deflated) as `body`, checked against its CRC as zipfile checks
+    them; a large part read again from the same stored bytes is not decompressed again."""
+    key = (compress_type, crc, len(body))
+    got = _INFLATED.get(key)
+    if got is not None and got[0] == body:
+        return got[1]
+    try:
+        data = zlib.decompress(body, -15) if compress_type == zipfile.ZIP_DEFLATED else body
+    except zlib.error as exc:
+        raise zipfile.BadZipFile(f"{name!r} is damaged ({exc})") from None
+    if zlib.crc32(data) != crc:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {name!r}")
+    if len(data) >= _INFLATED_FROM:
+        _INFLATED.pop(key, None)
+        _INFLATED[key] = (body, data)
+        while len(_INFLATED) > _INFLATED_KEEP:
+            del _INFLATED[next(iter(_INFLATED))]
+    return data
+
+
+def read_part(zf: zipfile.ZipFile, name: str) -> bytes:
+    """zf.read(name), through `inflated`."""
+    info = zf.getinfo(name)
+    stored = _stored(zf.fp, info, b"") if zf.fp is not None and not info.is_dir() else None
+    return zf.read(info) if stored is None else inflated(info.filename, info.compress_type, info.CRC, stored[2])
 
 
 def stored_alike(a: Member, b: Member) -> bool:
@@ -120,8 +153,13 @@ def _members(zf: zipfile.ZipFile, raw, lazy: bool = False) -> list[Member]:
             if body is not None:
                 out.append(_LazyMember(i.filename, i.compress_type, i.CRC, body[2]))
                 continue
-        data = zf.read(i)
-        out.append(Member(i.filename, data, i.compress_type, _stored(raw, i, data)))
+        body = _stored(raw, i, b"")
+        if body is None:
+            data = zf.read(i)
+            out.append(Member(i.filename, data, i.compress_type))
+        else:
+            data = inflated(i.filename, i.compress_type, i.CRC, body[2])
+            out.append(Member(i.filename, data, i.compress_type, (data, i.CRC, body[2])))
     return out
 
 
@@ -615,7 +653,7 @@ def ribbon_parts(path: str | os.PathLike) -> dict[str, dict]:
 def has_macros(path: str | os.PathLike) -> bool:
     """True when the workbook has a VBA project (``vbaProject.bin`` referenced by the
     workbook part)."""
-    return vba_part(Package.read(path)) is not None
+    return vba_part(Package.read(path, lazy=True)) is not None
 
 
 def _code_names(pkg: Package) -> tuple[str | None, dict[str, str | None]]:
@@ -642,8 +680,8 @@ def check_macros_and_ribbon(original_path: str | os.PathLike,
     """Compare a saved workbook with the original it came from and list, in plain
     English, every way its macros or ribbon were lost. An empty list means intact."""
     problems: list[str] = []
-    orig = Package.read(original_path)
-    saved = Package.read(saved_path)
+    orig = Package.read(original_path, lazy=True)
+    saved = Package.read(saved_path, lazy=True)
     name = Path(saved_path).name
     ovba = vba_part(orig)
     if ovba is not None:

@@ -42,6 +42,7 @@ from openpyxl.xml.constants import COMMENTS_NS, SHEET_MAIN_NS
 from openpyxl.xml.functions import Element, SubElement, fromstring
 
 from ..owned import FIRST_ROWS, REGISTRY, owned_kind
+from .package import read_part
 from .xml_text import character_data
 
 _SHEET_DATA = re.compile(rb"<((?:[A-Za-z_][\w.\-]*:)?)sheetData\b[^>]*?(/?)>")
@@ -541,7 +542,7 @@ class FastExcelReader(ExcelReader):
             rels = RelationshipList()
             if rels_path in self.valid_files:
                 rels = get_dependents(self.archive, rels_path)
-            with self.archive.open(rel.target) as fh:
+            with BytesIO(read_part(self.archive, rel.target)) as fh:
                 ws = self.wb.create_sheet(sheet.name)
                 ws._rels = rels
                 reader = FastWorksheetReader(ws, self._source(sheet.name, fh), self.shared_strings, self.data_only,
