@@ -14,6 +14,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.board import board_master
 from tests.conftest import SAMPLES
@@ -217,3 +219,16 @@ def test_carried_forward_against_the_previous_plan_prints_on_a4(tmp_path):
     assert_a4_no_hashes(sizes, text)
     assert len(sizes) <= 10                       # 27 actions side by side with the previous plan's
     assert "slippage" in text
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab c\n"), max_size=300) | st.text(max_size=200), st.integers(4, 90))
+def test_row_heights_count_a_wrapped_texts_lines_as_the_word_by_word_fill_does(text, width):
+    """sheets.text_lines finds most lines' breaks a line at a time; every text gets the count of the
+    word-by-word fill (`_greedy_lines` on each line longer than a line)."""
+    from xl_plan.sheets import _greedy_lines, chars_per_line, text_lines
+
+    per_line = chars_per_line(width)
+    expected = 1 if not text.strip() else sum(1 if len(line) <= per_line else _greedy_lines(line, per_line)
+                                              for line in text.split("\n"))
+    assert text_lines(text, width) == expected

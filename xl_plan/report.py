@@ -30,11 +30,11 @@ class Finding:
         t = finding_type(self.code)          # an unknown code is a bug: fail where it is made
         if self.softer and t.softer is None:
             raise ValueError(f"{self.code} has no softer severity in the catalogue")
+        object.__setattr__(self, "_severity", t.softer if self.softer else t.severity)   # asked for often
 
     @property
     def severity(self) -> str:
-        t = finding_type(self.code)
-        return t.softer if self.softer else t.severity
+        return self._severity
 
     @property
     def cell(self) -> str | None:
@@ -91,10 +91,10 @@ class Report:
             "counts": {"by_status": dict(self.counts_by_status), "by_code": self.counts_by_code()},
         }
 
-    def rows(self) -> list[list[Any]]:
-        """Rows for a sheet or a table: header first."""
+    def rows(self, findings: list[Finding] | None = None) -> list[list[Any]]:
+        """Rows for a sheet or a table: header first. `findings`: `sorted()`, when the caller has it."""
         out: list[list[Any]] = [["Severity", "Code", "Sheet", "Cell", "Value", "What to do"]]
-        for f in self.sorted():
+        for f in self.sorted() if findings is None else findings:
             value = "" if f.value is None else str(f.value)
             out.append([f.severity, f.code, f.sheet or "", f.cell or (f"row {f.row}" if f.row else ""), value[:200], f.message])
         return out

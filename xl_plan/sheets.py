@@ -272,17 +272,31 @@ def text_lines(value, width: float, size: float = 11) -> int:
     for line in text.split("\n"):
         if len(line) <= per_line:               # what the loop below counts for a line this short
             lines += 1
-            continue
-        n, used = 1, 0
-        for word in line.split(" "):
-            w = len(word)
-            if used and used + 1 + w > per_line:
-                n, used = n + 1, 0
-            while w > per_line:                     # a word longer than the line breaks anywhere
-                n, w = n + 1, w - per_line
-            used = used + (1 if used else 0) + w
-        lines += n
+        elif "  " not in line and line[0] != " " and line[-1] != " " \
+                and max(map(len, line.split(" "))) <= per_line:
+            # words of a line each, single spaces: each line of the greedy fill below ends at the last
+            # space its width reaches (found in C, a line at a time rather than a word at a time)
+            n, start, end = 1, 0, len(line)
+            while end - start > per_line:
+                start = line.rfind(" ", start, start + per_line + 1) + 1
+                n += 1
+            lines += n
+        else:
+            lines += _greedy_lines(line, per_line)
     return lines
+
+
+def _greedy_lines(line: str, per_line: int) -> int:
+    """Lines of `per_line` characters one line of text fills, word after word."""
+    n, used = 1, 0
+    for word in line.split(" "):
+        w = len(word)
+        if used and used + 1 + w > per_line:
+            n, used = n + 1, 0
+        while w > per_line:                     # a word longer than the line breaks anywhere
+            n, w = n + 1, w - per_line
+        used = used + (1 if used else 0) + w
+    return n
 
 
 def text_height(value, width: float, size: float = 11) -> float:

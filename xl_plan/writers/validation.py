@@ -41,9 +41,11 @@ def write_validation(wb, plan: Plan, report: Report, today: date, *, records: bo
                   "Run Validate again after fixing; this sheet is replaced each time.").font = Font(italic=True)
     key = key_choices(plan)
     put(ws, KEY_ROW, 1, f"The plan's RAG key: {key}.")
-    rows = report.rows()
+    findings = report.sorted()
+    rows = report.rows(findings)
+    long, short = f"one of: {key}", f"one of the statuses of the RAG key (row {KEY_ROW})"
     for row in rows[1:]:                  # the key is printed once, above, not in every message
-        row[5] = row[5].replace(f"one of: {key}", f"one of the statuses of the RAG key (row {KEY_ROW})")
+        row[5] = row[5].replace(long, short)
     out = CellWriter(ws, records=records)
     last = write_table(ws, 5, rows, widths=WIDTHS, wrap_columns=(2, 3, 5, 6), out=out)
     for r in (2, 3, KEY_ROW):             # the notes above the table wrap across its width
@@ -53,7 +55,7 @@ def write_validation(wb, plan: Plan, report: Report, today: date, *, records: bo
     ws.row_dimensions[1].height = 21
     print_landscape(ws, "5:5", title_columns="A:D")
     plan_ws = wb[plan.sheet]
-    for r, finding in zip(range(6, last + 1), report.sorted()):
+    for r, finding in zip(range(6, last + 1), findings):
         severity = finding.severity if finding.severity in SEVERITY_FILL else INFO
         out.restyle(r, 1, f"severity {severity}", fill=SEVERITY_FILL[severity])
         if finding.cell and finding.sheet == plan.sheet:
