@@ -326,3 +326,31 @@ def test_parts_compressed_ahead_come_out_as_compressed_at_the_end(tmp_path, monk
         assert zf.testzip() is None
         assert zf.read("xl/big.xml") == rows and zf.read("xl/other.xml") == rows[7:]
         assert zlib.crc32(rows) == zf.getinfo("xl/big.xml").CRC
+
+
+def test_parts_decompressed_side_by_side_read_as_in_turn(tmp_path):
+    """decompress_all (the check's): every part of a lazy read decompressed as reading each would,
+    and a damaged part's failure raised as reading them in turn raises it (the first one's)."""
+    from xl_plan.io.package import decompress_all
+
+    pkg = Package.read(SAMPLES["city"])
+    texts = {f"xl/big{i}.xml": "".join(f'<row r="{r}"><c r="A{r}"><v>{r * i}</v></c></row>'
+                                       for r in range(1, 30_000)).encode() for i in range(1, 4)}
+    for name, data in texts.items():
+        pkg.set(name, data)
+    written = pkg.to_bytes()
+    lazy = Package.from_bytes(written, lazy=True)
+    decompress_all(lazy.members)                    # first: nothing of it decompressed before
+    eager = Package.from_bytes(written)
+    assert [(m.name, m._data) for m in lazy.members] == [(m.name, m.data) for m in eager.members]
+
+    data = bytearray(written)
+    for name in ("xl/big2.xml", "xl/big3.xml"):                     # two damaged: the first is said
+        at = data.find(name.encode()) + len(name)
+        data[at + 300] ^= 0xFF
+    broken = Package.from_bytes(bytes(data), lazy=True)
+    with pytest.raises(zipfile.BadZipFile, match="big2"):
+        decompress_all(broken.members)
+    with pytest.raises(zipfile.BadZipFile, match="big2"):
+        for m in Package.from_bytes(bytes(data), lazy=True).members:
+            m.data  # noqa: B018
