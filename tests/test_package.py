@@ -292,42 +292,6 @@ def test_a_large_part_read_again_from_the_same_stored_bytes_is_decompressed_once
     broken.write_bytes(bytes(data))
     with pytest.raises(PackageError, match="broken.xlsx could not be opened as an Excel workbook"):
         Package.read(broken)
-
-
-def test_parts_compressed_ahead_come_out_as_compressed_at_the_end(tmp_path, monkeypatch):
-    """Package.compressing_ahead (graft's): a large part is compressed as soon as it is set; the zip
-    is the very bytes of one written without, also when a part is set again afterwards (its first
-    compression is not used) and when a part is added."""
-    import os
-    import zlib
-
-    from xl_plan.io import package
-
-    monkeypatch.setattr(package, "_PIECE", 1 << 12)
-    rows = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(1, 4000)).encode()
-
-    def made(ahead: bool) -> bytes:
-        pkg = Package.read(SAMPLES["city"])
-        if ahead:
-            with pkg.compressing_ahead():
-                pkg.set("xl/big.xml", rows)
-                pkg.set("xl/other.xml", rows[:-7])
-                pkg.set("xl/other.xml", rows[7:])                     # set again: compressed again
-                assert len(pkg._ahead) == (2 if (os.cpu_count() or 1) > 1 else 0)
-                return pkg.to_bytes()
-        pkg.set("xl/big.xml", rows)
-        pkg.set("xl/other.xml", rows[7:])
-        return pkg.to_bytes()
-
-    assert made(True) == made(False)
-    out = tmp_path / "out.xlsx"
-    out.write_bytes(made(True))
-    with zipfile.ZipFile(out) as zf:
-        assert zf.testzip() is None
-        assert zf.read("xl/big.xml") == rows and zf.read("xl/other.xml") == rows[7:]
-        assert zlib.crc32(rows) == zf.getinfo("xl/big.xml").CRC
-
-
 def test_parts_decompressed_side_by_side_read_as_in_turn(tmp_path):
     """decompress_all (the check's): every part of a lazy read decompressed as reading each would,
     and a damaged part's failure raised as reading them in turn raises it (the first one's)."""

@@ -1714,8 +1714,7 @@ def graft(original: Path, scratch: Path, changes: WorkbookChanges, detached: dic
     pkg = Package.read(original)
     scr = Package.read(scratch)
     try:
-        with pkg.compressing_ahead():
-            return _Grafter(pkg, scr, changes, detached).run()
+        return _Grafter(pkg, scr, changes, detached).run()
     except PackageError:
         raise
     except (ValueError, KeyError, IndexError, AttributeError, ElementTree.ParseError) as exc:

@@ -18,7 +18,6 @@ import re
 import threading
 import zipfile
 import zlib
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -213,27 +212,6 @@ class Package:
         # what a part parsed to, by the part's bytes object: graft asks for the same relationships
         # and content types many times while the part is unchanged
         self._parsed: dict[tuple, tuple[bytes, object]] = {}
-        self._pool = None                               # compressing_ahead's threads, while it lasts
-        self._ahead: dict[str, tuple] = {}              # part name -> its compression begun (_submit)
-
-    @contextmanager
-    def compressing_ahead(self):
-        """Inside, a large part set is compressed at once on the machine's other cores while the caller
-        goes on making the rest (graft makes the other parts meanwhile); to_bytes takes the result
-        if the part still holds those bytes. The same bytes come out as without."""
-        workers = min(4, os.cpu_count() or 1)
-        if workers < 2:
-            yield self
-            return
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(workers) as pool:
-            self._pool = pool
-            try:
-                yield self
-            finally:
-                self._pool = None
-                self._ahead.clear()
 
     def parsed_as(self, key: tuple, data: bytes, parse_part):
         """``parse_part(data)``, parsed once while ``data`` stays the part's bytes."""
@@ -276,10 +254,7 @@ class Package:
         if m is not None:
             m.data = data
         else:
-            m = Member(name.lstrip("/"), data, compress_type)
-            self.members.append(m)
-        if self._pool is not None and m.compress_type == zipfile.ZIP_DEFLATED and len(data) >= _PIECE:
-            self._ahead[m.name.lower()] = _submit(self._pool, data)
+            self.members.append(Member(name.lstrip("/"), data, compress_type))
 
     def to_bytes(self, compress_type: int | None = None) -> bytes:
         """The zip, written deterministically: member order kept, fixed timestamps.
@@ -297,9 +272,8 @@ class Package:
             else:
                 infos.append((info, m, None))
                 if info.compress_type == zipfile.ZIP_DEFLATED:
-                    ahead = self._ahead.get(m.name.lower())
-                    deflate.append(ahead if ahead is not None and ahead[0] is m.data else m.data)
-        deflated = iter(_deflated_all(deflate, self._pool))
+                    deflate.append(m.data)
+        deflated = iter(_deflated_all(deflate))
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as zf:
             for info, m, stored in infos:
@@ -338,30 +312,22 @@ def _piece(data: memoryview, start: int, end: int) -> bytes:
     return c.compress(data[start:end]) + c.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
 
-def _submit(pool, data: bytes) -> tuple:
-    """A part's compression begun on `pool`: (data, its CRC's future, its pieces' futures)."""
-    view = memoryview(data)
-    pieces = [pool.submit(_piece, view, a, min(a + _PIECE, len(data))) for a in range(0, len(data), _PIECE)]
-    return data, pool.submit(zlib.crc32, data), pieces
+def _deflated_all(parts: list[bytes]) -> list[tuple]:
+    """_deflated of each of `parts`, the work spread over the machine's cores."""
+    workers = min(4, os.cpu_count() or 1)
+    if workers < 2 or sum(map(len, parts)) < 2 * _PIECE:
+        return [_deflated(data) for data in parts]
+    from concurrent.futures import ThreadPoolExecutor
 
-
-def _deflated_all(parts: list, pool=None) -> list[tuple]:
-    """_deflated of each of `parts`, the work spread over the machine's cores (on `pool`, when the
-    caller has one). A part may be its compression begun already (`_submit`)."""
-    if not any(type(p) is tuple for p in parts):
-        workers = min(4, os.cpu_count() or 1)
-        if workers < 2 or sum(map(len, parts)) < 2 * _PIECE:
-            return [_deflated(data) for data in parts]
-        if pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(workers) as own:
-                return _deflated_all(parts, own)
-    elif pool is None:
-        raise ValueError("a compression begun needs its pool")
-    jobs = [p if type(p) is tuple else _submit(pool, p) for p in parts]
-    return [(data, crc.result(), b"".join(p.result() for p in pieces) if pieces else _deflated(data)[2])
-            for data, crc, pieces in jobs]
+    with ThreadPoolExecutor(workers) as pool:
+        jobs = []
+        for data in parts:
+            view = memoryview(data)
+            pieces = [pool.submit(_piece, view, a, min(a + _PIECE, len(data))) for a in range(0, len(data), _PIECE)] \
+                if data else []
+            jobs.append((data, pool.submit(zlib.crc32, data), pieces))
+        return [(data, crc.result(), b"".join(p.result() for p in pieces) if pieces else _deflated(data)[2])
+                for data, crc, pieces in jobs]
 
 
 def _write_stored(zf: zipfile.ZipFile, info: zipfile.ZipInfo, stored: tuple) -> None:
