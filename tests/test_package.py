@@ -292,6 +292,8 @@ def test_a_large_part_read_again_from_the_same_stored_bytes_is_decompressed_once
     broken.write_bytes(bytes(data))
     with pytest.raises(PackageError, match="broken.xlsx could not be opened as an Excel workbook"):
         Package.read(broken)
+
+
 def test_parts_decompressed_side_by_side_read_as_in_turn(tmp_path):
     """decompress_all (the check's): every part of a lazy read decompressed as reading each would,
     and a damaged part's failure raised as reading them in turn raises it (the first one's)."""
