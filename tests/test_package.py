@@ -292,31 +292,3 @@ def test_a_large_part_read_again_from_the_same_stored_bytes_is_decompressed_once
     broken.write_bytes(bytes(data))
     with pytest.raises(PackageError, match="broken.xlsx could not be opened as an Excel workbook"):
         Package.read(broken)
-
-
-def test_parts_decompressed_side_by_side_read_as_in_turn(tmp_path):
-    """decompress_all (the check's): every part of a lazy read decompressed as reading each would,
-    and a damaged part's failure raised as reading them in turn raises it (the first one's)."""
-    from xl_plan.io.package import decompress_all
-
-    pkg = Package.read(SAMPLES["city"])
-    texts = {f"xl/big{i}.xml": "".join(f'<row r="{r}"><c r="A{r}"><v>{r * i}</v></c></row>'
-                                       for r in range(1, 30_000)).encode() for i in range(1, 4)}
-    for name, data in texts.items():
-        pkg.set(name, data)
-    written = pkg.to_bytes()
-    lazy = Package.from_bytes(written, lazy=True)
-    decompress_all(lazy.members)                    # first: nothing of it decompressed before
-    eager = Package.from_bytes(written)
-    assert [(m.name, m._data) for m in lazy.members] == [(m.name, m.data) for m in eager.members]
-
-    data = bytearray(written)
-    for name in ("xl/big2.xml", "xl/big3.xml"):                     # two damaged: the first is said
-        at = data.find(name.encode()) + len(name)
-        data[at + 300] ^= 0xFF
-    broken = Package.from_bytes(bytes(data), lazy=True)
-    with pytest.raises(zipfile.BadZipFile, match="big2"):
-        decompress_all(broken.members)
-    with pytest.raises(zipfile.BadZipFile, match="big2"):
-        for m in Package.from_bytes(bytes(data), lazy=True).members:
-            m.data  # noqa: B018

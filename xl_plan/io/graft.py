@@ -38,7 +38,6 @@ from .package import (
     add_relationship,
     content_type_of,
     content_types,
-    decompress_all,
     element_xml,
     ensure_default,
     parse,
@@ -1980,13 +1979,17 @@ def check_grafted(original: Path | bytes, written: bytes, changes: WorkbookChang
     stored_same = {m.name.lower() for m in new.members
                    if m.name.lower() in orig_by_name and stored_alike(m, orig_by_name[m.name.lower()])}
     try:
-        decompress_all([m for m in orig.members if m.name.lower() not in stored_same])
+        for m in orig.members:
+            if m.name.lower() not in stored_same:
+                m.data  # noqa: B018 - decompressed now
     except zipfile.BadZipFile as exc:          # as Package.read says it (from_bytes lets it through)
         if isinstance(original, (bytes, bytearray)):
             raise
         raise PackageError(f"{Path(original).name} could not be opened as an Excel workbook ({exc}).") from None
     try:
-        decompress_all([m for m in new.members if m.name.lower() not in stored_same])
+        for m in new.members:
+            if m.name.lower() not in stored_same:
+                m.data  # noqa: B018
     except Exception as exc:  # noqa: BLE001 - any failure to open is the problem
         return [f"the written file is not a zip package ({exc})"]
     problems: list[str] = []

@@ -15,7 +15,6 @@ import html
 import os
 import posixpath
 import re
-import threading
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -105,7 +104,6 @@ class _LazyMember(Member):
 _INFLATED: dict[tuple[int, int, int], tuple[bytes, bytes]] = {}
 _INFLATED_FROM = 1 << 20            # parts smaller than this are quick to decompress again
 _INFLATED_KEEP = 4
-_INFLATING = threading.Lock()
 
 
 def inflated(name: str, compress_type: int, crc: int, body: bytes) -> bytes:
@@ -115,42 +113,18 @@ def inflated(name: str, compress_type: int, crc: int, body: bytes) -> bytes:
     got = _INFLATED.get(key)
     if got is not None and got[0] == body:
         return got[1]
-    data = _inflate(name, compress_type, crc, body)
-    if len(data) >= _INFLATED_FROM:
-        with _INFLATING:                        # parts may be decompressed side by side (decompress_all)
-            _INFLATED.pop(key, None)
-            _INFLATED[key] = (body, data)
-            while len(_INFLATED) > _INFLATED_KEEP:
-                del _INFLATED[next(iter(_INFLATED))]
-    return data
-
-
-def _inflate(name: str, compress_type: int, crc: int, body: bytes) -> bytes:
     try:
         data = zlib.decompress(body, -15) if compress_type == zipfile.ZIP_DEFLATED else body
     except zlib.error as exc:
         raise zipfile.BadZipFile(f"{name!r} is damaged ({exc})") from None
     if zlib.crc32(data) != crc:
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {name!r}")
+    if len(data) >= _INFLATED_FROM:
+        _INFLATED.pop(key, None)
+        _INFLATED[key] = (body, data)
+        while len(_INFLATED) > _INFLATED_KEEP:
+            del _INFLATED[next(iter(_INFLATED))]
     return data
-
-
-def decompress_all(members: list[Member]) -> None:
-    """Decompress the parts of a lazy read not decompressed yet, side by side on the machine's cores
-    when there is much to do; a failure is raised as decompressing them in turn would raise it (the
-    first part's, in their order)."""
-    lazy = [m for m in members if isinstance(m, _LazyMember) and m._data is None]
-    workers = min(4, os.cpu_count() or 1)
-    if workers < 2 or sum(len(m._body) for m in lazy) < _PIECE // 4:
-        for m in lazy:
-            m.data  # noqa: B018 - decompressed now
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(workers) as pool:
-        done = [pool.submit(getattr, m, "data") for m in lazy]
-    for f in done:
-        f.result()
 
 
 def read_part(zf: zipfile.ZipFile, name: str) -> bytes:
