@@ -228,3 +228,22 @@ def test_inspect_prints_the_layout(name, sheet, header, sections, actions):
     assert "Columns:" in result.output and "action" in result.output
     data = json.loads(CliRunner().invoke(cli, ["inspect", str(SAMPLES[name]), "--json"]).output)
     assert (data["sheet"], data["actions"], len(data["sections"])) == (sheet, actions, sections)
+
+
+@pytest.mark.parametrize("cells", [{}, {(1, 1): None}, {(1, 1): "x"}, {(1, 2): "x"}, {(2, 1): None},
+                                   {(1, 1): None, (1, 2): None}, {(3, 3): 5, (1, 1): None}])
+def test_a_blank_sheet_is_told_without_scanning_its_cells(cells):
+    """detect._blank says what max_row, max_column and A1 say of a sheet (and makes A1 as they do)."""
+    from xl_plan.layout.detect import _blank
+
+    def sheet():
+        ws = openpyxl.Workbook().active
+        for (r, c), v in cells.items():
+            ws.cell(r, c).value = v
+        return ws
+
+    old = sheet()
+    expected = (old.max_row or 0) <= 1 and (old.max_column or 0) <= 1 and old.cell(1, 1).value is None
+    new = sheet()
+    assert _blank(new) == expected
+    assert set(new._cells) == set(old._cells)

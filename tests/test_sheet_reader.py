@@ -59,6 +59,7 @@ def snapshot(wb) -> dict:
             "validations": [(v.sqref and str(v.sqref), v.formula1) for v in ws.data_validations.dataValidation],
             "formatting": sorted((str(cf.sqref), len(cf.rules)) for cf in ws.conditional_formatting),
             "print": (ws.page_setup.orientation, ws.print_title_rows, ws.freeze_panes),
+            "next row": ws._current_row,            # where ws.append writes (openpyxl's max_row when read)
         }
     out["names"] = sorted((n, str(d.attr_text)) for n, d in wb.defined_names.items())
     return out

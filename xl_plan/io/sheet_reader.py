@@ -25,6 +25,7 @@ import re
 import warnings
 from array import array
 from io import BytesIO
+from operator import itemgetter
 
 from openpyxl.cell import Cell, MergedCell
 from openpyxl.comments.comment_sheet import CommentSheet
@@ -297,6 +298,7 @@ _PLAIN_ROW = re.compile(r' r="([0-9]+)"(?: spans="[0-9:]*")?\s*')
 _COORDINATE = re.compile(r"([A-Z]{1,3})([0-9]+)")
 _ROW_NUMBER = re.compile(r' r="([0-9]+)"(?:\s[^>]*)?')     # a row's number first, as Excel writes it
 _COLUMNS: dict[str, int] = {}
+_ROW_OF = itemgetter(0)
 
 
 def _column(letters: str) -> int:
@@ -417,7 +419,10 @@ class FastWorksheetReader(WorksheetReader):
         styles = ws.parent._cell_styles
         store = ws._cells
         new, new_array = Cell.__new__, array.__new__
+        last = 0
         for _, cells in self.parser._rows():
+            if cells:
+                last = max(last, *map(_ROW_OF, cells))
             for row, column, value, data_type, style_id in cells:
                 # what Cell(ws, row, column, style_array=...) makes, without its two __init__ calls (and
                 # StyleArray's copy without its Python __new__)
@@ -426,7 +431,7 @@ class FastWorksheetReader(WorksheetReader):
                 c._value, c.data_type, c._hyperlink, c._comment = value, data_type, None, None
                 store[(row, column)] = c
         if store:
-            ws._current_row = ws.max_row
+            ws._current_row = last          # ws.max_row, without its scan of every cell
 
 
     def bind_merged_cells(self):

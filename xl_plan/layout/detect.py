@@ -195,10 +195,18 @@ def _best_header(headers: list[_Header]) -> _Header | None:
     return next(h for h in good if h.score >= top)
 
 
+def _blank(ws) -> bool:
+    """No cell but an empty A1: what ws.max_row, ws.max_column and A1 say, without their scans of
+    every cell of a long sheet (A1 is made when missing, as they make it)."""
+    cells = ws._cells
+    if len(cells) > 1 or (cells and (1, 1) not in cells):
+        return False
+    return ws.cell(1, 1).value is None
+
+
 def _choose_sheet(wb, path, sheet, columns):
     # first of all: reading cells (even to tell xl_plan's sheets apart) makes openpyxl count rows that hold nothing
-    blank = {ws.title for ws in wb.worksheets
-             if (ws.max_row or 0) <= 1 and (ws.max_column or 0) <= 1 and ws.cell(1, 1).value is None}
+    blank = {ws.title for ws in wb.worksheets if _blank(ws)}
     if sheet is not None:
         if sheet not in wb.sheetnames:
             raise LayoutError(
@@ -489,6 +497,9 @@ def _field_text(texts: dict[int, str], cols: list[int], sep: str = "\n") -> str:
     return sep.join([texts[c] for c in cols if c in texts])
 
 
+_LAST_ROW = 1_048_576        # a sheet's last row: a bound that needs no scan of every cell (ws.max_row)
+
+
 def _read_rows(ws, plan: Plan, header: _Header, theme) -> None:
     first, last = plan.first_column, plan.last_column
     width = last - first + 1
@@ -510,7 +521,7 @@ def _read_rows(ws, plan: Plan, header: _Header, theme) -> None:
         section = above.title
         plan.sections.append(above)
 
-    grid = _with_results(rows_of(ws, header.row + 1, ws.max_row or header.row, first, last), plan.formulas)
+    grid = _with_results(rows_of(ws, header.row + 1, _LAST_ROW, first, last), plan.formulas)
     previous = header.row
     for r in sorted(grid):
         values = {c: v for c, v in grid[r].items() if not isinstance(v, str) or v.strip()}
