@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import compress, islice, repeat
-from operator import attrgetter, is_not, itemgetter, ne, or_
+from operator import attrgetter, is_not, itemgetter, ne
 from pathlib import Path
 
 from openpyxl.styles.cell_style import StyleArray
@@ -164,10 +164,14 @@ def _candidates(values0: dict, fill_ids0: dict, notes0: dict, cells1: dict) -> s
         # the cells the baseline saw, in its order, and any made since after them (as a job makes
         # cells): compared in C, column by column
         now = list(islice(cells1.values(), n))
-        changed = map(or_, map(or_, map(is_not, map(_VALUE, now), values0.values()),
-                               map(is_not, map(_COMMENT, now), repeat(None))),
-                      map(ne, _fills_of(now), fill_ids0.values()))
-        out = set(compress(values0, changed))
+        # each of values, notes and fills: all as they were (one comparison of lists), or the cells that
+        # are not (an equal value is no change: diff_against says so of it too)
+        values, fills = list(map(_VALUE, now)), _fills_of(now)
+        out = set(compress(values0, map(is_not, map(_COMMENT, now), repeat(None))))
+        if values != list(values0.values()):
+            out.update(compress(values0, map(is_not, values, values0.values())))
+        if fills != list(fill_ids0.values()):
+            out.update(compress(values0, map(ne, fills, fill_ids0.values())))
         out.update(islice(cells1, n, None))
         out.update(notes0)
         return out

@@ -1668,13 +1668,12 @@ class _Notes:
             key = next((k for k in tag_attributes(ld.group()) if k.endswith(":id")), "r:id")
             self.pkg.set(self.sheet, _encode(set_attribute(text, (ld.start(), ld.end()), key, rid), enc))
             return
-        name, _, rs, rc, _ = _root_span(text)
+        name, root_start, rs, rc, _ = _root_span(text)
         prefix = name[:-len(_local(name))]
         r = _ns_prefix(text, NS_R)
+        root_tag = None                 # the root's start tag with the r: declaration, when it needs one
         if r is None:
-            _, s, e, _, _ = _root_span(text)
-            text = set_attribute(text, (s, e), "xmlns:r", NS_R)
-            name, _, rs, rc, _ = _root_span(text)
+            root_tag = set_attribute(text[root_start:rs], (0, rs - root_start), "xmlns:r", NS_R)
             r = "r:"
         sd = text.find(f"</{prefix}sheetData>")
         start = sd if sd >= 0 else rs
@@ -1686,8 +1685,16 @@ class _Notes:
             if local in _WS_AFTER_LEGACY:
                 at = a
                 break
-        text = text[:at] + f'<{prefix}legacyDrawing {r}id="{rid}"/>' + text[at:]
-        self.pkg.set(self.sheet, _encode(text, enc))
+        element = f'<{prefix}legacyDrawing {r}id="{rid}"/>'
+        pieces = [(0, root_start), root_tag, (rs, at), element, (at, len(text))] if root_tag is not None \
+            else [(0, at), element, (at, len(text))]
+        data = self.pkg.get(self.sheet)
+        if enc == "utf-8" and text.isascii() and len(data) == len(text):
+            # the text's places are its bytes' places: the large part put together once, from its bytes
+            view = memoryview(data)
+            self.pkg.set(self.sheet, b"".join(p.encode() if type(p) is str else view[p[0]:p[1]] for p in pieces))
+        else:
+            self.pkg.set(self.sheet, _encode("".join(p if type(p) is str else text[p[0]:p[1]] for p in pieces), enc))
 
     def _remove_legacy_drawing(self) -> None:
         text, enc = _text(self.pkg, self.sheet)
@@ -1862,6 +1869,11 @@ def _rows_lost(t0: str, t1: str) -> bool:
     return bool(Counter(re.findall(row, t0)) - Counter(re.findall(row, t1)))
 
 
+def _same_span(t0: str, span0, t1: str, span1) -> bool:
+    """t0[span0] == t1[span1], copying a large sheet's cells once, not twice."""
+    return span0[1] - span0[0] == span1[1] - span1[0] and t1.startswith(t0[span0[0]:span0[1]], span1[0])
+
+
 def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], well_formed: set | None = None,
                     written: set[str] = frozenset()) -> list[str]:
     """A user's sheet part xl_plan patched: every cell it did not write keeps its exact XML (or,
@@ -1871,7 +1883,7 @@ def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], wel
     (t0, _), (t1, enc1) = _decode(before), _decode(after)
     span0, span1 = _sheet_data_span(t0), _sheet_data_span(t1)
     # only notes written: every cell byte for byte as it was
-    same_data = span0 is not None and span1 is not None and t0[span0[0]:span0[1]] == t1[span1[0]:span1[1]]
+    same_data = span0 is not None and span1 is not None and _same_span(t0, span0, t1, span1)
     # Cells that are the original's, byte for byte, were read from it: the rest of the part is what
     # xl_plan wrote, and is parsed with an empty <sheetData> in their place.
     err = xml_problem(_encode(t1[:span1[0]] + "<sheetData/>" + t1[span1[1]:], enc1) if same_data else after)

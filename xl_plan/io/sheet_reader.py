@@ -78,6 +78,11 @@ def cells_apart(data: bytes) -> tuple[bytes, bytes] | None:
     return data[:start] + b"<" + prefix + b"sheetData/>" + data[end:], data[:root.end()] + data[start:end] + data[root_close:]
 
 
+def _cells_text(data: bytes, start: int, end: int) -> str:
+    """data[start:end] decoded, without a copy of a large sheet's bytes first."""
+    return str(memoryview(data)[start:end], "utf-8")
+
+
 class _Unsupported(Exception):
     """The fast path cannot read this part: openpyxl's parser reads it."""
 
@@ -106,7 +111,7 @@ class FastSheetParser(WorkSheetParser):
         for _ in self._openpyxl(data[:start] + b"<" + prefix + b"sheetData/>" + data[end:]):
             pass
         try:
-            rows = self._fast_rows(prefix.decode("ascii"), data[body:end - len(prefix) - len(b"</sheetData>")].decode("utf-8"))
+            rows = self._fast_rows(prefix.decode("ascii"), _cells_text(data, body, end - len(prefix) - len(b"</sheetData>")))
         except (_Unsupported, ValueError, IndexError, KeyError):
             # read the whole part again: forget what the first pass gathered
             self.row_counter = self.col_counter = 0
@@ -124,7 +129,7 @@ class FastSheetParser(WorkSheetParser):
             prefix, _, body, end = bounds
             self.values_only = True
             try:
-                rows = self._fast_rows(prefix.decode("ascii"), data[body:end - len(prefix) - len(b"</sheetData>")].decode("utf-8"))
+                rows = self._fast_rows(prefix.decode("ascii"), _cells_text(data, body, end - len(prefix) - len(b"</sheetData>")))
             except (_Unsupported, ValueError, IndexError, KeyError):
                 self.row_counter = self.col_counter = 0
                 self.row_dimensions, self.shared_formulae, self.formatting = {}, {}, []
