@@ -357,9 +357,9 @@ def fit_row_heights(ws, first_row: int, last_row: int, *, minimum: float = 15) -
             heights[r] = h
     records = row_cells(ws)
     if records is not None:
-        # (column, style number) -> (its look, the characters a line holds, one line's height); a text
-        # that fits on one line (most of a table's cells) needs no more (as text_lines counts it)
-        columns: dict[tuple[int, int], tuple[float, int, float]] = {}
+        # (column, style number) -> (its look, the characters a line holds, one line's height, the width);
+        # a text that fits on one line (most of a table's cells) needs no more (as text_lines counts it)
+        columns: dict[tuple[int, int], tuple[float, int, float, float]] = {}
         for r, cells in records.rows.items():
             if r not in heights:
                 continue
@@ -375,13 +375,14 @@ def fit_row_heights(ws, first_row: int, last_row: int, *, minimum: float = 15) -
                     if column is None:          # (a width looked up makes a column entry: wrapped cells only)
                         look = look_of(records.styles[n])
                         size = abs(look)
-                        per_line = chars_per_line(width_of(r, c), size) if look < 0 else 0
-                        column = columns[(c, n)] = (look, per_line, size * 1.32 + 3)
-                    look, per_line, one_line = column
+                        width = width_of(r, c) if look < 0 else 0.0
+                        per_line = chars_per_line(width, size) if look < 0 else 0
+                        column = columns[(c, n)] = (look, per_line, size * 1.32 + 3, width)
+                    look, per_line, one_line, width = column
                     if look > 0 or (type(value) is str and len(value) <= per_line and "\n" not in value):
                         h = one_line
                     else:
-                        h = wrapped_height(value, width_of(r, c), -look)
+                        h = wrapped_height(value, width, -look)
                 if h > top:
                     top = h
             heights[r] = top

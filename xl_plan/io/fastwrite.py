@@ -87,8 +87,9 @@ class RowCells:
         rows = [r for r, cells in self.rows.items() if cells]
         if not rows:
             return None
-        cols = [c for r in rows for c, *_ in self.rows[r]]
-        return min(rows), min(cols), max(rows), max(cols)
+        cells = [self.rows[r] for r in rows]
+        return (min(rows), min(min(map(_column, c)) for c in cells), max(rows),
+                max(max(map(_column, c)) for c in cells))
 
 
 def row_cells(ws) -> RowCells | None:
