@@ -30,7 +30,9 @@ class Finding:
         t = finding_type(self.code)          # an unknown code is a bug: fail where it is made
         if self.softer and t.softer is None:
             raise ValueError(f"{self.code} has no softer severity in the catalogue")
-        object.__setattr__(self, "_severity", t.softer if self.softer else t.severity)   # asked for often
+        # asked for often (a report of thousands is sorted, written and noted): worked out once
+        object.__setattr__(self, "_severity", t.softer if self.softer else t.severity)
+        object.__setattr__(self, "_cell", f"{self.column}{self.row}" if self.column and self.row else None)
 
     @property
     def severity(self) -> str:
@@ -38,9 +40,7 @@ class Finding:
 
     @property
     def cell(self) -> str | None:
-        if self.column and self.row:
-            return f"{self.column}{self.row}"
-        return None
+        return self._cell
 
     def to_dict(self) -> dict:
         data = asdict(self)

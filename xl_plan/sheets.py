@@ -272,18 +272,24 @@ def text_lines(value, width: float, size: float = 11) -> int:
     for line in text.split("\n"):
         if len(line) <= per_line:               # what the loop below counts for a line this short
             lines += 1
-        elif "  " not in line and line[0] != " " and line[-1] != " " \
-                and max(map(len, line.split(" "))) <= per_line:
-            # words of a line each, single spaces: each line of the greedy fill below ends at the last
-            # space its width reaches (found in C, a line at a time rather than a word at a time)
-            n, start, end = 1, 0, len(line)
-            while end - start > per_line:
-                start = line.rfind(" ", start, start + per_line + 1) + 1
-                n += 1
-            lines += n
+        elif "  " not in line and line[0] != " " and line[-1] != " ":
+            lines += _filled_lines(line, per_line) or _greedy_lines(line, per_line)
         else:
             lines += _greedy_lines(line, per_line)
     return lines
+
+
+def _filled_lines(line: str, per_line: int) -> int:
+    """_greedy_lines of a line of words single-spaced, without a word longer than a line (0 for one
+    that has one): each line of the fill ends at the last space its width reaches, found in C a line
+    at a time rather than a word at a time."""
+    n, start, end = 1, 0, len(line)
+    while end - start > per_line:
+        space = line.rfind(" ", start, start + per_line + 1)
+        if space < 0:
+            return 0                            # a word longer than the line
+        start, n = space + 1, n + 1
+    return n
 
 
 def _greedy_lines(line: str, per_line: int) -> int:
