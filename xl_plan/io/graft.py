@@ -186,7 +186,10 @@ _ESCAPED = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 
 def _ooxml_text(text: str) -> str:
     """Text as a SpreadsheetML string: '_xHHHH_' escapes for characters XML cannot hold."""
-    text = _ESCAPED.sub(r"_x005F_\1", text)
+    if "_x" in text:                    # (most notes have neither: tested without a substitution)
+        text = _ESCAPED.sub(r"_x005F_\1", text)
+    if _ILLEGAL.search(text) is None:
+        return text
     return _ILLEGAL.sub(lambda m: "_x%04X_" % ord(m.group()), text)
 
 
@@ -1586,6 +1589,7 @@ class _Notes:
         idmap = re.search(r'idmap\b[^>]*\bdata\s*=\s*["\'](\d+)', vtext)
         next_id = max(ids + [int(idmap.group(1)) * 1024 if idmap else 1024]) + 1
         z = len(shapes) + 1
+        shape = _SHAPE.replace("{v}", v).replace("{o}", o).replace("{x}", x)     # the prefixes, once
         for n in notes:
             ref = n.coordinate.replace("$", "").upper()
             row, col = _split_ref(ref)
@@ -1606,8 +1610,8 @@ class _Notes:
             top = max(row - 2, 0)
             anchor = f"{col}, 15, {top}, 10, {col + 2}, 15, {top + 4}, 4"
             lines = n.note.count("\n") + 1
-            vadd.append(_SHAPE.format(v=v, o=o, x=x, id=next_id, z=z, w=320, h=min(60 + 20 * lines, 300),
-                                      anchor=anchor, row=row - 1, col=col - 1))
+            vadd.append(shape.format(id=next_id, z=z, w=320, h=min(60 + 20 * lines, 300),
+                                     anchor=anchor, row=row - 1, col=col - 1))
             next_id += 1
             z += 1
         # comments part: remove, then append
