@@ -5,6 +5,7 @@ import colorsys
 import re
 from functools import lru_cache
 
+from .io.grid import last_column
 from .model import AMBER, BLUE, GREEN, RED, RagEntry, RagKey, Status
 from .text import clean, norm
 
@@ -180,7 +181,7 @@ def read_key(ws, top: int, bottom: int, theme: list[str] | None) -> RagKey | Non
     swatch_entries: list[RagEntry] = []
     if bottom < top:
         return None
-    max_col = min(ws.max_column, 40)
+    max_col = min(last_column(ws), 40)
     for row in ws.iter_rows(min_row=top, max_row=bottom, max_col=max_col):
         cells = list(row)
         for i, cell in enumerate(cells):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from itertools import compress
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 
 def rows_of(ws, min_row: int = 1, max_row: int | None = None, min_col: int = 1, max_col: int | None = None) -> dict[int, dict[int, object]]:
@@ -41,5 +41,11 @@ def formula_cells(ws, min_row: int = 1, max_row: int | None = None, min_col: int
                   and (not max_row or r <= max_row) and (not max_col or c <= max_col))
 
 
+def last_column(ws) -> int:
+    """ws.max_column (1 for a sheet without cells), its scan of every cell made in C."""
+    return max(map(_COLUMN_OF, ws._cells), default=1)
+
+
+_COLUMN_OF = itemgetter(1)
 _DATA_TYPE = attrgetter("data_type")
 _IS_FORMULA = "f".__eq__

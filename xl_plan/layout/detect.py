@@ -134,17 +134,19 @@ def action_keys(wb, plan: Plan) -> int:
     when two names point at one action the first in sorted order wins. Returns how many were set."""
     from ..owned import key_from_name
 
-    by_row = {r: a for a in plan.actions for r in a.rows}
     set_count = 0
-    used = {a.key for a in plan.actions if a.key}
     try:
         names = sorted(wb.defined_names.items())
     except AttributeError:      # a workbook-like object without names
         return 0
+    by_row = used = None        # made when a name is an action's (a plan not yet sent out has none)
     for name, dn in names:
         key = key_from_name(name)
         if key is None:
             continue
+        if by_row is None:
+            by_row = {r: a for a in plan.actions for r in a.rows}
+            used = {a.key for a in plan.actions if a.key}
         simple = _SIMPLE_DESTINATION.match(dn.attr_text or "")
         if simple:              # 'Sheet'!$A$12, as returns make writes: what openpyxl's tokenizer gives, faster
             destinations = [(simple.group("quoted") if simple.group("quoted") is not None else simple.group("bare"),
@@ -524,7 +526,8 @@ def _read_rows(ws, plan: Plan, header: _Header, theme) -> None:
     grid = _with_results(rows_of(ws, header.row + 1, _LAST_ROW, first, last), plan.formulas)
     previous = header.row
     for r in sorted(grid):
-        values = {c: v for c, v in grid[r].items() if not isinstance(v, str) or v.strip()}
+        # (text that is not only blanks: what v.strip() says, without a copy of every text)
+        values = {c: v for c, v in grid[r].items() if not isinstance(v, str) or (v and not v.isspace())}
         if not values:
             continue
         if r - previous > BLANK_RUN_END:
