@@ -128,6 +128,7 @@ def diff_against(base: Baseline, wb1) -> WorkbookChanges:
         values0, fill_ids0, notes0 = base.values[name], base.fill_ids.get(name, {}), base.notes.get(name, {})
         fills0 = base.fills.get(name)
         cells1 = ws1._cells
+        fill_of = _FillsOf(wb1)
         found = []
         for rc in _candidates(values0, fill_ids0, notes0, cells1) if fills0 is None else set(values0) | set(cells1):
             c1 = cells1.get(rc)
@@ -140,12 +141,12 @@ def diff_against(base: Baseline, wb1) -> WorkbookChanges:
             if fills0 is not None:          # another file: its fill indexes mean nothing here
                 f0, f1 = fills0.get(rc), (_fill(c1) if c1 is not None else None)
             elif (c1._style.fillId if c1 is not None and c1._style is not None else 0) != fill_ids0.get(rc, 0):
-                f0, f1 = _fill_of_id(wb1, fill_ids0.get(rc, 0)), (_fill(c1) if c1 is not None else None)
+                f0, f1 = fill_of[fill_ids0.get(rc, 0)], (fill_of.cell(c1) if c1 is not None else None)
             n0, n1 = notes0.get(rc), (_note(c1) if c1 is not None and c1.comment is not None else None)
             changed = frozenset(k for k, a, b in (("value", v0, v1), ("fill", f0, f1), ("note", n0, n1)) if a != b)
             if changed:
-                found.append((rc, CellChange(name, _coordinate(rc), v1, _fill(c1) if c1 is not None else None, n1,
-                                             changed)))
+                found.append((rc, CellChange(name, _coordinate(rc), v1, fill_of.cell(c1) if c1 is not None else None,
+                                             n1, changed)))
         out.cells.extend(change for _, change in sorted(found, key=lambda x: x[0]))
     names0, names1 = base.names, _names(wb1)
     out.names_added = {n: ref for n, ref in names1.items() if names0.get(n) != ref}
@@ -181,6 +182,22 @@ def _candidates(values0: dict, fill_ids0: dict, notes0: dict, cells1: dict) -> s
     out.update(values0.keys() - cells1.keys())
     out.update(notes0)
     return out
+
+
+class _FillsOf(dict):
+    """fill number -> _fill_of_id(wb, number), each worked out once (a sheet's cells share a few fills)."""
+
+    def __init__(self, wb):
+        super().__init__()
+        self.wb = wb
+
+    def __missing__(self, fill_id: int) -> str | None:
+        out = self[fill_id] = _fill_of_id(self.wb, fill_id)
+        return out
+
+    def cell(self, cell) -> str | None:
+        """_fill(cell): the fill of the cell's style (a cell without one has the first)."""
+        return self[cell._style.fillId if cell._style is not None else 0]
 
 
 def _fill_of_id(wb, fill_id: int) -> str | None:
