@@ -68,7 +68,11 @@ _NO_STYLE = StyleArray()        # how a cell without a style array (a covered ce
 
 
 def _fills_of(cells) -> list[int]:
-    return list(map(_FILL, [s if s is not None else _NO_STYLE for s in map(_STYLE, cells)]))
+    styles = list(map(_STYLE, cells))
+    try:
+        return list(map(_FILL, styles))
+    except TypeError:                   # a covered cell without a style array (one a job merged): fill 0
+        return list(map(_FILL, [s if s is not None else _NO_STYLE for s in styles]))
 
 
 def _fill_ids(cells: dict) -> dict:

@@ -447,13 +447,17 @@ class FastWorksheetReader(WorksheetReader):
             return
         ws = self.ws
         store = ws._cells
+        new_array = array.__new__
         ranges = []
         for cr in self.parser.merged_cells.mergeCell:
             mcr = MergedCellRange(ws, cr.ref)
             covered = mcr.cells
             next(covered)
             for row, col in covered:
-                store[(row, col)] = MergedCell(ws, row, col)
+                # with a style array of its own, as openpyxl's format() gives the covered cells on a merge's
+                # edges: a sheet's fills are then read in C (io/diff.py _fills_of)
+                cell = store[(row, col)] = MergedCell(ws, row, col)
+                cell._style = new_array(StyleArray, "i", _NO_STYLE)
             start = mcr.start_cell         # format() gives it its own borders again, on the edges it is on
             edges = ("top", "left") + (("right",) if mcr.min_col == mcr.max_col else ()) \
                 + (("bottom",) if mcr.min_row == mcr.max_row else ())
@@ -465,6 +469,7 @@ class FastWorksheetReader(WorksheetReader):
         ws.merged_cells = MultiCellRange(ranges)
 
 
+_NO_STYLE = StyleArray()
 _REPLACED_NAMES = {name for kind in REGISTRY if kind.replaced for name in kind.names}
 _ROW_START = re.compile(rb"<((?:[A-Za-z_][\w.\-]*:)?)row\b[^>]*?(/?)>")
 
