@@ -366,14 +366,16 @@ def fit_row_heights(ws, first_row: int, last_row: int, *, minimum: float = 15) -
         # (column, style number) -> (its look, the characters a line holds, one line's height, the width);
         # a text that fits on one line (most of a table's cells) needs no more (as text_lines counts it)
         columns: dict[tuple[int, int], tuple[float, int, float, float]] = {}
+        merged_rows = {r for r, _ in merged}
         for r, cells in records.rows.items():
             if r not in heights:
                 continue
             top = heights[r]
+            row_merged = r in merged_rows
             for c, value, _, n in cells:
                 if value is None:
                     continue
-                if merged and (r, c) in merged:
+                if row_merged and (r, c) in merged:
                     look = look_of(records.styles[n])
                     h = wrapped_height(value, width_of(r, c), -look) if look < 0 else look * 1.32 + 3
                 else:
