@@ -8,6 +8,8 @@ from email.policy import default as default_policy
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xl_plan.cli import cli
 from xl_plan.jobs import make_returns_file, merge_returns, send_returns
@@ -104,3 +106,18 @@ def test_demo_prints_a_consolidate_command_that_works_where_it_ran(tmp_path, mon
     again = CliRunner().invoke(cli, args + ["--today", "2026-11-20"])
     assert again.exit_code in (0, 1), again.output
     assert "Saved" in again.output
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["a", "bb", " ", "  ", "\n", "\t", "x" * 30]), max_size=80).map("".join),
+       st.integers(1, 90), st.integers(1, 8))
+def test_an_action_is_named_by_its_words_as_all_its_words_say(text, width, words):
+    """Action.short_text and label split off only the first words of a long text: what they say is what
+    the whole text, split into words, says."""
+    a = Action.__new__(Action)
+    a.text, a.ref, a.row = text, None, 7
+    whole = " ".join(text.split())
+    assert a.short_text(width) == (whole if len(whole) <= width else whole[: width - 1] + "…")
+    parts = text.split()
+    few = " ".join(parts[:words]) + ("…" if len(parts) > words else "")
+    assert a.label(words) == (f"row 7 '{few}'" if few else "row 7")

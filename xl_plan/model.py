@@ -97,13 +97,19 @@ class Action:
         return self._sub_actions
 
     def short_text(self, width: int = 80) -> str:
-        text = " ".join(self.text.split())
+        """The text on one line, single-spaced, cut to `width` characters ('…' where cut). Of a long
+        text, only the words that reach past `width` are split off (as many words make more characters)."""
+        enough = width // 2 + 2
+        words = self.text.split(None, enough)
+        if len(words) > enough:                # more words than `enough`, which reach past width
+            return " ".join(words[:enough])[: width - 1] + "…"
+        text = " ".join(words)
         return text if len(text) <= width else text[: width - 1] + "…"
 
     def label(self, words: int = 5) -> str:
         """How a message names the action: its ref and a few words (`1.2 'Audit case files'`), its row
         only where it has no ref (`row 43 'Audit case files'`)."""
-        parts = self.text.split()
+        parts = self.text.split(None, words)      # the first words, and the rest when there is more
         few = " ".join(parts[:words]) + ("…" if len(parts) > words else "")
         ref = (self.ref or "").strip()
         head = ref if ref else f"row {self.row}"
