@@ -26,6 +26,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from copy import copy
 from datetime import date, datetime, time, timedelta
+from itertools import chain
 from operator import itemgetter
 from typing import NamedTuple
 from xml.etree.ElementTree import _escape_attrib, _escape_cdata
@@ -87,9 +88,8 @@ class RowCells:
         rows = [r for r, cells in self.rows.items() if cells]
         if not rows:
             return None
-        cells = [self.rows[r] for r in rows]
-        return (min(rows), min(min(map(_column, c)) for c in cells), max(rows),
-                max(max(map(_column, c)) for c in cells))
+        cols = list(map(_column, chain.from_iterable(self.rows[r] for r in rows)))
+        return min(rows), min(cols), max(rows), max(cols)
 
 
 def row_cells(ws) -> RowCells | None:
