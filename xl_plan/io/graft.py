@@ -1524,7 +1524,8 @@ class _Notes:
     def _find(self):
         comments = vml = None
         rels = relationships(self.pkg, self.sheet)
-        text, _ = _text(self.pkg, self.sheet)
+        apart = _cells_apart(self.pkg.get(self.sheet) or b"")
+        text = apart.text if apart is not None else _text(self.pkg, self.sheet)[0]
         ld = _LEGACY_DRAWING.search(text, _after_cells(text))
         ld_id = None
         if ld:
@@ -1666,11 +1667,16 @@ class _Notes:
         return ctext[:close] + frag + ctext[close:]
 
     def _add_legacy_drawing(self, rid: str) -> None:
-        text, enc = _text(self.pkg, self.sheet)
+        apart = _cells_apart(self.pkg.get(self.sheet) or b"")
+        text, enc = (apart.text, "utf-8") if apart is not None else _text(self.pkg, self.sheet)
+
+        def put(new: str) -> None:
+            self.pkg.set(self.sheet, apart.joined(new) if apart is not None else _encode(new, enc))
+
         ld = _LEGACY_DRAWING.search(text, _after_cells(text))
         if ld:   # one whose drawing is missing: point it at the new one
             key = next((k for k in tag_attributes(ld.group()) if k.endswith(":id")), "r:id")
-            self.pkg.set(self.sheet, _encode(set_attribute(text, (ld.start(), ld.end()), key, rid), enc))
+            put(set_attribute(text, (ld.start(), ld.end()), key, rid))
             return
         name, root_start, rs, rc, _ = _root_span(text)
         prefix = name[:-len(_local(name))]
@@ -1690,15 +1696,8 @@ class _Notes:
                 at = a
                 break
         element = f'<{prefix}legacyDrawing {r}id="{rid}"/>'
-        pieces = [(0, root_start), root_tag, (rs, at), element, (at, len(text))] if root_tag is not None \
-            else [(0, at), element, (at, len(text))]
-        data = self.pkg.get(self.sheet)
-        if enc == "utf-8" and text.isascii() and len(data) == len(text):
-            # the text's places are its bytes' places: the large part put together once, from its bytes
-            view = memoryview(data)
-            self.pkg.set(self.sheet, b"".join(p.encode() if type(p) is str else view[p[0]:p[1]] for p in pieces))
-        else:
-            self.pkg.set(self.sheet, _encode("".join(p if type(p) is str else text[p[0]:p[1]] for p in pieces), enc))
+        put("".join((text[:root_start], root_tag, text[rs:at], element, text[at:])) if root_tag is not None
+            else "".join((text[:at], element, text[at:])))
 
     def _remove_legacy_drawing(self) -> None:
         text, enc = _text(self.pkg, self.sheet)
@@ -1764,24 +1763,65 @@ def _sheet_cells(text: str) -> dict[str, str]:
 
 _SHEET_DATA_OPEN = re.compile(r"<(?:[\w.-]+:)?sheetData(?=[\s/>])")
 _SHEET_DATA_CLOSE = re.compile(r"</(?:[\w.-]+:)?sheetData>")
+_SHEET_DATA = {str: (_SHEET_DATA_OPEN, _SHEET_DATA_CLOSE, "sheetData>", "</"),
+               bytes: (re.compile(_SHEET_DATA_OPEN.pattern.encode()), re.compile(_SHEET_DATA_CLOSE.pattern.encode()),
+                       b"sheetData>", b"</")}
 
 
-def _sheet_data_span(text: str) -> tuple[int, int] | None:
-    """(start, end) of the <sheetData> element of a sheet part, None when it has none. Its close tag
-    is looked for from the end (a sheet has one <sheetData>): a regular expression run forward would
-    try every close tag of every cell on the way."""
-    a = _SHEET_DATA_OPEN.search(text)
+def _sheet_data_span(text):
+    """(start, end) of the <sheetData> element of a sheet part (its text, or its bytes), None when it has
+    none (and, in bytes, when it is empty). Its close tag is looked for from the end (a sheet has one
+    <sheetData>): a regular expression run forward would try every close tag of every cell on the way."""
+    opening, closing, name_end, close_start = _SHEET_DATA[type(text)]
+    a = opening.search(text)
     if a is None:
         return None
-    at = text.rfind("sheetData>")
-    b = _SHEET_DATA_CLOSE.match(text, text.rfind("</", 0, at)) if at > a.start() else None
-    return a.start(), b.end() if b else _TAG.match(text, a.start()).end()
+    at = text.rfind(name_end)
+    b = closing.match(text, text.rfind(close_start, 0, at)) if at > a.start() else None
+    if b is None:
+        return None if type(text) is bytes else (a.start(), _TAG.match(text, a.start()).end())
+    return a.start(), b.end()
 
 
 def _after_cells(text: str) -> int:
     """Where the elements after a sheet's cells begin (0 when it has no <sheetData>)."""
     span = _sheet_data_span(text)
     return span[1] if span else 0
+
+
+
+
+@dataclass(frozen=True)
+class _CellsApart:
+    """A UTF-8 sheet part read as text but for its cells: `text` is the part with an empty <sheetData>
+    element (`empty`, at `at`) where its cells are, `cells` where they are in `data`. A plan's sheet
+    is nearly all cells: the rest is searched and edited as text without decoding them."""
+    data: bytes
+    cells: tuple[int, int]
+    text: str
+    at: int
+    empty: str
+
+    def joined(self, text: str) -> bytes:
+        """The part's bytes for `text`, an edit of `self.text` that kept its empty <sheetData>."""
+        at = text.index(self.empty)
+        return b"".join((text[:at].encode(), memoryview(self.data)[self.cells[0]:self.cells[1]],
+                         text[at + len(self.empty):].encode()))
+
+
+def _cells_apart(data: bytes) -> _CellsApart | None:
+    """The part with its cells apart (as _sheet_data_span finds them, in its bytes); None when it is
+    not UTF-8 without a byte-order mark or its cells are not found so."""
+    span = _sheet_data_span(data) if not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) else None
+    if span is None:
+        return None
+    start, end = span
+    name = _SHEET_DATA_OPEN.match(data[start:start + 200].decode("utf-8", "replace")).group()[1:]
+    empty = f"<{name}></{name}>"
+    head, tail = data[:start].decode(), data[end:].decode()
+    if empty in head or empty in tail:
+        return None
+    return _CellsApart(data, span, head + empty + tail, len(head), empty)
 
 
 def _sheet_data(text: str) -> str | None:
@@ -1884,10 +1924,17 @@ def _sheet_problems(name: str, before: bytes, after: bytes, cells: set[str], wel
     for the other cells of a shared formula whose first cell it replaced, an explicit formula), and
     everything outside <sheetData> is as it was but for <dimension> and <legacyDrawing>. ``cells``
     are the cells xl_plan changed, ``written`` those of them whose value or fill it wrote."""
-    (t0, _), (t1, enc1) = _decode(before), _decode(after)
-    span0, span1 = _sheet_data_span(t0), _sheet_data_span(t1)
-    # only notes written: every cell byte for byte as it was
-    same_data = span0 is not None and span1 is not None and _same_span(t0, span0, t1, span1)
+    apart0, apart1 = _cells_apart(before), _cells_apart(after)
+    c0, c1 = (apart0.cells, apart1.cells) if apart0 is not None and apart1 is not None else (None, None)
+    if c0 is not None and c0[1] - c0[0] == c1[1] - c1[0] and after.startswith(before[c0[0]:c0[1]], c1[0]):
+        # only notes written: every cell byte for byte as it was (compared in the bytes: the rest is read
+        # as text, the cells kept apart)
+        (t0, t1), enc1, same_data = (apart0.text, apart1.text), "utf-8", True
+        span0, span1 = _sheet_data_span(t0), _sheet_data_span(t1)
+    else:
+        (t0, _), (t1, enc1) = _decode(before), _decode(after)
+        span0, span1 = _sheet_data_span(t0), _sheet_data_span(t1)
+        same_data = span0 is not None and span1 is not None and _same_span(t0, span0, t1, span1)
     # Cells that are the original's, byte for byte, were read from it: the rest of the part is what
     # xl_plan wrote, and is parsed with an empty <sheetData> in their place.
     err = xml_problem(_encode(t1[:span1[0]] + "<sheetData/>" + t1[span1[1]:], enc1) if same_data else after)
