@@ -16,7 +16,7 @@ def check_refs(plan: Plan) -> list[Finding]:
     for a in plan.actions:
         if a.ref:
             groups[(a.section, strip_stars(a.ref).strip())].append(a)
-        if a.ref and not a.text.strip() and action_col:
+        if a.ref and (not a.text or a.text.isspace()) and action_col:     # (not a.text.strip(), without a copy)
             out.append(Finding(
                 "action-without-text",
                 f"Action {a.ref} has a ref but no action text. Write the action, or delete the row if it is not needed.",
