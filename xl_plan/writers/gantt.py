@@ -300,7 +300,7 @@ def _one_line(text: str, width: int) -> str:
     if _BREAKS.search(text) is None:
         text = text.strip()
     else:
-        text = " / ".join(part.strip() for part in text.splitlines() if part.strip())
+        text = " / ".join([p for part in text.splitlines() if (p := part.strip())])
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
