@@ -449,6 +449,7 @@ class FastWorksheetReader(WorksheetReader):
         store = ws._cells
         new_array = array.__new__
         ranges = []
+        bordered: dict[tuple, int] = {}            # (border number, edges) -> the border number format() gives
         for cr in self.parser.merged_cells.mergeCell:
             mcr = MergedCellRange(ws, cr.ref)
             covered = mcr.cells
@@ -461,10 +462,18 @@ class FastWorksheetReader(WorksheetReader):
             start = mcr.start_cell         # format() gives it its own borders again, on the edges it is on
             edges = ("top", "left") + (("right",) if mcr.min_col == mcr.max_col else ()) \
                 + (("bottom",) if mcr.min_row == mcr.max_row else ())
-            for name in edges:
-                side = getattr(start.border, name)
-                if not side or side.style is not None:
-                    start.border += Border(**{name: side})
+            if start._style is None:
+                start._style = StyleArray()         # as its border's getter makes one
+            key = (start._style.borderId, edges)    # the border it ends with: the same for the same two
+            border = bordered.get(key)
+            if border is None:
+                for name in edges:
+                    side = getattr(start.border, name)
+                    if not side or side.style is not None:
+                        start.border += Border(**{name: side})
+                bordered[key] = start._style.borderId
+            else:
+                start._style.borderId = border
             ranges.append(mcr)
         ws.merged_cells = MultiCellRange(ranges)
 
