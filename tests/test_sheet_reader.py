@@ -117,6 +117,21 @@ def test_a_loaded_cell_is_made_as_openpyxl_makes_one():
     assert got._style is not made._style and got._style is not wb._cell_styles[0]
 
 
+def test_a_covered_cell_is_made_as_openpyxl_makes_one():
+    """A merge's covered cells are built without MergedCell.__init__: every slot as __init__ sets it, but
+    for a style array of their own (all zero, as a cell without one reads), each its own."""
+    wb = load(SAMPLES["city"])
+    ws = wb.worksheets[0]
+    covered = [c for c in ws._cells.values() if isinstance(c, MergedCell)]
+    assert len(covered) > 10
+    got = covered[0]
+    made = MergedCell(ws, got.row, got.column)
+    slots = {s for k in MergedCell.__mro__ for s in getattr(k, "__slots__", ())} - {"_style"}
+    assert {s: getattr(got, s) for s in slots} == {s: getattr(made, s) for s in slots}
+    assert made._style is None and list(got._style) == [0] * 9 and got._style is not covered[1]._style
+    assert (got.fill, got.border, got.font) == (made.fill, made.border, made.font)
+
+
 FALLBACK_CASES = {
     "an XML comment among the cells": SHEET.replace('<row r="2">', '<!-- Excel never writes this --><row r="2">'),
     "an extension element in a row": SHEET.replace('<row r="5">', '<row r="5"><extLst><ext uri="{x}"/></extLst>'),

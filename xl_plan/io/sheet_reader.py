@@ -447,7 +447,7 @@ class FastWorksheetReader(WorksheetReader):
             return
         ws = self.ws
         store = ws._cells
-        new_array = array.__new__
+        new_array, new_merged = array.__new__, MergedCell.__new__
         ranges = []
         bordered: dict[tuple, int] = {}            # (border number, edges) -> the border number format() gives
         for cr in self.parser.merged_cells.mergeCell:
@@ -455,9 +455,11 @@ class FastWorksheetReader(WorksheetReader):
             covered = mcr.cells
             next(covered)
             for row, col in covered:
-                # with a style array of its own, as openpyxl's format() gives the covered cells on a merge's
-                # edges: a sheet's fills are then read in C (io/diff.py _fills_of)
-                cell = store[(row, col)] = MergedCell(ws, row, col)
+                # MergedCell(ws, row, col), less its two __init__ calls, with a style array of its own, as
+                # openpyxl's format() gives the covered cells on a merge's edges: a sheet's fills are then
+                # read in C (io/diff.py _fills_of)
+                cell = store[(row, col)] = new_merged(MergedCell)
+                cell.parent, cell.row, cell.column = ws, row, col
                 cell._style = new_array(StyleArray, "i", _NO_STYLE)
             start = mcr.start_cell         # format() gives it its own borders again, on the edges it is on
             edges = ("top", "left") + (("right",) if mcr.min_col == mcr.max_col else ()) \
