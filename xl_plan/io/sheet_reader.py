@@ -158,6 +158,7 @@ class FastSheetParser(WorkSheetParser):
         foreign = grammar.foreign
         rows: list = []
         cells: list | None = None
+        row_now, row_text = 0, None
         strings, date_formats, cast = self.shared_strings, self.date_formats, _cast_number
         columns = _COLUMNS
         # Elements other than rows and cells (and comments, CDATA, instructions: their "<!" and "<?" are
@@ -172,25 +173,26 @@ class FastSheetParser(WorkSheetParser):
                     raise _Unsupported("a cell outside a row")
                 column = columns.get(letters) or _column(letters)
                 self.col_counter = column
+                r = row_now if number == row_text else int(number)      # its row as the row says it: no int()
                 style_id = int(style) if style else 0
                 if v is not None and ("&" in v or "\r" in v):
                     v = _text(v)
                 if kind is None or kind == "n":
                     if not v:
-                        cells.append((int(number), column, None, "n", style_id))
+                        cells.append((r, column, None, "n", style_id))
                     elif style_id in date_formats:
                         cells.append(self._cell({"r": letters + number, "s": style}, (v, None, None)))
                     else:
-                        cells.append((int(number), column, cast(v), "n", style_id))
+                        cells.append((r, column, cast(v), "n", style_id))
                 elif kind == "s":
-                    cells.append((int(number), column, strings[int(v)] if v else None, "s", style_id))
+                    cells.append((r, column, strings[int(v)] if v else None, "s", style_id))
                 elif kind == "inlineStr":
                     if inline is None:
-                        cells.append((int(number), column, None, "inlineStr", style_id))
+                        cells.append((r, column, None, "inlineStr", style_id))
                     else:
                         if "&" in inline or "\r" in inline:
                             inline = _text(inline)
-                        cells.append((int(number), column, inline, "s", style_id))
+                        cells.append((r, column, inline, "s", style_id))
                 else:
                     cells.append(self._cell({"r": letters + number, "s": style, "t": kind}, (v, None, None)))
                 continue
@@ -208,6 +210,8 @@ class FastSheetParser(WorkSheetParser):
                         self._start_row(_attributes(row_attrs))
                 cells = []
                 rows.append((self.row_counter, cells))
+                row_now = self.row_counter
+                row_text = str(row_now)
                 continue
             if other is not None or foreign.search(t.group()):
                 raise _Unsupported("elements other than rows and cells among the cells")
