@@ -75,12 +75,30 @@ def _fills_of(cells) -> list[int]:
         return list(map(_FILL, [s if s is not None else _NO_STYLE for s in styles]))
 
 
-def _fill_ids(cells: dict) -> dict:
-    return dict(zip(cells, _fills_of(cells.values())))
+class SheetCells:
+    """A sheet's cells when a baseline was taken, in the sheet's order: their places, values and (on a
+    user's sheet) fill numbers as lists, made in C; as dicts by place only when a comparison needs them
+    (a plan's tens of thousands of cells are nearly all untouched by a job)."""
 
+    def __init__(self, cells: dict, user_sheet: bool):
+        self.places = list(cells)
+        self.values = list(map(_VALUE, cells.values()))
+        self.fill_ids = _fills_of(cells.values()) if user_sheet else None
+        # the cells with a note (xl_plan's or the user's), by place: where each is in the lists
+        self.noted = {self.places[i]: i for i in compress(range(len(self.places)),
+                                                           map(is_not, map(_COMMENT, cells.values()), repeat(None)))} \
+            if user_sheet else {}
+        self._values, self._fills = None, None
 
-def _with_comments(cells: dict):
-    return compress(cells, map(is_not, map(_COMMENT, cells.values()), repeat(None)))
+    def value_by_place(self) -> dict:
+        if self._values is None:
+            self._values = dict(zip(self.places, self.values))
+        return self._values
+
+    def fill_by_place(self) -> dict:
+        if self._fills is None:
+            self._fills = dict(zip(self.places, self.fill_ids))
+        return self._fills
 
 
 @dataclass
@@ -90,24 +108,22 @@ class Baseline:
 
     sheets: list[str]
     states: dict[str, str]
-    values: dict[str, dict[tuple[int, int], object]]
-    fill_ids: dict[str, dict[tuple[int, int], int]]
+    cells: dict[str, SheetCells]
     fills: dict[str, dict[tuple[int, int], str | None]]     # only for a diff against another file
     notes: dict[str, dict[tuple[int, int], str | None]]
     names: dict[str, str]
 
 
 def baseline_of(wb) -> Baseline:
-    base = Baseline(list(wb.sheetnames), {}, {}, {}, {}, {}, _names(wb))
+    base = Baseline(list(wb.sheetnames), {}, {}, {}, {}, _names(wb))
     for ws in wb.worksheets:
         name = ws.title
         base.states[name] = ws.sheet_state
         cells = ws._cells
-        base.values[name] = dict(zip(cells, map(_VALUE, cells.values())))
-        if is_owned(ws):
-            continue
-        base.fill_ids[name] = _fill_ids(cells)
-        base.notes[name] = {rc: _note(cells[rc]) for rc in _with_comments(cells)}
+        user_sheet = not is_owned(ws)
+        snap = base.cells[name] = SheetCells(cells, user_sheet)
+        if user_sheet:
+            base.notes[name] = {rc: _note(cells[rc]) for rc in snap.noted}
     return base
 
 
@@ -121,31 +137,38 @@ def diff_against(base: Baseline, wb1) -> WorkbookChanges:
     out.removed_sheets = [name for name in base.sheets if name not in wb1.sheetnames]
     for ws1 in wb1.worksheets:
         name = ws1.title
-        if name not in base.values or is_owned(ws1):
-            if name not in base.values or _sheet_differs(base.values[name], ws1):
+        snap = base.cells.get(name)
+        if snap is None or is_owned(ws1):
+            if snap is None or _sheet_differs(snap.value_by_place(), ws1):
                 out.sheets.append(name)
             if ws1.sheet_state != "visible":
                 out.hidden_sheets[name] = ws1.sheet_state
             continue
         if base.states[name] != ws1.sheet_state:
             out.hidden_sheets[name] = ws1.sheet_state
-        values0, fill_ids0, notes0 = base.values[name], base.fill_ids.get(name, {}), base.notes.get(name, {})
+        notes0 = base.notes.get(name, {})
         fills0 = base.fills.get(name)
         cells1 = ws1._cells
         fill_of = _FillsOf(wb1)
+        if fills0 is None:
+            candidates = _candidates(snap, notes0, cells1)
+        else:
+            values0 = snap.value_by_place()
+            candidates = {rc: (values0.get(rc, _GONE), 0) for rc in set(values0) | set(cells1)}
         found = []
-        for rc in _candidates(values0, fill_ids0, notes0, cells1) if fills0 is None else set(values0) | set(cells1):
+        for rc, (v0, fill0) in candidates.items():
             c1 = cells1.get(rc)
-            if (c1 is not None and rc in values0 and c1._value is values0[rc] and c1.comment is None
+            had = v0 is not _GONE
+            if (c1 is not None and had and c1._value is v0 and c1.comment is None
                     and rc not in notes0 and fills0 is None
-                    and (c1._style.fillId if c1._style is not None else 0) == fill_ids0.get(rc, 0)):
+                    and (c1._style.fillId if c1._style is not None else 0) == fill0):
                 continue        # the very value it had, its fill and no note: unchanged (most cells)
-            v0, v1 = values0.get(rc), (c1.value if c1 else None)
+            v0, v1 = (v0 if had else None), (c1.value if c1 else None)
             f0 = f1 = None
             if fills0 is not None:          # another file: its fill indexes mean nothing here
                 f0, f1 = fills0.get(rc), (_fill(c1) if c1 is not None else None)
-            elif (c1._style.fillId if c1 is not None and c1._style is not None else 0) != fill_ids0.get(rc, 0):
-                f0, f1 = fill_of[fill_ids0.get(rc, 0)], (fill_of.cell(c1) if c1 is not None else None)
+            elif (c1._style.fillId if c1 is not None and c1._style is not None else 0) != fill0:
+                f0, f1 = fill_of[fill0], (fill_of.cell(c1) if c1 is not None else None)
             n0, n1 = notes0.get(rc), (_note(c1) if c1 is not None and c1.comment is not None else None)
             changed = frozenset(k for k, a, b in (("value", v0, v1), ("fill", f0, f1), ("note", n0, n1)) if a != b)
             if changed:
@@ -161,30 +184,36 @@ def diff_against(base: Baseline, wb1) -> WorkbookChanges:
 _GONE = object()
 
 
-def _candidates(values0: dict, fill_ids0: dict, notes0: dict, cells1: dict) -> set:
-    """The cells of a user's sheet that may have changed: all but those holding the very value
-    object they had, the same fill and no note (found in bulk: most of a large plan is untouched)."""
-    n = len(values0)
-    if len(fill_ids0) == n <= len(cells1) and list(islice(cells1, n)) == list(values0):
+def _candidates(snap: SheetCells, notes0: dict, cells1: dict) -> dict:
+    """The cells of a user's sheet that may have changed, each with (its value then, or _GONE for a cell
+    made since; its fill number then): all but those holding the very value object they had, the same
+    fill and no note (found in bulk: most of a large plan is untouched)."""
+    places, values0, fills0 = snap.places, snap.values, snap.fill_ids
+    n = len(places)
+    if n <= len(cells1) and list(islice(cells1, n)) == places:
         # the cells the baseline saw, in its order, and any made since after them (as a job makes
-        # cells): compared in C, column by column
+        # cells): compared in C, column by column; each of values, notes and fills all as they were
+        # (one comparison of lists), or the cells that are not (an equal value is no change:
+        # diff_against says so of it too)
         now = list(islice(cells1.values(), n))
-        # each of values, notes and fills: all as they were (one comparison of lists), or the cells that
-        # are not (an equal value is no change: diff_against says so of it too)
         values, fills = list(map(_VALUE, now)), _fills_of(now)
-        out = set(compress(values0, map(is_not, map(_COMMENT, now), repeat(None))))
-        if values != list(values0.values()):
-            out.update(compress(values0, map(is_not, values, values0.values())))
-        if fills != list(fill_ids0.values()):
-            out.update(compress(values0, map(ne, fills, fill_ids0.values())))
-        out.update(islice(cells1, n, None))
-        out.update(notes0)
+        at = set(compress(range(n), map(is_not, map(_COMMENT, now), repeat(None))))
+        if values != values0:
+            at.update(compress(range(n), map(is_not, values, values0)))
+        if fills != fills0:
+            at.update(compress(range(n), map(ne, fills, fills0)))
+        at.update(snap.noted.values())
+        out = {places[i]: (values0[i], fills0[i]) for i in at}
+        out.update((rc, (_GONE, 0)) for rc in islice(cells1, n, None))
         return out
-    out = {rc for rc, c in cells1.items()
-           if values0.get(rc, _GONE) is not c._value or c._comment is not None
-           or (c._style[_FILL_ID] if c._style is not None else 0) != fill_ids0.get(rc, 0)}
-    out.update(values0.keys() - cells1.keys())
-    out.update(notes0)
+    by_place, fill_by_place = snap.value_by_place(), snap.fill_by_place()
+    out = {rc: (by_place.get(rc, _GONE), fill_by_place.get(rc, 0)) for rc, c in cells1.items()
+           if by_place.get(rc, _GONE) is not c._value or c._comment is not None
+           or (c._style[_FILL_ID] if c._style is not None else 0) != fill_by_place.get(rc, 0)}
+    for rc in by_place.keys() - cells1.keys():
+        out[rc] = (by_place[rc], fill_by_place[rc])
+    for rc in notes0:
+        out[rc] = (by_place.get(rc, _GONE), fill_by_place.get(rc, 0))
     return out
 
 
@@ -224,7 +253,7 @@ def diff_workbooks(before: Path, after: Path) -> WorkbookChanges:
     """What a job changed: `after` is a copy of `before` that the job wrote (the ribbon's case)."""
     wb0 = load(before)
     base = baseline_of(wb0)
-    base.fills = {name: {rc: _fill(c) for rc, c in wb0[name]._cells.items()} for name in base.fill_ids}
+    base.fills = {name: {rc: _fill(c) for rc, c in wb0[name]._cells.items()} for name in base.notes}
     return diff_against(base, load(after))
 
 
